@@ -1,0 +1,5 @@
+"""Allow ``python -m supplygraph``."""
+
+from supplygraph.cli import main
+
+main()

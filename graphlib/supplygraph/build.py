@@ -1,0 +1,473 @@
+"""Build supply graphs from tables, and turn graphs back into tables.
+
+Two builders:
+
+- :func:`graph_from_frames` -- from explicit node and edge tables (the general case: a supplier
+  map, a firm network, an exported graph).
+- :func:`graph_from_stage_shares` -- from a stage-shares table (stage, country, value or share)
+  when no bilateral trade data exist. **Assumption (pooled world market):** each stage's
+  countries supply the next stage in proportion to their share of that stage, as if all output
+  were sold into one world market; explicit bilateral flows, when given, replace the pooled flow
+  for their (supplier, customer) pair. The assumption is recorded in
+  ``G.graph["provenance"]["assumptions"]`` so reports state it.
+
+:func:`graph_to_frames` is the inverse of :func:`graph_from_frames`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from supplygraph.errors import InputError
+from supplygraph.schema import EDGE_COLUMNS, NODE_COLUMNS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
+from supplygraph.validate import check_frames, is_blank, raise_on_errors, to_number
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+
+__all__ = [
+    "POOLED_MARKET_ASSUMPTION",
+    "graph_from_frames",
+    "graph_from_stage_shares",
+    "graph_to_frames",
+    "infer_stage_order",
+]
+
+POOLED_MARKET_ASSUMPTION = (
+    "Pooled world market: where no bilateral flow is given, each stage's countries supply the "
+    "next stage in proportion to their share of that stage's output, so every customer receives "
+    "the same country mix; explicit bilateral flows replace the pooled flow for their pair."
+)
+
+#: Location columns added by readers; never copied into graph attributes.
+_LOCATION_PREFIX = "_"
+
+
+def _clean(value: Any) -> Any:
+    """Return a cell value fit for a graph attribute, or None when the cell is blank."""
+    if is_blank(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()  # numpy scalar -> Python scalar
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def infer_stage_order(
+    node_stages: Mapping[Any, str], edges: Iterable[tuple[Any, Any]]
+) -> tuple[list[str], bool]:
+    """Infer the stage order from the edges: a topological order of the stage-to-stage graph.
+
+    Parameters
+    ----------
+    node_stages
+        Node -> stage.
+    edges
+        (supplier, customer) pairs.
+
+    Returns
+    -------
+    stages : list of str
+        Stages upstream first. Ties are broken by first appearance in ``node_stages``.
+    acyclic : bool
+        False when the stage graph has a cycle; the order then follows first appearance.
+
+    Examples
+    --------
+    >>> infer_stage_order({"a": "mine", "b": "mill", "c": "mine"}, [("a", "b"), ("c", "b")])
+    (['mine', 'mill'], True)
+    """
+    import networkx as nx
+
+    appearance: dict[str, int] = {}
+    for stage in node_stages.values():
+        appearance.setdefault(stage, len(appearance))
+    H = nx.DiGraph()
+    H.add_nodes_from(appearance)
+    for u, v in edges:
+        su, sv = node_stages.get(u), node_stages.get(v)
+        if su is not None and sv is not None and su != sv:
+            H.add_edge(su, sv)
+    try:
+        order = list(nx.lexicographical_topological_sort(H, key=appearance.__getitem__))
+    except nx.NetworkXUnfeasible:
+        return sorted(appearance, key=appearance.__getitem__), False
+    return order, True
+
+
+def graph_from_frames(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    *,
+    stages: list[str] | None = None,
+    name: str | None = None,
+    graph_attrs: Mapping[str, Any] | None = None,
+    file: str | None = None,
+    strict: bool = False,
+) -> nx.DiGraph:
+    """Build a supply graph from a node table and an edge table.
+
+    Parameters
+    ----------
+    nodes
+        One row per node, columns named as the schema (:data:`supplygraph.schema.NODE_COLUMNS`):
+        ``id`` and ``stage`` required; ``value``, ``country`` ... optional; extra columns become
+        extra attributes. Columns whose names start with ``_`` (reader locations) are not copied.
+    edges
+        One row per flow: ``source``, ``target`` (node ids) and ``flow`` (quantity per year,
+        >= 0) required; extra columns become edge attributes. Duplicate pairs are summed (with
+        a warning).
+    stages
+        Stage order, upstream first. When None it is inferred from the edges (topological order
+        of the stage-to-stage graph) and ``G.graph["stage_order_inferred"]`` is True.
+    name
+        Dataset name stored in ``G.graph["name"]``.
+    graph_attrs
+        Extra graph attributes (``units``, ``provenance``, ``reserves``, ``sources`` ...).
+    file
+        The input's name, used in problem messages when the tables carry no location columns.
+    strict
+        Treat warnings as errors.
+
+    Returns
+    -------
+    networkx.DiGraph
+        A graph following :mod:`supplygraph.schema`. Table warnings are kept in
+        ``G.graph["warnings"]`` (list of str).
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem when any is an error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> nodes = pd.DataFrame({"id": ["m", "r"], "stage": ["mining", "refining"],
+    ...                       "country": ["CHN", "MYS"], "value": [10, 8]})
+    >>> edges = pd.DataFrame({"source": ["m"], "target": ["r"], "flow": [8]})
+    >>> G = graph_from_frames(nodes, edges)
+    >>> G.graph["stages"], G.edges["m", "r"]["flow"]
+    (['mining', 'refining'], 8.0)
+    """
+    import networkx as nx
+
+    problems = check_frames(nodes, edges, stages=stages, file=file)
+    warnings = raise_on_errors(problems, strict=strict)
+
+    G = nx.DiGraph()
+    node_cols = [c for c in nodes.columns if not str(c).startswith(_LOCATION_PREFIX)]
+    for row in nodes[node_cols].to_dict("records"):
+        node_id = str(row.pop("id")).strip()
+        attrs: dict[str, Any] = {}
+        for col, raw in row.items():
+            value = _clean(raw)
+            if value is None:
+                continue
+            if col in NUMERIC_NODE_ATTRS:
+                value = to_number(value)
+            attrs[str(col)] = value
+        attrs.setdefault("label", node_id)
+        G.add_node(node_id, **attrs)
+
+    edge_cols = [c for c in edges.columns if not str(c).startswith(_LOCATION_PREFIX)]
+    for row in edges[edge_cols].to_dict("records"):
+        u = str(row.pop("source")).strip()
+        v = str(row.pop("target")).strip()
+        attrs = {}
+        for col, raw in row.items():
+            value = _clean(raw)
+            if value is None:
+                continue
+            if col in NUMERIC_EDGE_ATTRS:
+                value = to_number(value)
+            attrs[str(col)] = value
+        if G.has_edge(u, v):
+            G.edges[u, v]["flow"] = G.edges[u, v].get("flow", 0.0) + attrs.pop("flow", 0.0)
+            for key, value in attrs.items():
+                G.edges[u, v].setdefault(key, value)
+        else:
+            G.add_edge(u, v, **attrs)
+
+    graph_attrs = dict(graph_attrs or {})
+    node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
+    if stages is None:
+        stages, acyclic = infer_stage_order(node_stages, G.edges())
+        G.graph["stage_order_inferred"] = True
+        if not acyclic:
+            warnings.append(_warning("the stage graph has a cycle; stages kept in table order"))
+    else:
+        G.graph["stage_order_inferred"] = False
+    G.graph["stages"] = list(stages)
+    G.graph["name"] = name or graph_attrs.pop("name", None) or "supply graph"
+    G.graph.update(graph_attrs)
+    G.graph.setdefault("provenance", {})
+    G.graph["warnings"] = [str(p) for p in warnings]
+    return G
+
+
+def _warning(message: str) -> Any:
+    from supplygraph.errors import Problem
+
+    return Problem(message=message, severity="warning")
+
+
+def _default_node_id(country: str, stage: str, end_use: str | None) -> str:
+    return f"{country}:{end_use}" if end_use else f"{country}:{stage}"
+
+
+def graph_from_stage_shares(
+    shares: pd.DataFrame,
+    flows: pd.DataFrame | None = None,
+    *,
+    stages: list[str] | None = None,
+    name: str | None = None,
+    graph_attrs: Mapping[str, Any] | None = None,
+    file: str | None = None,
+    strict: bool = False,
+) -> nx.DiGraph:
+    """Build a supply graph from stage shares, assuming a pooled world market between stages.
+
+    Each row of ``shares`` becomes a node. For a node ``v`` that draws from upstream stage ``s``
+    (its ``inputs_from`` column, by default the previous stage in ``stages``)::
+
+        intake(v)   = total_output(s) * intake_share(v)
+        flow(u, v)  = value(u) / total_output(s) * intake(v)      for every u in stage s
+
+    where ``intake_share(v)`` defaults to ``value(v)`` divided by the summed value of all nodes
+    drawing from ``s`` (nodes with an explicit ``intake_share`` take theirs first; the rest share
+    what is left in proportion to value). Flows are in the upstream stage's unit. Every row of
+    ``flows`` then *replaces* the pooled flow of its (source, target) pair; a flow of 0 removes
+    the pair. See :data:`POOLED_MARKET_ASSUMPTION`.
+
+    Parameters
+    ----------
+    shares
+        Columns ``stage``, ``country`` and ``value`` (or ``share``); optional ``id`` (default
+        ``"<country>:<stage>"``, or ``"<country>:<end_use>"`` when ``end_use`` is set), ``label``,
+        ``end_use``, ``inputs_from``, ``intake_share``, ``unit``, provenance and extra columns.
+    flows
+        Optional bilateral flows: ``source``, ``target`` (node ids), ``flow`` and edge attributes.
+    stages
+        Stage order, upstream first; inferred from the order of first appearance when None.
+    name, graph_attrs, file, strict
+        As in :func:`graph_from_frames`.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Pooled edges carry ``basis="pooled"``, bilateral ones ``basis="bilateral"``.
+
+    Examples
+    --------
+    A three-stage toy chain (hand-computed: mining A 60 %, B 40 % feed refiners that take 90 and
+    10 of the 100 t mined):
+
+    >>> import pandas as pd
+    >>> shares = pd.DataFrame({
+    ...     "stage": ["mining", "mining", "refining", "refining"],
+    ...     "country": ["AAA", "BBB", "AAA", "CCC"], "value": [60, 40, 90, 10]})
+    >>> G = graph_from_stage_shares(shares)
+    >>> G.edges["BBB:mining", "AAA:refining"]["flow"]
+    36.0
+    """
+    import pandas as pd
+
+    shares = shares.copy()
+    where = file or "stage shares"
+    for required in ("stage", "country"):
+        if required not in shares.columns:
+            msg = f"stage-shares table has no '{required}' column"
+            raise InputError(msg, file=where)
+    if "value" not in shares.columns:
+        if "share" not in shares.columns:
+            msg = "stage-shares table needs a 'value' or a 'share' column"
+            raise InputError(msg, file=where)
+        shares["value"] = shares["share"]
+    if "id" not in shares.columns:
+        shares["id"] = None
+    end_uses = shares["end_use"] if "end_use" in shares.columns else [None] * len(shares)
+    shares["id"] = [
+        str(i).strip()
+        if not is_blank(i)
+        else _default_node_id(str(c).strip(), str(s).strip(), None if is_blank(e) else str(e))
+        for i, c, s, e in zip(shares["id"], shares["country"], shares["stage"], end_uses, strict=True)
+    ]
+
+    empty_edges = pd.DataFrame(columns=["source", "target", "flow"])
+    problems = check_frames(shares, empty_edges, stages=stages, file=file)
+    if stages is None:
+        stages = list(dict.fromkeys(str(s).strip() for s in shares["stage"] if not is_blank(s)))
+    problems += _check_pooling_columns(shares, stages, file)
+    raise_on_errors(problems, strict=strict)
+
+    values = {
+        str(i): (to_number(v) or 0.0) for i, v in zip(shares["id"], shares["value"], strict=True)
+    }
+    stage_of = {str(i): str(s).strip() for i, s in zip(shares["id"], shares["stage"], strict=True)}
+    totals: dict[str, float] = {}
+    for node, stage in stage_of.items():
+        totals[stage] = totals.get(stage, 0.0) + values[node]
+
+    upstream: dict[str, str | None] = {}
+    explicit_intake: dict[str, float] = {}
+    for _, row in shares.iterrows():
+        node = str(row["id"])
+        src = row.get("inputs_from")
+        if is_blank(src):
+            pos = stages.index(stage_of[node])
+            src = stages[pos - 1] if pos > 0 else None
+        upstream[node] = None if src is None else str(src).strip()
+        share = to_number(row.get("intake_share"))
+        if share is not None:
+            explicit_intake[node] = share
+
+    unit_of = {}
+    if "unit" in shares.columns:
+        unit_of = {str(i): _clean(u) for i, u in zip(shares["id"], shares["unit"], strict=True)}
+
+    pooled: dict[tuple[str, str], float] = {}
+    for stage in stages:
+        drawers = [n for n, s in upstream.items() if s == stage]
+        if not drawers or totals.get(stage, 0.0) <= 0:
+            continue
+        fixed = sum(explicit_intake.get(n, 0.0) for n in drawers if n in explicit_intake)
+        rest = [n for n in drawers if n not in explicit_intake]
+        rest_value = sum(values[n] for n in rest)
+        intake = {}
+        for n in drawers:
+            if n in explicit_intake:
+                frac = explicit_intake[n]
+            elif rest_value > 0:
+                frac = max(0.0, 1.0 - fixed) * values[n] / rest_value
+            else:
+                frac = 0.0
+            intake[n] = totals[stage] * frac
+        suppliers = [n for n, s in stage_of.items() if s == stage and values[n] > 0]
+        for v in drawers:
+            for u in suppliers:
+                flow = values[u] / totals[stage] * intake[v]
+                if flow > 0:
+                    pooled[(u, v)] = flow
+
+    edge_rows: dict[tuple[str, str], dict[str, Any]] = {
+        (u, v): {"source": u, "target": v, "flow": f, "basis": "pooled", "unit": unit_of.get(u)}
+        for (u, v), f in pooled.items()
+    }
+    extra_problems = []
+    if flows is not None and len(flows):
+        flows = flows.copy()
+        missing = [c for c in ("source", "target", "flow") if c not in flows.columns]
+        if missing:
+            msg = f"flows table has no '{missing[0]}' column"
+            raise InputError(msg, file=where)
+        extra_problems = check_frames(shares, flows, stages=stages, file=file)
+        raise_on_errors(extra_problems, strict=strict)
+        for row in flows.to_dict("records"):
+            u, v = str(row["source"]).strip(), str(row["target"]).strip()
+            flow = to_number(row["flow"]) or 0.0
+            if flow <= 0:
+                edge_rows.pop((u, v), None)
+                continue
+            record = {k: v_ for k, v_ in row.items() if not str(k).startswith(_LOCATION_PREFIX)}
+            record.update(source=u, target=v, flow=flow, basis="bilateral")
+            edge_rows[(u, v)] = record
+
+    edges = pd.DataFrame(list(edge_rows.values()))
+    if edges.empty:
+        edges = empty_edges
+    node_table = shares.drop(
+        columns=[c for c in ("share", "inputs_from", "intake_share") if c in shares.columns]
+    )
+    attrs = dict(graph_attrs or {})
+    provenance = dict(attrs.pop("provenance", {}) or {})
+    assumptions = list(provenance.get("assumptions", []))
+    if POOLED_MARKET_ASSUMPTION not in assumptions:
+        assumptions.insert(0, POOLED_MARKET_ASSUMPTION)
+    provenance["assumptions"] = assumptions
+    attrs["provenance"] = provenance
+    G = graph_from_frames(
+        node_table, edges, stages=stages, name=name, graph_attrs=attrs, file=file, strict=strict
+    )
+    G.graph["stage_order_inferred"] = False
+    G.graph["warnings"] = [
+        *G.graph.get("warnings", []),
+        *(str(p) for p in extra_problems if p.severity == "warning"),
+    ]
+    return G
+
+
+def _check_pooling_columns(shares: pd.DataFrame, stages: list[str], file: str | None) -> list[Any]:
+    from supplygraph.validate import _Locator
+
+    loc = _Locator(shares, file, None)
+    problems = []
+    if "inputs_from" in shares.columns:
+        for idx, value in shares["inputs_from"].items():
+            if not is_blank(value) and str(value).strip() not in stages:
+                problems.append(
+                    loc.problem(idx, "inputs_from", "not a stage of this table", value=value)
+                )
+    if "intake_share" in shares.columns:
+        for idx, value in shares["intake_share"].items():
+            if is_blank(value):
+                continue
+            number = to_number(value)
+            if number is None or not 0 <= number <= 1:
+                problems.append(
+                    loc.problem(idx, "intake_share", "must be a fraction in [0, 1]", value=value)
+                )
+    return problems
+
+
+def graph_to_frames(G: nx.DiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the node and edge tables of a supply graph (the inverse of graph_from_frames).
+
+    Parameters
+    ----------
+    G
+        A supply graph.
+
+    Returns
+    -------
+    nodes : pandas.DataFrame
+        One row per node: ``id`` then the schema's node columns that occur, then any extra
+        attributes (sorted by name).
+    edges : pandas.DataFrame
+        One row per edge: ``source``, ``target``, then schema edge columns, then extras.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(stages=["a", "b"])
+    >>> G.add_node("x", stage="a", value=2.0); G.add_node("y", stage="b")
+    >>> G.add_edge("x", "y", flow=2.0)
+    >>> nodes, edges = graph_to_frames(G)
+    >>> list(nodes.columns), edges["flow"].tolist()
+    (['id', 'stage', 'value'], [2.0])
+    """
+    import pandas as pd
+
+    node_rows = [{"id": n, **d} for n, d in G.nodes(data=True)]
+    edge_rows = [{"source": u, "target": v, **d} for u, v, d in G.edges(data=True)]
+    nodes = pd.DataFrame(node_rows)
+    edges = pd.DataFrame(edge_rows)
+    if nodes.empty:
+        nodes = pd.DataFrame(columns=["id", "stage"])
+    if edges.empty:
+        edges = pd.DataFrame(columns=["source", "target", "flow"])
+    nodes = nodes[_ordered(nodes.columns, NODE_COLUMNS)]
+    edges = edges[_ordered(edges.columns, EDGE_COLUMNS)]
+    for col in ("value", "external_input"):
+        if col in nodes.columns:
+            nodes[col] = pd.to_numeric(nodes[col])
+    return nodes, edges
+
+
+def _ordered(columns: Iterable[Any], known: list[str]) -> list[Any]:
+    cols = list(columns)
+    head = [c for c in known if c in cols]
+    return head + sorted((c for c in cols if c not in head), key=str)

@@ -1,0 +1,142 @@
+"""Shared pieces of the command-line interface: arguments, output formats, error handling.
+
+Every command prints data on stdout and messages on stderr, and exits 0 (ok), 1 (problems in
+the input) or 2 (usage error, as typer/click do). Heavy modules are imported inside commands so
+that ``supplygraph --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import pandas as pd
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SOURCE = "rare-earths"
+
+
+class OutputFormat(str, Enum):
+    """How a command prints a table."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="A built-in dataset name, a folder of CSVs, an .xlsx/.csv file, GraphML or JSON.",
+        show_default=True,
+    ),
+]
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="table (aligned text), json (a list of records) or csv."),
+]
+
+_state: dict[str, bool] = {"verbose": False}
+
+
+def set_verbose(verbose: bool) -> None:
+    """Remember whether tracebacks should be shown (``--verbose``)."""
+    _state["verbose"] = verbose
+
+
+def message(text: str) -> None:
+    """Print a message for the user on stderr."""
+    typer.echo(text, err=True)
+
+
+def guarded(func: F) -> F:
+    """Wrap a command so input problems end as one line on stderr and exit code 1.
+
+    ``KeyboardInterrupt`` exits 130. With ``--verbose`` the traceback is shown as well.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from supplygraph.errors import SupplyGraphError, ValidationError
+
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            if _state["verbose"]:
+                raise
+            for problem in exc.problems:
+                message(f"{problem.severity}: {problem}")
+            raise typer.Exit(code=1) from None
+        except SupplyGraphError as exc:
+            if _state["verbose"]:
+                raise
+            message(f"error: {exc}")
+            raise typer.Exit(code=1) from None
+        except KeyboardInterrupt:
+            message("interrupted")
+            raise typer.Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_source(source: str) -> nx.DiGraph:
+    """Load a graph for a command (see :func:`supplygraph.load`)."""
+    from supplygraph.load import load
+
+    return load(source)
+
+
+def _jsonable(value: Any) -> Any:
+    import math
+
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def records(df: pd.DataFrame, *, index: bool = True) -> list[dict[str, Any]]:
+    """Return a DataFrame as a list of JSON-safe records (NaN becomes null)."""
+    frame = df.reset_index() if index and df.index.name is not None else df
+    return [{str(k): _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def emit_table(df: pd.DataFrame, fmt: OutputFormat, *, index: bool = True) -> None:
+    """Print a DataFrame on stdout in the chosen format.
+
+    ``json`` prints a list of records (the index becomes a column when it has a name); ``csv``
+    prints RFC 4180 CSV with text cells neutralised against formula injection; ``table`` prints
+    aligned text.
+    """
+    import pandas as pd
+
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(records(df, index=index), indent=2, ensure_ascii=False))
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.csv:
+        from supplygraph.io.safe_text import neutralize_frame
+
+        frame = df.reset_index() if index and df.index.name is not None else df
+        neutralize_frame(frame).to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        frame = df.reset_index() if index and df.index.name is not None else df
+        with pd.option_context(
+            "display.max_rows", None, "display.max_columns", None, "display.width", 200
+        ):
+            typer.echo(frame.to_string(index=False, float_format=_fmt_float))
+
+
+def _fmt_float(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:,.0f}"

@@ -1,0 +1,1 @@
+"""Reading and writing supply graphs: tables, spreadsheets, exchange formats, safe output."""

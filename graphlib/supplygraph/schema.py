@@ -1,0 +1,142 @@
+"""The supplygraph graph schema: the one place that defines what a supply graph holds.
+
+A supply graph is a :class:`networkx.DiGraph` whose nodes are (stage, country) producers -- or
+firms, plants, end-use sectors -- and whose edges are material flows from supplier to customer.
+
+Node attributes
+---------------
+``id`` (the node key, str)
+    Unique identifier. The built-in dataset uses ``"<ISO3>:<stage>"`` (``"CHN:separation"``) and
+    ``"<ISO3>:<end use>"`` for end uses (``"USA:defense"``); any string is allowed.
+``label`` (str)
+    Display name; defaults to the id.
+``stage`` (str, required)
+    The stage the node belongs to; one of ``G.graph["stages"]``.
+``country`` (str)
+    ISO 3166-1 alpha-3 code (``"CHN"``, ``"MMR"``), or a bloc/aggregate code such as ``"EU"``,
+    ``"ROW"`` (rest of world) or ``"XXX"`` (unknown).
+``value`` (float >= 0)
+    Output or capacity per year, in the node's ``unit``. Used for stage shares.
+``unit`` (str)
+    Unit of ``value`` (e.g. ``"t REO/yr"``).
+``external_input`` (float >= 0, optional, default 0)
+    The part of the node's inputs that comes from outside the graph and is never shocked, in the
+    same unit as its inbound flows (e.g. domestic stockpiles, recycling, unmapped suppliers).
+``inventory_days`` (float >= 0, optional)
+    Stock on hand, in days of normal use (time-to-shortage simulation).
+``recovery_days`` (float >= 0, optional)
+    Time to recover after a disruption (TTR), in days.
+``end_use`` (str, optional)
+    For end-use nodes, the sector: ``vehicles``, ``wind``, ``electronics``, ``industrial``,
+    ``defense`` ...
+``governance`` (float, optional)
+    A governance score (e.g. rescaled WGI, 0-10, higher = riskier) for governance-weighted HHI.
+``source``, ``year``, ``evidence`` (optional)
+    Provenance of the node's numbers: a source id (a key of the dataset's ``sources.csv``) or a
+    citation, the data year, and an evidence label (primary/secondary/derived/weak/assumption).
+Any other attribute is kept as it is.
+
+Edge attributes
+---------------
+``flow`` (float >= 0, required)
+    Quantity per year moving from supplier to customer, in ``unit``.
+``material`` (str, optional)
+    What flows (``"NdPr oxide"``). Leontief input groups use it when present.
+``unit`` (str, optional)
+``lead_days`` (float >= 0, optional)
+    Shipping/processing delay in days (time-to-shortage simulation).
+``source_ref``, ``year``, ``evidence`` (optional)
+    Provenance of the flow. Named ``source_ref`` (not ``source``) because ``source`` and
+    ``target`` name the edge's endpoints in every edge table and exchange format.
+Any other attribute is kept as it is.
+
+Graph attributes
+----------------
+``stages`` (list[str])
+    The stages in chain order, upstream first.
+``stage_order_inferred`` (bool)
+    True when ``stages`` was inferred from the edges (topological order of the stage graph)
+    rather than given.
+``name`` (str)
+    Dataset name. ``description`` (str) optional.
+``units`` (dict[str, str])
+    Unit per stage, when known.
+``provenance`` (dict)
+    Where the graph came from: ``input`` (path or dataset name), ``sha256`` of the input files,
+    ``assumptions`` (list of plain sentences, e.g. the pooled-market assumption).
+``reserves`` (list[dict], optional)
+    Reserves by country, records with ``country``, ``value``, ``unit``, ``year``, ``source``.
+``sources`` (list[dict], optional)
+    The dataset's source table, records with ``source_id``, ``title``, ``url``, ``year``,
+    ``evidence``.
+
+Self-loops and cycles (recycling, intra-stage trade) are legal. Validation warns about them and
+never crashes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGGREGATE_COUNTRIES",
+    "DEFAULT_STAGES",
+    "EDGE_COLUMNS",
+    "END_USES",
+    "EVIDENCE_LABELS",
+    "NODE_COLUMNS",
+]
+
+#: The rare-earth chain's stages, upstream first. Datasets may define their own.
+DEFAULT_STAGES: list[str] = ["mining", "separation", "metal", "magnets", "end_use"]
+
+#: The end-use sectors of the built-in dataset.
+END_USES: list[str] = ["vehicles", "wind", "electronics", "industrial", "defense"]
+
+#: Known node columns, in the order tables and exports write them. Extra columns follow.
+NODE_COLUMNS: list[str] = [
+    "id",
+    "label",
+    "stage",
+    "country",
+    "value",
+    "unit",
+    "external_input",
+    "inventory_days",
+    "recovery_days",
+    "end_use",
+    "governance",
+    "source",
+    "year",
+    "evidence",
+]
+
+#: Known edge columns, in the order tables and exports write them. Extra columns follow.
+EDGE_COLUMNS: list[str] = [
+    "source",
+    "target",
+    "flow",
+    "material",
+    "unit",
+    "lead_days",
+    "source_ref",
+    "year",
+    "evidence",
+]
+
+#: Numeric node / edge attributes (must be numbers >= 0 when present).
+NUMERIC_NODE_ATTRS: tuple[str, ...] = (
+    "value",
+    "external_input",
+    "inventory_days",
+    "recovery_days",
+)
+NUMERIC_EDGE_ATTRS: tuple[str, ...] = ("flow", "lead_days")
+
+#: Country codes that are not ISO 3166-1 but are accepted as aggregates.
+AGGREGATE_COUNTRIES: dict[str, str] = {
+    "EU": "European Union (bloc)",
+    "ROW": "Rest of world",
+    "XXX": "Unknown / unattributed",
+}
+
+#: Evidence labels used in provenance columns.
+EVIDENCE_LABELS: tuple[str, ...] = ("primary", "secondary", "derived", "weak", "assumption")
