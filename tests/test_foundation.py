@@ -204,7 +204,7 @@ def test_bad_sources_give_one_line_errors(tmp_path):
         sg.load("no-such-thing")
     bad = tmp_path / "broken.graphml"
     bad.write_text("<graphml><unclosed")
-    with pytest.raises(InputError, match="broken.graphml: not a readable graph file"):
+    with pytest.raises(InputError, match=r"broken\.graphml: not a readable graph file"):
         sg.load(bad)
     bad_json = tmp_path / "broken.json"
     bad_json.write_text("{nope")

@@ -15,6 +15,7 @@ names the file (and sheet, row and column where they apply).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -51,9 +52,7 @@ def read_csv_table(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        df = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig"
-        )
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
     except UnicodeDecodeError:
@@ -147,9 +146,7 @@ def _load_csv_folder(folder: Path, *, strict: bool) -> nx.DiGraph:
             read_csv_table(files[0]), flows, name=folder.name, strict=strict
         )
     else:
-        msg = (
-            "folder has neither dataset.toml, nor nodes.csv + edges.csv, nor stage_shares.csv"
-        )
+        msg = "folder has neither dataset.toml, nor nodes.csv + edges.csv, nor stage_shares.csv"
         raise InputError(msg, file=str(folder))
     _stamp(G, str(folder), files)
     return G
@@ -159,10 +156,8 @@ def _decode_graph_attrs(G: nx.DiGraph) -> None:
     for key in JSON_GRAPH_ATTRS:
         value = G.graph.get(key)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 G.graph[key] = json.loads(value)
-            except json.JSONDecodeError:
-                pass
 
 
 def _load_exchange_format(path: Path, *, strict: bool) -> nx.DiGraph:
@@ -201,7 +196,12 @@ def _load_exchange_format(path: Path, *, strict: bool) -> nx.DiGraph:
     stages = raw.graph.get("stages") or None
     name = raw.graph.get("name") or path.stem
     G = graph_from_frames(
-        nodes, edges, stages=stages, name=name, graph_attrs=graph_attrs, file=path.name,
+        nodes,
+        edges,
+        stages=stages,
+        name=name,
+        graph_attrs=graph_attrs,
+        file=path.name,
         strict=strict,
     )
     G.graph["stage_order_inferred"] = bool(raw.graph.get("stage_order_inferred", stages is None))

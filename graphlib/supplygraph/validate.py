@@ -204,7 +204,9 @@ def check_frames(
                 problems.append(eloc.problem(idx, col, f"empty {col} node"))
             elif str(value).strip() not in node_ids:
                 problems.append(
-                    eloc.problem(idx, col, "connection names a node that is not defined", value=value)
+                    eloc.problem(
+                        idx, col, "connection names a node that is not defined", value=value
+                    )
                 )
             else:
                 ends.append(str(value).strip())
@@ -280,8 +282,10 @@ def validate_graph(G: nx.DiGraph) -> list[Problem]:
     >>> G = nx.DiGraph(stages=["a", "b"])
     >>> G.add_node("x", stage="a"); G.add_node("y", stage="b")
     >>> G.add_edge("y", "x", flow=1.0)
-    >>> [p.message for p in validate_graph(G)]
-    ['edge y -> x runs backwards across stages (b -> a)']
+    >>> for p in validate_graph(G):
+    ...     print(p.message)
+    edge y -> x runs backwards across stages (b -> a)
+    node y (b) has no inputs in the graph; it is treated as a source
     """
     import networkx as nx
 

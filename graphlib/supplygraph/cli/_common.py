@@ -11,7 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -25,7 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_SOURCE = "rare-earths"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How a command prints a table."""
 
     table = "table"
