@@ -2,8 +2,7 @@
 
 The expected figures below are typed by hand from the reference material (USGS MCS 2025, IEA,
 Eurostat ...), never read back from the dataset's own files. The first group of tests reads the
-raw CSVs with pandas. The second group loads the graph with ``supplygraph.load`` and is skipped
-while the loader is not available.
+raw CSVs with pandas. The second group loads the graph with ``supplygraph.load``.
 """
 
 from __future__ import annotations
@@ -356,14 +355,9 @@ def test_derived_and_assumed_numbers_explain_themselves(shares, flows):
 
 @pytest.fixture(scope="module")
 def graph() -> nx.DiGraph:
-    try:
-        from supplygraph.load import load
-    except ImportError:  # pragma: no cover - loader not landed yet
-        pytest.skip("supplygraph.load is not available yet")
-    try:
-        return load("rare-earths")
-    except NotImplementedError:  # pragma: no cover
-        pytest.skip("supplygraph.load is not implemented yet")
+    from supplygraph.loading import load
+
+    return load("rare-earths")
 
 
 def test_loaded_graph_has_every_node_and_stage_order(graph):

@@ -192,7 +192,7 @@ def list_datasets() -> pd.DataFrame:
     """
     import pandas as pd
 
-    from supplygraph.load import load
+    from supplygraph.loading import load
 
     rows = []
     for name in sorted(_dataset_dirs()):

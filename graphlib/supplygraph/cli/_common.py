@@ -90,7 +90,7 @@ def guarded(func: F) -> F:
 
 def load_source(source: str) -> nx.DiGraph:
     """Load a graph for a command (see :func:`supplygraph.load`)."""
-    from supplygraph.load import load
+    from supplygraph.loading import load
 
     return load(source)
 

@@ -1,0 +1,239 @@
+"""Commands about scenarios and time: ``scenarios``, ``timeline``, ``stockpile``, ``deminimis``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from supplygraph.cli import app
+from supplygraph.cli._common import (
+    DEFAULT_SOURCE,
+    FormatOpt,
+    OutputFormat,
+    SourceArg,
+    emit_table,
+    guarded,
+    load_source,
+    message,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from supplygraph.analysis.scenarios import Scenario
+
+ScenarioOpt = Annotated[
+    str,
+    typer.Option(
+        "--scenario",
+        "-s",
+        help="A scenario .toml file, or the name of a built-in scenario "
+        "(see `supplygraph scenarios`).",
+    ),
+]
+
+
+class Level(StrEnum):
+    """What the timeline table shows."""
+
+    end_use = "end-use"
+    node = "node"
+
+
+def _dataset_for(source: str) -> str:
+    from supplygraph.datasets import is_dataset_name
+
+    return source if is_dataset_name(source) else DEFAULT_SOURCE
+
+
+def _scenario(G: nx.DiGraph, source: str, name: str) -> Scenario:
+    from supplygraph.analysis.scenarios import get_scenario, validate_scenario
+
+    sc = get_scenario(name, dataset=_dataset_for(source))
+    validate_scenario(G, sc)
+    return sc
+
+
+@app.command("scenarios")
+@guarded
+def scenarios_cmd(
+    source: SourceArg = DEFAULT_SOURCE,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """List the built-in scenarios of a dataset and check each against its graph.
+
+    Each scenario is a TOML file of sourced shocks (see the `timeline` command and the
+    scenario-format docs in supplygraph.analysis.scenarios).
+    """
+    from supplygraph.analysis.scenarios import get_scenario, list_scenarios, validate_scenario
+    from supplygraph.errors import SupplyGraphError
+
+    table = list_scenarios(source)
+    G = load_source(source)
+    checks = []
+    for name in table["name"]:
+        try:
+            validate_scenario(G, get_scenario(name, dataset=source))
+            checks.append("ok")
+        except SupplyGraphError as exc:
+            checks.append(f"error: {exc}")
+    table["check"] = checks
+    if fmt is OutputFormat.table:
+        table["sources"] = [len(s.split("; ")) if s else 0 for s in table["sources"]]
+        table = table.drop(columns=["file"])
+    emit_table(table, fmt, index=False)
+
+
+@app.command("timeline")
+@guarded
+def timeline_cmd(
+    scenario: ScenarioOpt,
+    source: SourceArg = DEFAULT_SOURCE,
+    horizon: Annotated[
+        int, typer.Option("--horizon", min=1, help="Days to simulate from day 0.")
+    ] = 365,
+    level: Annotated[
+        Level, typer.Option("--level", help="end-use (one row per sector) or node.")
+    ] = Level.end_use,
+    daily: Annotated[
+        bool,
+        typer.Option("--daily", help="Print output per day (rows) and end use (columns) instead."),
+    ] = False,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Simulate a scenario day by day: when does each end use run short, how deep, how long.
+
+    Nodes draw down their inventory_days to cover shortfalls and cut output only when empty;
+    flows arrive after their lead_days. TTS = first day output < 100 %; depth = lowest output
+    fraction; cumulative_lost = value x lost days / 365 in the node's unit.
+    """
+    from supplygraph.analysis.timeline import timeline
+
+    G = load_source(source)
+    sc = _scenario(G, source, scenario)
+    res = timeline(G, sc, horizon=horizon, daily=False)
+    day0 = f", day 0 = {sc.start_date.isoformat()}" if sc.start_date else ""
+    message(f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}")
+    if daily:
+        emit_table(res.daily_end_uses.round(6), fmt)
+    elif level is Level.node:
+        cols = [
+            "stage",
+            "country",
+            "end_use",
+            "inventory_days",
+            "recovery_days",
+            "time_to_shortage",
+            "depth",
+            "lost_days",
+            "cumulative_lost",
+            "unit",
+            "tts_lt_ttr",
+        ]
+        emit_table(res.summary[cols], fmt)
+    else:
+        emit_table(res.end_uses, fmt)
+
+
+@app.command("stockpile")
+@guarded
+def stockpile_cmd(
+    scenario: ScenarioOpt,
+    source: SourceArg = DEFAULT_SOURCE,
+    end_use: Annotated[
+        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
+    ] = None,
+    node: Annotated[
+        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
+    ] = None,
+    min_output: Annotated[
+        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
+    ] = 0.9,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 180,
+    stage: Annotated[
+        str | None,
+        typer.Option("--stage", help="Hold the stock at every node of this stage instead."),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Smallest added stock (days of normal use) that keeps a target up through a scenario.
+
+    Example: `supplygraph stockpile --scenario full-separation-ban --end-use defense
+    --min-output 0.9 --days 180` sizes each defense node's own stockpile; add `--stage magnets`
+    to hold it at the magnet stage.
+    """
+    from supplygraph.analysis.stockpile import stockpile
+
+    G = load_source(source)
+    sc = _scenario(G, source, scenario)
+    df = stockpile(
+        G,
+        sc,
+        target_nodes=node or None,
+        end_use=end_use,
+        min_output=min_output,
+        days=days,
+        stage=stage,
+    )
+    emit_table(df, fmt, index=False)
+
+
+@app.command("deminimis")
+@guarded
+def deminimis_cmd(
+    source: SourceArg = DEFAULT_SOURCE,
+    origin: Annotated[str, typer.Option("--origin", help="Controlled origin country.")] = "CHN",
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold", min=0.0, max=1.0, help="Content share that triggers the rule (0.001)."
+        ),
+    ] = 0.001,
+    stage: Annotated[
+        str | None,
+        typer.Option("--stage", help="Stage where origin is attributed (default: source stage)."),
+    ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option("--compare", help="Compare 0.1 % with the EAR's 10 % and 25 % per stage."),
+    ] = False,
+    by_country: Annotated[
+        bool, typer.Option("--by-country", help="Sum the output subject to licensing per country.")
+    ] = False,
+    content_share: Annotated[
+        float,
+        typer.Option(
+            "--content-share",
+            min=0.0,
+            max=1.0,
+            help="Share of an end-use product's value that is rare-earth material (default 1).",
+        ),
+    ] = 1.0,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Which foreign products a content rule on ORIGIN catches (MOFCOM No. 61: 0.1 %).
+
+    A node is caught when it is foreign and the share of its output traced to ORIGIN is at least
+    THRESHOLD; its whole output is then subject to licensing.
+    """
+    from supplygraph.analysis.deminimis import (
+        EAR_THRESHOLDS,
+        deminimis_by_country,
+        deminimis_compare,
+        deminimis_reach,
+    )
+
+    G = load_source(source)
+    share = {"end_use": content_share} if content_share != 1.0 else 1.0
+    if compare:
+        thresholds = sorted({float(threshold), *EAR_THRESHOLDS})
+        table = deminimis_compare(G, origin, thresholds, stage, content_share=share)
+        emit_table(table, fmt, index=False)
+        return
+    reach = deminimis_reach(G, origin, threshold, stage, content_share=share)
+    if by_country:
+        emit_table(deminimis_by_country(reach), fmt, index=False)
+    else:
+        emit_table(reach, fmt, index=False)
