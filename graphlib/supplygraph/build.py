@@ -294,7 +294,9 @@ def graph_from_stage_shares(
         str(i).strip()
         if not is_blank(i)
         else _default_node_id(str(c).strip(), str(s).strip(), None if is_blank(e) else str(e))
-        for i, c, s, e in zip(shares["id"], shares["country"], shares["stage"], end_uses, strict=True)
+        for i, c, s, e in zip(
+            shares["id"], shares["country"], shares["stage"], end_uses, strict=True
+        )
     ]
 
     empty_edges = pd.DataFrame(columns=["source", "target", "flow"])

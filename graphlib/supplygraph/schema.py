@@ -41,7 +41,9 @@ Edge attributes
 ``flow`` (float >= 0, required)
     Quantity per year moving from supplier to customer, in ``unit``.
 ``material`` (str, optional)
-    What flows (``"NdPr oxide"``). Leontief input groups use it when present.
+    The input group the flow belongs to under the Leontief model: inputs of one material
+    substitute for each other, different materials are complements. When absent, the group is
+    the supplier's stage. Use a separate column (e.g. ``product``) for a free-text description.
 ``unit`` (str, optional)
 ``lead_days`` (float >= 0, optional)
     Shipping/processing delay in days (time-to-shortage simulation).

@@ -139,4 +139,8 @@ def emit_table(df: pd.DataFrame, fmt: OutputFormat, *, index: bool = True) -> No
 
 
 def _fmt_float(x: float) -> str:
-    return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:,.0f}"
+    if x != x:  # NaN
+        return ""
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"

@@ -99,7 +99,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-def atomic_write(path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8") -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8"
+) -> Path:
     """Write ``data`` to ``path`` atomically (temp file + rename) and return the path."""
     with atomic_path(path) as tmp:
         if isinstance(data, bytes):

@@ -1,0 +1,700 @@
+"""Chokepoints: the nodes and country-stage groups whose loss hurts the end uses most.
+
+A chokepoint combines *concentration* (a big share of a concentrated stage), *dependency* (the
+fraction of each target's output that would be lost without it, from
+:func:`supplygraph.analysis.dependency.dependency`) and *structure* (whether every supply path to
+some target runs through it: a dominator). :func:`chokepoints` puts the three side by side,
+ranks by the output-weighted loss over all targets, and writes a one-line reason for each row.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from supplygraph.analysis.concentration import (
+    _country,
+    _quantities,
+    concentration,
+)
+from supplygraph.errors import InputError
+from supplygraph.schema import END_USES
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from supplygraph.compiled import CompiledGraph
+
+__all__ = ["chokepoints", "dominated_targets", "target_weights"]
+
+Kind = Literal["all", "node", "country-stage"]
+
+COLUMNS: list[str] = [
+    "rank",
+    "kind",
+    "stage",
+    "country",
+    "members",
+    "stage_share",
+    "stage_hhi",
+    "max_dependency",
+    "max_dependency_target",
+    "n_targets_at_threshold",
+    "weighted_loss",
+    "dominator",
+    "n_dominated_targets",
+    "reason",
+]
+
+
+_ROOT = -1  # the virtual super-source in the position graphs below
+
+
+def _supply_graph(cg: CompiledGraph) -> nx.DiGraph:
+    """Return the positive-flow graph on kernel positions plus a super-source ``-1``.
+
+    The super-source feeds every node that receives no positive flow from another node (the
+    raw sources) and every node with a positive external input (it has supply that the graph
+    does not show, so it is never cut off by its upstream alone). Self-loops are left out: they
+    never carry a node's only supply.
+    """
+    import networkx as nx
+
+    H = nx.DiGraph()
+    H.add_nodes_from(range(cg.n))
+    src = np.asarray(cg.src)
+    tgt = np.asarray(cg.tgt)
+    keep = src != tgt
+    H.add_edges_from(zip(src[keep].tolist(), tgt[keep].tolist(), strict=True))
+    has_in = np.zeros(cg.n, dtype=bool)
+    has_in[tgt[keep]] = True
+    fed = np.flatnonzero(~has_in | (np.asarray(cg.ext) > 0))
+    H.add_node(_ROOT)
+    H.add_edges_from((_ROOT, int(p)) for p in fed)
+    return H
+
+
+def _dominated_counts(
+    H: nx.DiGraph, root: Any, targets: Mapping[Hashable, Iterable[Hashable]]
+) -> dict[Hashable, int]:
+    """Number of targets each node of ``H`` strictly dominates (from one dominator tree).
+
+    ``targets`` maps a node of ``H`` to the targets it stands for (one for a plain graph, the
+    members of a group for a quotient graph). A node dominates a target when it lies on the
+    dominator-tree path from the root to the target's node, excluding that node itself.
+    """
+    import networkx as nx
+
+    idom = nx.immediate_dominators(H, root)
+    children: dict[Hashable, list[Hashable]] = {}
+    for v, d in idom.items():
+        if v != root:
+            children.setdefault(d, []).append(v)
+    # pre-order from the root, then accumulate subtree target counts bottom-up
+    order: list[Hashable] = []
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        order.append(v)
+        stack.extend(children.get(v, ()))
+    own = {v: len(list(targets.get(v, ()))) for v in order}
+    below: dict[Hashable, int] = {}
+    for v in reversed(order):
+        below[v] = sum(below[c] + own[c] for c in children.get(v, ()))
+    return {v: below[v] for v in order if v != root}
+
+
+def dominated_targets(G: nx.DiGraph, targets: Iterable[Hashable] | None = None) -> pd.Series:
+    """Return, per node, how many targets it dominates (all their supply paths pass through it).
+
+    A virtual super-source feeds the raw sources (nodes with no positive inbound flow) and every
+    node with a positive ``external_input``. Node ``u`` dominates target ``t`` (``u != t``)
+    when every path of positive flow from the super-source to ``t`` passes through ``u``.
+    One call to :func:`networkx.immediate_dominators` and one pass over the dominator tree give
+    every node's count at once.
+
+    Parameters
+    ----------
+    G
+        A supply graph.
+    targets
+        The targets; default the sinks (nodes without outbound edges to other nodes).
+
+    Returns
+    -------
+    pandas.Series
+        Index = node ids, values = number of targets dominated (int, 0 for most nodes).
+        Targets that no supply reaches count for no node.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("mine1", "refiner", flow=1.0)
+    >>> G.add_edge("mine2", "refiner", flow=1.0)
+    >>> G.add_edge("refiner", "car", flow=2.0)
+    >>> dominated_targets(G).to_dict()
+    {'mine1': 0, 'refiner': 1, 'mine2': 0, 'car': 0}
+    """
+    from supplygraph.analysis.dependency import target_positions
+    from supplygraph.compiled import compile_graph
+
+    cg = compile_graph(G)
+    tpos = target_positions(cg, None if targets is None else list(targets))
+    counts = _dominated_counts(_supply_graph(cg), _ROOT, {int(p): [p] for p in tpos})
+    return pd.Series({n: int(counts.get(cg.index[n], 0)) for n in G.nodes}, dtype=int)
+
+
+def target_weights(G: nx.DiGraph, targets: Iterable[Hashable]) -> pd.Series:
+    """Return the output weights of the targets (their baseline outputs, summing to 1).
+
+    The same weights as :func:`supplygraph.sweep` uses: a target's baseline is its ``value``,
+    else its inflow (flows plus ``external_input``), else its outflow; equal weights when all
+    baselines are 0.
+
+    Parameters
+    ----------
+    G
+        A supply graph.
+    targets
+        Target node ids.
+
+    Returns
+    -------
+    pandas.Series
+        Index = targets, values in [0, 1] summing to 1 (empty for no targets).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("m", "a", flow=3.0)
+    >>> G.add_edge("m", "b", flow=1.0)
+    >>> target_weights(G, ["a", "b"]).to_dict()
+    {'a': 0.75, 'b': 0.25}
+    """
+    from supplygraph.analysis.dependency import target_weights as _weights
+    from supplygraph.compiled import compile_graph
+
+    tlist = list(targets)
+    if not tlist:
+        return pd.Series(dtype=float)
+    cg = compile_graph(G)
+    tpos = np.asarray([cg.index[t] for t in tlist], dtype=np.int64)
+    return pd.Series(_weights(cg, tpos), index=tlist, dtype=float)
+
+
+def _pct(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    if 0 < x < 0.01:
+        return "<1 %"
+    if 0.99 < x < 1:
+        return f"{x * 100:.1f} %"
+    return f"{x * 100:.0f} %"
+
+
+def _reason(
+    *,
+    stage: str | None,
+    stage_share: float,
+    hi: float,
+    lo: float,
+    k: int,
+    n: int,
+    top_target: str | None,
+    threshold: float,
+    noun: str,
+    n_dominated: int,
+    sector_text: str | None = None,
+) -> str:
+    """One plain-English line from a row's numbers.
+
+    ``hi``/``lo``: largest / smallest loss over the ``n`` targets; ``k``: targets losing at
+    least ``threshold``; ``top_target``: where the largest loss falls. ``sector_text``, when
+    given, replaces the dependency clause with a per-end-use-sector one.
+    """
+    parts: list[str] = []
+    if stage is not None and math.isfinite(stage_share):
+        parts.append(f"{_pct(stage_share)} of {stage}")
+    if sector_text:
+        parts.append(sector_text)
+    elif n:
+        if hi <= 0:
+            parts.append(f"no {noun} depends on it")
+        elif n == 1:
+            parts.append(f"{top_target} depends on it for {_pct(hi)} of supply")
+        elif hi - lo < 0.005:
+            parts.append(f"every {noun} depends on it for {_pct(hi)} of supply")
+        elif k == n:
+            parts.append(
+                f"every {noun} depends on it for at least {_pct(lo)} of supply "
+                f"(up to {_pct(hi)}: {top_target})"
+            )
+        elif k > 0:
+            parts.append(
+                f"{k} of {n} {noun}s depend on it for ≥ {_pct(threshold)} of supply "
+                f"(up to {_pct(hi)}: {top_target})"
+            )
+        else:
+            parts.append(f"{top_target} depends on it for {_pct(hi)} of supply at most")
+    if n_dominated:
+        if n_dominated == n and n > 1:
+            parts.append(f"every supply path to every {noun} runs through it")
+        else:
+            plural = noun if n_dominated == 1 else f"{noun}s"
+            parts.append(f"every supply path to {n_dominated} {plural} runs through it")
+    text = "; ".join(parts) if parts else "no measurable dependency"
+    return text[0].upper() + text[1:]
+
+
+def _group_key(attrs: Mapping[str, Any]) -> tuple[str, str]:
+    return (_country(attrs), str(attrs.get("stage")))
+
+
+def chokepoints(
+    G: nx.DiGraph,
+    threshold: float = 0.5,
+    model: str = "linear",
+    top: int | None = None,
+    *,
+    kind: Kind = "all",
+    targets: Iterable[Hashable] | None = None,
+) -> pd.DataFrame:
+    """Rank nodes and country-stage groups by how much the targets lose without them.
+
+    Parameters
+    ----------
+    G
+        A supply graph (not modified).
+    threshold
+        Dependency fraction in [0, 1] counted by ``n_targets_at_threshold`` (default 0.5: the
+        target would lose at least half of its output).
+    model
+        Production model for the dependency: ``"linear"`` (proportional) or ``"leontief"``
+        (see :mod:`supplygraph.analysis.propagation`).
+    top
+        Keep only the first ``top`` rows of the ranking (None = all).
+    kind
+        ``"node"``: one row per node; ``"country-stage"``: one row per (country, stage) group,
+        i.e. all nodes of a country in a stage removed together (the shock ``"CHN@separation"``);
+        ``"all"`` (default): both, leaving out groups of a single node (the node's row already
+        stands for them).
+    targets
+        What is protected; default the sinks (the end uses). Targets themselves are not ranked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``id``: the node id, or the group as a shock selector (``"CHN@separation"``).
+        Columns, best first by ``weighted_loss`` then ``max_dependency`` then ``stage_share``:
+
+        - ``rank`` (1 = worst chokepoint), ``kind`` (``node`` | ``country-stage``), ``stage``,
+          ``country``, ``members`` (nodes in the row: 1 for a node).
+        - ``stage_share``: the row's share of its stage's total quantity (0-1, from node
+          ``value`` or flows, as :func:`~supplygraph.analysis.concentration.stage_shares`).
+        - ``stage_hhi``: the HHI of its stage (0-10,000, from
+          :func:`~supplygraph.analysis.concentration.concentration`).
+        - ``max_dependency``, ``max_dependency_target``: the largest fraction of a target's
+          output lost if the row were removed, and that target (ties: first target).
+        - ``n_targets_at_threshold``: targets losing at least ``threshold``.
+        - ``weighted_loss``: Σ_t w_t · loss_t with w_t the targets' output weights
+          (:func:`target_weights`): the fraction of total end-use output lost (0-1).
+        - ``dominator``, ``n_dominated_targets``: whether every positive-flow supply path from
+          the sources to at least one target passes through the row, and to how many.
+          For nodes this is exact (one :func:`networkx.immediate_dominators` call from a
+          virtual super-source feeding the raw sources and every node with external input).
+          For groups it is computed on the graph with every country-stage group merged into
+          one node (one more dominator call): a group flagged there is a true cut set, but a
+          group made of several nodes can be missed when merging creates bypass paths.
+        - ``reason``: one plain-English line built from these numbers: the stage share, then
+          who depends on it (grouped by end-use sector when the targets carry ``end_use``:
+          "vehicles and wind end uses depend on it for 91 % of supply; industrial for
+          46–95 %"), then the dominator finding.
+
+        A node's losses come from the dependency matrix; a group's from propagating the removal
+        of all its members together (all groups at once, each over its downstream cone).
+
+    Raises
+    ------
+    InputError
+        For a threshold outside [0, 1], a bad ``kind`` or ``top``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(stages=["mining", "separation", "end_use"])
+    >>> G.add_node("CHN:mining", stage="mining", country="CHN", value=6.0)
+    >>> G.add_node("USA:mining", stage="mining", country="USA", value=4.0)
+    >>> G.add_node("CHN:separation", stage="separation", country="CHN", value=10.0)
+    >>> G.add_node("USA:vehicles", stage="end_use", country="USA", value=10.0)
+    >>> G.add_edge("CHN:mining", "CHN:separation", flow=6.0)
+    >>> G.add_edge("USA:mining", "CHN:separation", flow=4.0)
+    >>> G.add_edge("CHN:separation", "USA:vehicles", flow=10.0)
+    >>> cp = chokepoints(G)
+    >>> cp.index[0], bool(cp.loc["CHN:separation", "dominator"])
+    ('CHN:separation', True)
+    >>> cp.loc["CHN:separation", "reason"]
+    '100 % of separation; USA:vehicles depends on it for 100 % of supply; every supply path to 1 end use runs through it'
+    """
+    from supplygraph.analysis.dependency import MAX_DENSE_CELLS, dependency, target_positions
+    from supplygraph.analysis.dependency import target_weights as _target_weights
+    from supplygraph.analysis.propagation import check_model
+    from supplygraph.compiled import compile_graph
+
+    threshold = float(threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold must be a fraction in [0, 1]; got {threshold:g}")
+    if kind not in ("all", "node", "country-stage"):
+        raise InputError(f"kind must be 'all', 'node' or 'country-stage'; got {kind!r}")
+    if top is not None and int(top) < 0:
+        raise InputError(f"top must be 0 or more; got {top}")
+    check_model(model)
+
+    cg = compile_graph(G)
+    tlist = [cg.nodes[p] for p in target_positions(cg, targets)]
+    tset = set(tlist)
+    T = len(tlist)
+    weights = _target_weights(cg, target_positions(cg, tlist)) if tlist else np.zeros(0)
+    noun = (
+        "end use"
+        if tlist
+        and all(G.nodes[t].get("stage") == "end_use" or G.nodes[t].get("end_use") for t in tlist)
+        else "target"
+    )
+
+    qty = _quantities(G)
+    stage_hhi = concentration(G)["hhi"].to_dict()
+    stage_totals: dict[str, float] = {}
+    for n, attrs in G.nodes(data=True):
+        s = attrs.get("stage")
+        if s is not None:
+            stage_totals[str(s)] = stage_totals.get(str(s), 0.0) + float(qty[n])
+
+    def hhi_of(stage: str | None) -> float:
+        return float(stage_hhi.get(str(stage), float("nan"))) if stage is not None else float("nan")
+
+    def share_of(stage: str | None, q: float) -> float:
+        tot = stage_totals.get(str(stage), 0.0) if stage is not None else 0.0
+        return q / tot if tot > 0 else float("nan")
+
+    # dominators: nodes exactly, groups on the merged (quotient) graph
+    H = _supply_graph(cg)
+    dom_pos = _dominated_counts(H, _ROOT, {cg.index[t]: [t] for t in tlist})
+    node_dom = {cg.nodes[p]: c for p, c in dom_pos.items()}
+    groups: dict[tuple[str, str], list[Hashable]] = {}
+    for n, attrs in G.nodes(data=True):
+        if attrs.get("stage") is not None:
+            groups.setdefault(_group_key(attrs), []).append(n)
+
+    node_rows = [n for n in G.nodes if n not in tset] if kind in ("all", "node") else []
+    wanted = (
+        {
+            key: members
+            for key, members in groups.items()
+            if not all(m in tset for m in members) and (kind == "country-stage" or len(members) > 1)
+        }
+        if kind in ("all", "country-stage")
+        else {}
+    )
+    # the node x target losses: dense from the dependency matrix when it fits, else sparse
+    dense = cg.n * max(T, 1) <= MAX_DENSE_CELLS
+    need_single = node_rows + [m[0] for m in wanted.values() if len(m) == 1]
+    if dense and T:
+        dep = dependency(G, tlist, model)
+        single = dep.loc[need_single].to_numpy(dtype=float) if need_single else np.zeros((0, T))
+    else:
+        single = _scenario_rows(cg, [[n] for n in need_single], tlist, model, sparse=True)
+    multi = [members for members in wanted.values() if len(members) > 1]
+    multi_loss = _scenario_rows(cg, multi, tlist, model, sparse=not dense)
+
+    meta: list[tuple[str, str, str | None, str | None, int, float, int]] = []
+    for n in node_rows:
+        attrs = G.nodes[n]
+        stage = attrs.get("stage")
+        meta.append(
+            (
+                str(n),
+                "node",
+                None if stage is None else str(stage),
+                _country(attrs),
+                1,
+                float(qty[n]),
+                int(node_dom.get(n, 0)),
+            )
+        )
+    # group rows: single-node groups reuse their node's row of `single`
+    row_index = list(range(len(node_rows)))
+    n_single = len(node_rows)
+    n_multi = 0
+    excluded: list[tuple[int, list[int]]] = []  # (row, columns of its own member targets)
+    tcol = {t: j for j, t in enumerate(tlist)}
+    group_dom = _group_dominators(cg, H, groups, tlist) if wanted else {}
+    for (country, stage), members in wanted.items():
+        if len(members) == 1:
+            row_index.append(n_single)
+            n_single += 1
+        else:
+            row_index.append(len(need_single) + n_multi)
+            n_multi += 1
+        own = [tcol[m] for m in members if m in tset]
+        if own:
+            excluded.append((len(meta), own))
+        meta.append(
+            (
+                f"{country}@{stage}",
+                "country-stage",
+                stage,
+                country,
+                len(members),
+                float(sum(qty[m] for m in members)),
+                int(group_dom.get((country, stage), 0)),
+            )
+        )
+    if not meta:
+        return pd.DataFrame(columns=["id", *COLUMNS]).set_index("id")
+
+    M = _stack(single, multi_loss)[row_index]
+    mx, arg, mn, k_at, wl, n_valid = _row_stats(M, weights, threshold, excluded)
+
+    out = pd.DataFrame(
+        {
+            "id": [m[0] for m in meta],
+            "kind": [m[1] for m in meta],
+            "stage": [m[2] for m in meta],
+            "country": [m[3] for m in meta],
+            "members": [m[4] for m in meta],
+            "stage_share": [share_of(m[2], m[5]) for m in meta],
+            "stage_hhi": [hhi_of(m[2]) for m in meta],
+            "max_dependency": mx,
+            "max_dependency_target": [
+                str(tlist[a]) if x > 0 else None for a, x in zip(arg, mx, strict=True)
+            ],
+            "n_targets_at_threshold": k_at,
+            "weighted_loss": wl,
+            "dominator": [m[6] > 0 for m in meta],
+            "n_dominated_targets": [m[6] for m in meta],
+            "lo_": mn,
+            "n_": n_valid,
+        }
+    )
+    # rounded sort keys, so float noise does not break ties between equal losses
+    order = np.lexsort(
+        (
+            out["id"].to_numpy(),
+            -out["stage_share"].fillna(-1.0).to_numpy(),
+            -np.round(mx, 12),
+            -np.round(wl, 12),
+        )
+    )
+    out = out.iloc[order].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    if top is not None:
+        out = out.head(int(top))
+    # end-use sectors of the targets, for "vehicles and wind end uses depend on it for 91 %"
+    sectors = [G.nodes[t].get("end_use") for t in tlist]
+    by_sector: dict[str, list[int]] = {}
+    if T > 1 and all(isinstance(x, str) and x for x in sectors):
+        for j, x in enumerate(sectors):
+            by_sector.setdefault(str(x), []).append(j)
+        rank = {x: i for i, x in enumerate(END_USES)}
+        by_sector = dict(sorted(by_sector.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0])))
+        if len(by_sector) < 2:
+            by_sector = {}
+    own_cols = dict(excluded)
+    reasons: list[str] = []
+    for i, r in enumerate(out.itertuples(index=False)):
+        sector_text = None
+        if by_sector and r.n_targets_at_threshold > 0:
+            m_row = int(order[i])
+            sector_text = _sector_clause(
+                _dense_row(M, m_row), by_sector, set(own_cols.get(m_row, ())), noun
+            )
+        reasons.append(
+            _reason(
+                stage=r.stage,
+                stage_share=r.stage_share,
+                hi=r.max_dependency,
+                lo=r.lo_,
+                k=r.n_targets_at_threshold,
+                n=r.n_,
+                top_target=r.max_dependency_target,
+                threshold=threshold,
+                noun=noun,
+                n_dominated=r.n_dominated_targets,
+                sector_text=sector_text,
+            )
+        )
+    out["reason"] = reasons
+    return out.set_index("id")[COLUMNS]
+
+
+def _dense_row(M: Any, i: int) -> np.ndarray:
+    """Row ``i`` of a dense or sparse loss matrix as a 1-d array."""
+    import scipy.sparse as sp
+
+    if sp.issparse(M):
+        return np.asarray(M.getrow(i).todense()).ravel()
+    return np.asarray(M[i], dtype=float)
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _sector_clause(
+    row: np.ndarray, by_sector: Mapping[str, list[int]], skip: set[int], noun: str
+) -> str | None:
+    """``"vehicles and wind end uses depend on it for 91 % of supply; industrial for 46-95 %"``.
+
+    Sectors whose targets all lose the same (rounded) fraction are grouped; the others show
+    their range. Columns in ``skip`` (the row's own member targets) are left out.
+    """
+    uniform: dict[str, list[str]] = {}
+    ranged: list[str] = []
+    untouched: list[str] = []
+    for sector, cols in by_sector.items():
+        vals = np.clip(row[[c for c in cols if c not in skip]], 0.0, 1.0)
+        if vals.size == 0:
+            continue
+        lo, hi = float(vals.min()), float(vals.max())
+        if hi <= 0:
+            untouched.append(sector)
+        elif _pct(lo) == _pct(hi):
+            uniform.setdefault(_pct(hi), []).append(sector)
+        else:
+            ranged.append(f"{sector} for {_pct(lo)[:-2]}–{_pct(hi)}")
+    clauses: list[str] = []
+    for pct, names in sorted(uniform.items(), key=lambda kv: -len(kv[1])):
+        if not clauses:
+            plural = "s depend" if len(names) > 1 else " depends"
+            clauses.append(f"{_join(names)} {noun}{plural} on it for {pct} of supply")
+        else:
+            clauses.append(f"{_join(names)} for {pct}")
+    if not clauses and ranged:
+        first = ranged.pop(0).split(" for ", 1)
+        clauses.append(f"{first[0]} {noun}s depend on it for {first[1]} of supply")
+    clauses.extend(ranged)
+    if untouched and clauses:
+        clauses.append(f"{_join(untouched)} not at all")
+    return "; ".join(clauses) if clauses else None
+
+
+def _stack(a: Any, b: Any) -> Any:
+    """Stack two row blocks (dense or sparse) into one CSR matrix or array."""
+    import scipy.sparse as sp
+
+    if sp.issparse(a) or sp.issparse(b):
+        return sp.vstack([sp.csr_matrix(a), sp.csr_matrix(b)], format="csr")
+    return np.vstack([a, b])
+
+
+def _row_stats(
+    M: Any, w: np.ndarray, threshold: float, excluded: list[tuple[int, list[int]]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of the loss matrix: max, argmax, min, count >= threshold, weighted sum, n.
+
+    Entries listed in ``excluded`` (a row's own member targets) are left out of every statistic.
+    Works on a dense array or a sparse CSR matrix (missing entries are 0 losses).
+    """
+    import scipy.sparse as sp
+
+    R, T = M.shape
+    n_valid = np.full(R, T, dtype=np.int64)
+    if T == 0 or R == 0:
+        z = np.zeros(R)
+        return z, np.zeros(R, dtype=np.int64), z, np.zeros(R, dtype=np.int64), z, n_valid
+    if sp.issparse(M):
+        M = sp.csr_matrix(M, copy=True)
+        M.data = np.clip(np.nan_to_num(M.data), 0.0, 1.0)
+        if excluded:
+            M = M.tolil()
+            for r, cols in excluded:
+                M[r, cols] = 0.0
+                n_valid[r] -= len(cols)
+            M = M.tocsr()
+        M.eliminate_zeros()
+        mx = np.asarray(M.max(axis=1).todense()).ravel()
+        arg = np.asarray(M.argmax(axis=1)).ravel().astype(np.int64)
+        nnz = np.diff(M.indptr)
+        mins = np.zeros(R)
+        k_at = np.zeros(R, dtype=np.int64)
+        has = nnz > 0  # stored entries are the positive losses
+        if has.any():
+            starts = M.indptr[:-1][has]
+            mins[has] = np.minimum.reduceat(M.data, starts)
+            k_at[has] = np.add.reduceat((M.data >= threshold).astype(np.int64), starts)
+        mn = np.where(nnz >= n_valid, mins, 0.0)
+        wl = np.asarray(M @ w).ravel()
+        return mx, arg, mn, k_at.astype(np.int64), wl, n_valid
+    M = np.clip(np.nan_to_num(np.asarray(M, dtype=float)), 0.0, 1.0)
+    valid = np.ones(M.shape, dtype=bool)
+    for r, cols in excluded:
+        valid[r, cols] = False
+        n_valid[r] -= len(cols)
+    Mv = np.where(valid, M, 0.0)
+    mx = Mv.max(axis=1)
+    arg = np.where(valid, M, -1.0).argmax(axis=1)
+    mn = np.where(valid, M, np.inf).min(axis=1)
+    mn = np.where(np.isfinite(mn), mn, 0.0)
+    k_at = ((Mv >= threshold) & (Mv > 0)).sum(axis=1)
+    return mx, arg, mn, k_at.astype(np.int64), Mv @ w, n_valid
+
+
+def _scenario_rows(
+    cg: CompiledGraph,
+    groups: list[list[Hashable]],
+    targets: list[Hashable],
+    model: str,
+    *,
+    sparse: bool,
+) -> Any:
+    """Loss at each target (columns) when each group's members are removed together (rows).
+
+    All groups run at once through the kernels' scenario propagation (on an acyclic graph
+    each touches only its downstream cone). Returns a CSR matrix when ``sparse``, else an array.
+    """
+    import scipy.sparse as sp
+
+    from supplygraph.analysis.dependency import scenario_losses
+
+    if not groups or not targets:
+        empty = np.zeros((len(groups), len(targets)))
+        return sp.csr_matrix(empty) if sparse else empty
+    tpos = np.asarray([cg.index[t] for t in targets], dtype=np.int64)
+    scen = [np.asarray([cg.index[m] for m in members], dtype=np.int64) for members in groups]
+    L = scenario_losses(cg, scen, model, tpos, progress=False)
+    return L.tocsr() if sparse else L.toarray()
+
+
+def _group_dominators(
+    cg: CompiledGraph,
+    H: nx.DiGraph,
+    groups: Mapping[tuple[str, str], list[Hashable]],
+    targets: list[Hashable],
+) -> dict[tuple[str, str], int]:
+    """Targets strictly dominated by each country-stage group, on the merged graph."""
+    import networkx as nx
+
+    keys = list(groups)
+    where = np.arange(len(keys), len(keys) + cg.n)  # nodes without a stage stay on their own
+    for g, key in enumerate(keys):
+        for m in groups[key]:
+            where[cg.index[m]] = g
+    Q = nx.DiGraph()
+    Q.add_nodes_from(np.unique(where).tolist())
+    Q.add_node(_ROOT)
+    for u, v in H.edges:
+        gu = _ROOT if u == _ROOT else int(where[u])
+        gv = int(where[v])
+        if gu != gv:
+            Q.add_edge(gu, gv)
+    by_group: dict[Hashable, list[Hashable]] = {}
+    for t in targets:
+        by_group.setdefault(int(where[cg.index[t]]), []).append(t)
+    counts = _dominated_counts(Q, _ROOT, by_group)
+    return {keys[g]: c for g, c in counts.items() if 0 <= g < len(keys)}

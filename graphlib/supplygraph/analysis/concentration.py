@@ -1,0 +1,469 @@
+"""Concentration of supply by country: stage shares, HHI, concentration ratios, EU checks.
+
+Every index here is computed per stage from *country* shares: the nodes of one country in a
+stage are summed first, so a country with three plants counts once.
+
+Conventions
+-----------
+Shares
+    A node's quantity is its ``value`` attribute (output or capacity per year); where a node has
+    no ``value``, the sum of its outbound flows (self-loops excluded); where it has neither (a
+    sink such as an end use), the sum of its inbound flows. A country's share of a stage is its
+    quantity divided by the stage total, aggregates included.
+Aggregates
+    ``"ROW"`` (rest of world) and ``"XXX"`` (unknown) stand for many small or unattributed
+    producers, not for one supplier. They stay in the stage total (so named countries' shares
+    are shares of the whole stage) and in :func:`stage_shares`, but they are *left out* of the
+    sum of squares, of CR1/CR3, of ``top_country`` and of ``n_countries``. This is how
+    published derived HHIs treat an "Other" row (e.g. the USGS 2024 mine-production HHI of
+    5,024 over the 390,000 t world total). ``"EU"`` is a bloc with one trade policy and counts
+    as one supplier.
+HHI
+    ``10,000 · Σ s_c²`` with ``s_c`` the country share as a fraction: the antitrust convention
+    (equivalently, the sum of squared percentage shares), 10,000 for a single supplier.
+Concentration level
+    The 2010 US DOJ/FTC Horizontal Merger Guidelines (§5.3): *unconcentrated* below 1,500,
+    *moderately concentrated* from 1,500 to 2,500, *highly concentrated* above 2,500 (an HHI of
+    exactly 2,500 is highly concentrated here). The 2023 Merger Guidelines lowered the bands
+    to 1,000 and 1,800; pass ``thresholds=MERGER_GUIDELINES_2023`` to use them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from supplygraph.errors import InputError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "EU_SINGLE_COUNTRY_CAP",
+    "HHI_EXCLUDED",
+    "MERGER_GUIDELINES_2010",
+    "MERGER_GUIDELINES_2023",
+    "RESERVES",
+    "concentration",
+    "concentration_level",
+    "herfindahl_index",
+    "node_quantities",
+    "stage_shares",
+]
+
+#: Aggregate country codes left out of the HHI sum of squares (kept in the stage totals).
+HHI_EXCLUDED: frozenset[str] = frozenset({"ROW", "XXX"})
+
+#: HHI bands (moderate from, high from) of the 2010 US Horizontal Merger Guidelines. Default.
+MERGER_GUIDELINES_2010: tuple[float, float] = (1500.0, 2500.0)
+
+#: HHI bands (moderate from, high from) of the 2023 US Merger Guidelines.
+MERGER_GUIDELINES_2023: tuple[float, float] = (1000.0, 1800.0)
+
+#: EU Critical Raw Materials Act benchmark (Regulation (EU) 2024/1252): no more
+#: than 65 % of the Union's annual consumption of a strategic raw material, at any processing
+#: stage, from a single third country.
+EU_SINGLE_COUNTRY_CAP: float = 0.65
+
+#: The pseudo-stage name used for ``G.graph["reserves"]``.
+RESERVES = "reserves"
+
+_UNKNOWN_COUNTRY = "XXX"
+
+
+def _number(x: Any) -> float | None:
+    """Return ``x`` as a finite float, or None when it is missing / not a number."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _country(attrs: Mapping[str, Any]) -> str:
+    c = attrs.get("country")
+    if c is None or (isinstance(c, float) and math.isnan(c)) or str(c).strip() == "":
+        return _UNKNOWN_COUNTRY
+    return str(c).strip()
+
+
+def _stage_order(G: nx.DiGraph) -> list[str]:
+    """Stages in chain order: ``G.graph["stages"]`` first, then any other stage seen on nodes."""
+    stages = [str(s) for s in G.graph.get("stages") or []]
+    seen = set(stages)
+    for _, attrs in G.nodes(data=True):
+        s = attrs.get("stage")
+        if s is not None and str(s) not in seen:
+            seen.add(str(s))
+            stages.append(str(s))
+    return stages
+
+
+def node_quantities(G: nx.DiGraph) -> pd.Series:
+    """Return each node's quantity used for shares (its ``value``, else its flows).
+
+    Parameters
+    ----------
+    G
+        A supply graph (see :mod:`supplygraph.schema`).
+
+    Returns
+    -------
+    pandas.Series
+        Index = node ids, float values in the node's unit per year: the ``value`` attribute when
+        present; otherwise the sum of outbound ``flow`` (self-loops excluded); for nodes without
+        outbound edges (sinks), the sum of inbound ``flow``. 0.0 when none is known.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("a", stage="mining", country="CHN")
+    >>> G.add_node("b", stage="separation", country="CHN", value=5.0)
+    >>> G.add_edge("a", "b", flow=3.0)
+    >>> node_quantities(G).to_dict()
+    {'a': 3.0, 'b': 5.0}
+    """
+    return pd.Series(_quantities(G), dtype=float)
+
+
+def _quantities(G: nx.DiGraph) -> dict[Any, float]:
+    out: dict[Any, float] = {}
+    for n, attrs in G.nodes(data=True):
+        v = _number(attrs.get("value"))
+        if v is None:
+            outflow = [
+                _number(d.get("flow")) or 0.0 for _, t, d in G.out_edges(n, data=True) if t != n
+            ]
+            if outflow:
+                v = float(sum(outflow))
+            else:
+                v = float(
+                    sum(
+                        _number(d.get("flow")) or 0.0
+                        for s, _, d in G.in_edges(n, data=True)
+                        if s != n
+                    )
+                )
+        out[n] = max(v, 0.0)
+    return out
+
+
+def _reserve_rows(G: nx.DiGraph) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i, rec in enumerate(G.graph.get("reserves") or []):
+        if not isinstance(rec, Mapping):
+            raise InputError(f"reserves record {i + 1} is not a record: {rec!r}")
+        v = _number(rec.get("value"))
+        if v is None:  # "NA" in USGS tables: no estimate, not zero
+            continue
+        if v < 0:
+            raise InputError(f"reserves record {i + 1}: negative value {v!r}")
+        rows.append({"stage": RESERVES, "country": _country(rec), "value": v})
+    return rows
+
+
+def stage_shares(G: nx.DiGraph, *, include_reserves: bool = True) -> pd.DataFrame:
+    """Return each country's quantity and share of every stage (and of reserves).
+
+    Parameters
+    ----------
+    G
+        A supply graph. Node quantities come from :func:`node_quantities`; nodes of one country
+        in one stage are summed. A node without ``country`` counts as ``"XXX"`` (unknown).
+    include_reserves
+        Add rows with stage ``"reserves"`` (first) from ``G.graph["reserves"]`` when present.
+        Records without a numeric value (``NA``) are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``stage``, ``country``, ``value`` (quantity per year in the stage's unit; tonnes
+        for reserves), ``share`` (fraction 0-1 of the stage total, aggregates included; NaN when
+        the stage total is 0) and ``aggregate`` (True for ``ROW``/``XXX``, which the HHI leaves
+        out). Stages in chain order, countries by decreasing share.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(stages=["mining"])
+    >>> G.add_node("CHN:mining", stage="mining", country="CHN", value=3.0)
+    >>> G.add_node("USA:mining", stage="mining", country="USA", value=1.0)
+    >>> stage_shares(G)[["country", "share"]].to_dict("list")
+    {'country': ['CHN', 'USA'], 'share': [0.75, 0.25]}
+    """
+    cols = ["stage", "country", "value", "share", "aggregate"]
+    rows: list[tuple[str, str, float, float, bool]] = []
+    for stage, by_country in _stage_country_values(G, include_reserves=include_reserves).items():
+        total = sum(by_country.values())
+        ranked = sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))
+        for country, value in ranked:
+            share = value / total if total > 0 else float("nan")
+            rows.append((stage, country, value, share, country in HHI_EXCLUDED))
+    df = pd.DataFrame(rows, columns=cols)
+    return df.astype({"value": float, "share": float, "aggregate": bool})
+
+
+def _stage_country_values(
+    G: nx.DiGraph, *, include_reserves: bool = True, qty: Mapping[Any, float] | None = None
+) -> dict[str, dict[str, float]]:
+    """``stage -> country -> summed quantity``, stages in chain order (reserves first)."""
+    qty = _quantities(G) if qty is None else qty
+    has_reserves = include_reserves and bool(G.graph.get("reserves"))
+    out: dict[str, dict[str, float]] = {RESERVES: {}} if has_reserves else {}
+    for stage in _stage_order(G):
+        if stage != RESERVES:
+            out.setdefault(stage, {})
+    if has_reserves:
+        for row in _reserve_rows(G):
+            acc = out[RESERVES]
+            acc[row["country"]] = acc.get(row["country"], 0.0) + row["value"]
+    for n, attrs in G.nodes(data=True):
+        stage = attrs.get("stage")
+        if stage is None:
+            continue
+        acc = out.setdefault(str(stage), {})
+        c = _country(attrs)
+        acc[c] = acc.get(c, 0.0) + float(qty[n])
+    return out
+
+
+def herfindahl_index(shares: Iterable[float] | Mapping[Any, float] | pd.Series) -> float:
+    """Return the Herfindahl-Hirschman index of market shares on the 0-10,000 scale.
+
+    ``HHI = 10,000 · Σ s_i²`` with ``s_i`` the shares as fractions (the sum of squared percentage
+    shares). One supplier gives 10,000; ``n`` equal suppliers give ``10,000 / n``.
+
+    Parameters
+    ----------
+    shares
+        Fractions in [0, 1] (not percentages), one per supplier: a sequence, a mapping or a
+        Series. NaN entries are ignored. They are *not* renormalised, so shares of a stage
+        whose remainder is an excluded aggregate ("Other") give that stage's HHI over the
+        whole-stage total. Their sum may exceed 1 by at most 1 % (rounded published totals).
+
+    Returns
+    -------
+    float
+        HHI in [0, 10,000]; 0.0 for no shares.
+
+    Raises
+    ------
+    InputError
+        When a share is negative or above 1, or the shares add up to more than 1.01.
+
+    Examples
+    --------
+    >>> herfindahl_index([0.5, 0.3, 0.15, 0.05])
+    3650.0
+    >>> herfindahl_index({"CHN": 1.0})
+    10000.0
+    """
+    values = shares.values() if isinstance(shares, Mapping) else shares
+    arr = np.asarray(list(values) if not isinstance(values, pd.Series) else values, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    if arr.size == 0:
+        return 0.0
+    if (arr < 0).any() or (arr > 1 + 1e-12).any():
+        bad = arr[(arr < 0) | (arr > 1 + 1e-12)][0]
+        raise InputError(
+            f"shares must be fractions in [0, 1] (divide percentages by 100); got {bad:g}"
+        )
+    if arr.sum() > 1.01:
+        raise InputError(f"shares add up to {arr.sum():.4g}, more than 1")
+    return float(10_000.0 * np.sum(arr * arr))
+
+
+def concentration_level(
+    hhi: float, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+) -> str:
+    """Return the concentration band of an HHI (0-10,000 scale).
+
+    Parameters
+    ----------
+    hhi
+        The index; NaN gives ``"no data"``.
+    thresholds
+        ``(moderate_from, high_from)``; default the 2010 US Horizontal Merger Guidelines
+        ``(1500, 2500)``; :data:`MERGER_GUIDELINES_2023` is ``(1000, 1800)``.
+
+    Returns
+    -------
+    str
+        ``"unconcentrated"``, ``"moderately concentrated"``, ``"highly concentrated"`` or
+        ``"no data"``.
+
+    Examples
+    --------
+    >>> concentration_level(1499.9), concentration_level(1500), concentration_level(2500)
+    ('unconcentrated', 'moderately concentrated', 'highly concentrated')
+    """
+    if hhi is None or not math.isfinite(hhi):
+        return "no data"
+    moderate, high = thresholds
+    if hhi >= high:
+        return "highly concentrated"
+    if hhi >= moderate:
+        return "moderately concentrated"
+    return "unconcentrated"
+
+
+def _governance_by_country(
+    G: nx.DiGraph, qty: Mapping[Any, float]
+) -> dict[tuple[str | None, str], float]:
+    """Value-weighted mean governance score per (stage, country) and per (None, country)."""
+    acc: dict[tuple[str | None, str], list[float]] = {}
+    for n, attrs in G.nodes(data=True):
+        g = _number(attrs.get("governance"))
+        if g is None:
+            continue
+        t = _number(attrs.get("trade_factor"))
+        g *= 1.0 if t is None else t
+        w = float(qty[n])
+        c = _country(attrs)
+        for key in ((str(attrs.get("stage")), c), (None, c)):
+            s = acc.setdefault(key, [0.0, 0.0, 0.0, 0.0])
+            s[0] += w * g
+            s[1] += w
+            s[2] += g
+            s[3] += 1
+    out: dict[tuple[Any, str], float] = {}
+    for key, (wg, w, g, k) in acc.items():
+        out[key] = wg / w if w > 0 else g / k
+    return out
+
+
+def _stage_row(
+    by_country: Mapping[str, float],
+    governance: Mapping[str, float],
+    thresholds: tuple[float, float],
+) -> dict[str, Any]:
+    """One row of :func:`concentration` from a stage's ``country -> quantity``."""
+    total = float(sum(by_country.values()))
+    named = sorted(
+        ((c, v) for c, v in by_country.items() if c not in HHI_EXCLUDED and v > 0),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
+    n = len(named)
+    nan = float("nan")
+    hhi = norm = cr1 = cr3 = top_share = eff = gov = nan
+    top: str | None = None
+    if total > 0 and n:
+        s = np.asarray([v for _, v in named], dtype=float) / total
+        hhi = float(10_000.0 * np.sum(s * s))
+        h = hhi / 10_000.0
+        # a monopoly is fully concentrated; aggregates may push h below 1/n, hence the clip
+        norm = 1.0 if n == 1 else float(min(max((h - 1.0 / n) / (1.0 - 1.0 / n), 0.0), 1.0))
+        cr1 = top_share = float(s[0])
+        cr3 = float(s[:3].sum())
+        top = named[0][0]
+        eff = 10_000.0 / hhi
+        gvals = [governance.get(c) for c, _ in named]
+        if all(g is not None for g in gvals):
+            gov = float(np.sum(s * s * np.asarray(gvals, dtype=float)))
+    agg = sum(v for c, v in by_country.items() if c in HHI_EXCLUDED)
+    return {
+        "hhi": hhi,
+        "hhi_normalized": norm,
+        "cr1": cr1,
+        "cr3": cr3,
+        "top_country": top,
+        "top_share": top_share,
+        "n_countries": n,
+        "effective_suppliers": eff,
+        "level": concentration_level(hhi, thresholds),
+        "eu_single_country_cap": bool(
+            math.isfinite(top_share) and top_share > EU_SINGLE_COUNTRY_CAP
+        ),
+        "hhi_governance": gov,
+        "aggregate_share": agg / total if total > 0 else nan,
+        "total": total,
+    }
+
+
+def concentration(
+    G: nx.DiGraph, *, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+) -> pd.DataFrame:
+    """Return concentration indices per stage (and for reserves), from country shares.
+
+    Parameters
+    ----------
+    G
+        A supply graph. Shares as in :func:`stage_shares`; ``ROW``/``XXX`` aggregates are in
+        the stage totals but not in the indices (see the module docstring).
+    thresholds
+        HHI bands for ``level``: default the 2010 US Horizontal Merger Guidelines
+        ``(1500, 2500)``; use :data:`MERGER_GUIDELINES_2023` for ``(1000, 1800)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``stage``: ``"reserves"`` first when ``G.graph["reserves"]`` exists, then
+        ``G.graph["stages"]`` in order (then any other stage found on nodes). Columns:
+
+        - ``hhi``: 10,000 · Σ s_c² over named countries (0-10,000).
+        - ``hhi_normalized``: (H − 1/n)/(1 − 1/n) with H = hhi/10,000 and n = ``n_countries``,
+          clipped to [0, 1]; 1.0 for a single country (a monopoly is fully concentrated).
+        - ``cr1``, ``cr3``: the largest and the three largest named shares (fractions 0-1).
+        - ``top_country``, ``top_share``: the largest named supplier and its share.
+        - ``n_countries``: named countries with a positive share.
+        - ``effective_suppliers``: 10,000 / hhi, the number of equal suppliers with that HHI.
+        - ``level``: concentration band (see :func:`concentration_level`).
+        - ``eu_single_country_cap``: True when one country holds more than 65 % of the stage,
+          the EU CRMA benchmark (Regulation (EU) 2024/1252). The Act caps a third country's
+          share of *EU consumption*; this applies it to the stage's world shares.
+        - ``hhi_governance``: the EU-style governance-weighted HHI, Σ s_c² · WGI_c · t_c with s_c
+          fractions, WGI_c the node attribute ``governance`` (0-10, higher = riskier;
+          value-weighted mean over a country's nodes) and t_c the optional node attribute
+          ``trade_factor`` (default 1): on the EU's 0-10 scale, *not* 0-10,000. NaN unless
+          every named country in the stage has a score. For reserves, a record's own
+          ``governance`` or the country's mean score over all nodes.
+        - ``aggregate_share``: the share held by ``ROW``/``XXX`` (left out of the indices).
+        - ``total``, ``unit``: the stage total and its unit (``G.graph["units"]``; for reserves
+          the records' unit, a stock rather than a flow per year).
+
+        All index values are NaN (``level`` "no data") for a stage with a zero total.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(stages=["mining"])
+    >>> for c, v in {"A": 50, "B": 30, "C": 15, "D": 5}.items():
+    ...     G.add_node(f"{c}:mining", stage="mining", country=c, value=v)
+    >>> row = concentration(G).loc["mining"]
+    >>> round(row["hhi"]), float(row["cr1"]), round(float(row["cr3"]), 2), row["level"]
+    (3650, 0.5, 0.95, 'highly concentrated')
+    """
+    qty = _quantities(G)
+    values = _stage_country_values(G, include_reserves=True, qty=qty)
+    gov_all = _governance_by_country(G, qty)
+    reserve_gov = {
+        _country(r): _number(r.get("governance"))
+        for r in G.graph.get("reserves") or []
+        if isinstance(r, Mapping)
+    }
+    units = {str(k): v for k, v in (G.graph.get("units") or {}).items()}
+    reserve_units = {
+        r.get("unit") for r in G.graph.get("reserves") or [] if isinstance(r, Mapping)
+    } - {None}
+    if len(reserve_units) == 1:
+        units[RESERVES] = reserve_units.pop()
+    rows: dict[str, dict[str, Any]] = {}
+    for stage, by_country in values.items():
+        if stage == RESERVES and G.graph.get("reserves"):
+            gov = {c: g for (s, c), g in gov_all.items() if s is None}
+            gov.update({c: g for c, g in reserve_gov.items() if g is not None})
+        else:
+            gov = {c: g for (s, c), g in gov_all.items() if s == stage}
+        rows[stage] = _stage_row(by_country, gov, thresholds)
+        rows[stage]["unit"] = units.get(stage)
+    columns = [*_stage_row({}, {}, thresholds), "unit"]
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    out.index.name = "stage"
+    return out

@@ -1,0 +1,629 @@
+"""Static charts for reports: concentration by stage, top chokepoints, end-use losses.
+
+Every chart is drawn with matplotlib's object API (:class:`matplotlib.figure.Figure` on the Agg
+canvas, never pyplot, so no global figure state leaks) and returned as a :class:`Chart`: PNG bytes
+for Markdown and spreadsheets, and SVG text for inline use in HTML. Output is deterministic for the
+same input: fixed fonts and sizes, a fixed SVG hash salt, and no dates or software versions in the
+file metadata.
+
+The functions take plain tables (the report builder prepares them from the analyses), so they can
+be used for any supply graph.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "Chart",
+    "ChartJob",
+    "chokepoints_chart",
+    "concentration_chart",
+    "country_colors",
+    "render_jobs",
+    "scenario_chart",
+    "start_worker",
+    "stop_worker",
+]
+
+#: Colour of the "Other" share and of neutral bars.
+OTHER_COLOR = "#c8c8c8"
+#: Fixed palette, assigned to countries in order of overall importance (colour-blind friendly
+#: Okabe-Ito first, then muted extras).
+PALETTE: tuple[str, ...] = (
+    "#d55e00",
+    "#0072b2",
+    "#009e73",
+    "#e69f00",
+    "#56b4e9",
+    "#cc79a7",
+    "#8c6d31",
+    "#6b6ecf",
+    "#b5cf6b",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+)
+ACCENT = "#b2182b"
+NEUTRAL = "#4d4d4d"
+
+_RC: dict[str, Any] = {
+    "svg.hashsalt": "supplygraph",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 11.0,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9.0,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "legend.fontsize": 8.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#666666",
+    "path.simplify": False,
+}
+
+
+#: A chart to draw: (name of a chart function of this module, positional args, keyword args).
+ChartJob = tuple[str, tuple[Any, ...], dict[str, Any]]
+_CHART_FUNCTIONS = ("concentration_chart", "chokepoints_chart", "scenario_chart")
+#: The background worker started by :func:`start_worker`, if any.
+_worker: Any = None
+_atexit_registered = False
+
+
+class Chart(NamedTuple):
+    """One rendered chart.
+
+    Attributes
+    ----------
+    png
+        The chart as PNG bytes (120 dpi).
+    svg
+        The chart as SVG text, without the XML prolog and doctype, ready to inline in HTML.
+    """
+
+    png: bytes
+    svg: str
+
+
+_in_style = False
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    """Apply the chart style for the duration of the block (re-entrant, no global change)."""
+    global _in_style
+    if _in_style:
+        yield
+        return
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    with matplotlib.rc_context(_RC):
+        _in_style = True
+        try:
+            yield
+        finally:
+            _in_style = False
+
+
+def _warm() -> bool:
+    """Import the drawing stack (run in the worker while the caller computes the analyses)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure
+
+    return True
+
+
+def _draw(job: ChartJob) -> Chart:
+    name, args, kwargs = job
+    if name not in _CHART_FUNCTIONS:
+        msg = f"unknown chart function {name!r}"
+        raise ValueError(msg)
+    return globals()[name](*args, **kwargs)
+
+
+def _draw_all(jobs: list[tuple[str, ChartJob]]) -> list[tuple[str, Chart]]:
+    with _style():
+        return [(key, _draw(job)) for key, job in jobs]
+
+
+class _Worker:
+    """A child Python process that draws charts: jobs in, charts out, pickled over pipes.
+
+    A plain subprocess (not :mod:`multiprocessing`), so the caller's ``__main__`` is never
+    re-imported in the child.
+    """
+
+    def __init__(self) -> None:
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        import supplygraph
+
+        root = str(Path(supplygraph.__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from supplygraph.charts import _serve; _serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+
+    def submit(self, items: list[tuple[str, ChartJob]]) -> Any:
+        import pickle
+
+        assert self.proc.stdin is not None
+        pickle.dump(items, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc.stdin.flush()
+
+        def result() -> list[tuple[str, Chart]]:
+            assert self.proc.stdout is not None
+            status, payload = pickle.load(self.proc.stdout)
+            if status != "ok":
+                raise RuntimeError(payload)
+            return [(k, Chart(*c)) for k, c in payload]
+
+        return result
+
+    def close(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # the worker's loop ends at end of input
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+
+def _serve() -> None:  # pragma: no cover - runs in the worker process
+    """Worker loop: import matplotlib at once, then draw each pickled batch of jobs."""
+    import pickle
+    import sys
+
+    _warm()
+    import pandas  # noqa: F401  (job arguments are pandas objects)
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            items = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            out: Any = ("ok", [(k, tuple(c)) for k, c in _draw_all(items)])
+        except Exception as exc:  # report, do not die: the caller falls back to drawing itself
+            out = ("error", f"{type(exc).__name__}: {exc}")
+        pickle.dump(out, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
+
+
+def start_worker() -> bool:
+    """Start a background process that imports matplotlib now and draws charts later.
+
+    Charts then render in parallel with the rest of a report (the analyses, the workbook, the
+    network view) instead of after it. Only on machines with at least two CPUs; elsewhere, or
+    if the worker cannot start, charts render in this process. The worker ends when this
+    process exits (or with :func:`stop_worker`).
+
+    Returns
+    -------
+    bool
+        True when a worker is running.
+    """
+    global _worker
+    if _worker is not None and _worker.proc.poll() is None:
+        return True
+    import os
+
+    if (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        _worker = _Worker()
+    except (OSError, ValueError):
+        _worker = None
+        return False
+    global _atexit_registered
+    if not _atexit_registered:
+        import atexit
+
+        atexit.register(stop_worker)
+        _atexit_registered = True
+    return True
+
+
+def stop_worker() -> None:
+    """Stop the background chart worker, if one runs."""
+    global _worker
+    if _worker is not None:
+        _worker.close()
+        _worker = None
+
+
+def render_jobs(jobs: dict[str, ChartJob], *, wait: bool = True) -> Any:
+    """Draw charts, in the background worker when one was started, else in this process.
+
+    Parameters
+    ----------
+    jobs
+        ``{name: (chart function name, args, kwargs)}``.
+    wait
+        When False and a worker runs, return a zero-argument callable that waits for and
+        returns the charts (so the caller can do other work meanwhile).
+
+    Returns
+    -------
+    dict[str, Chart] or callable
+        The charts by name, in the order of ``jobs``.
+
+    Examples
+    --------
+    >>> charts = render_jobs({"x": ("chokepoints_chart", (["a"], [0.5]), {})})
+    >>> charts["x"].svg.startswith("<svg")
+    True
+    """
+    items = list(jobs.items())
+
+    def local() -> dict[str, Chart]:
+        return dict(_draw_all(items))
+
+    worker = _worker
+    if worker is not None and worker.proc.poll() is not None:
+        stop_worker()  # it died: draw here
+        worker = None
+    if worker is None or not items:
+        return local() if wait else local
+    try:
+        result = worker.submit(items)
+    except (OSError, ValueError):
+        stop_worker()
+        return local() if wait else local
+
+    def collect() -> dict[str, Chart]:
+        import pickle
+
+        try:
+            return dict(result())
+        except (OSError, EOFError, RuntimeError, pickle.UnpicklingError):
+            stop_worker()
+            return local()
+
+    return collect() if wait else collect
+
+
+def _render(fig: Figure) -> Chart:
+    """Render a figure to PNG bytes and inline-ready SVG text, deterministically."""
+    png = io.BytesIO()
+    fig.savefig(
+        png, format="png", dpi=120, metadata={"Software": None}, pil_kwargs={"compress_level": 4}
+    )
+    svg = io.BytesIO()
+    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    text = svg.getvalue().decode("utf-8")
+    start = text.find("<svg")
+    text = text[start:] if start >= 0 else text
+    # drop the comment-free metadata block's trailing whitespace differences: normalise newlines
+    return Chart(png=png.getvalue(), svg=text.replace("\r\n", "\n").strip() + "\n")
+
+
+def _figure(
+    width: float,
+    height: float,
+    *,
+    left: float,
+    right: float = 0.25,
+    top: float = 0.45,
+    bottom: float = 0.55,
+) -> Figure:
+    """Return a figure with one axes placed by fixed margins in inches (no layout engine:
+    constrained layout costs more than the drawing itself, and fixed margins are stable)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+    )
+    return fig
+
+
+def _label_inches(labels: Sequence[str], size: float = 8.5) -> float:
+    """Approximate width in inches of the longest label (DejaVu Sans averages ~0.6 em)."""
+    longest = max((len(s) for s in labels), default=4)
+    return longest * size * 0.6 / 72 + 0.2
+
+
+def country_colors(countries: Sequence[str]) -> dict[str, str]:
+    """Return a stable colour per country code, in the given order of importance.
+
+    Parameters
+    ----------
+    countries
+        Country codes, most important first. ``"Other"`` always gets light grey.
+
+    Returns
+    -------
+    dict[str, str]
+        Hex colour per country.
+
+    Examples
+    --------
+    >>> country_colors(["CHN", "Other", "USA"])
+    {'CHN': '#d55e00', 'Other': '#c8c8c8', 'USA': '#0072b2'}
+    """
+    colors: dict[str, str] = {}
+    i = 0
+    for c in countries:
+        if c == "Other":
+            colors[c] = OTHER_COLOR
+        else:
+            colors[c] = PALETTE[i % len(PALETTE)]
+            i += 1
+    return colors
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def concentration_chart(
+    shares: pd.DataFrame,
+    *,
+    hhi: pd.Series | None = None,
+    title: str = "Concentration by stage",
+    names: dict[str, str] | None = None,
+) -> Chart:
+    """Draw the stage x country share table as horizontal 100 % stacked bars (the IEA style).
+
+    Parameters
+    ----------
+    shares
+        Rows = stages (upstream first; may include ``"reserves"``), columns = country codes
+        (most important first, ``"Other"`` last), values = share of the stage in [0, 1].
+    hhi
+        Optional Herfindahl-Hirschman index (0-10,000) per stage, printed at the bar's end.
+    title
+        Chart title, e.g. the headline "China: 49 % of reserves but 90 % of separation".
+    names
+        Optional display names for country codes, used in the legend.
+
+    Returns
+    -------
+    Chart
+        PNG bytes and SVG text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"CHN": [0.5, 0.9], "Other": [0.5, 0.1]}, index=["mining", "separation"])
+    >>> chart = concentration_chart(t)
+    >>> chart.png[:4] == b"\\x89PNG" and chart.svg.startswith("<svg")
+    True
+    """
+    names = names or {}
+    stages = [str(s) for s in shares.index]
+    countries = [str(c) for c in shares.columns]
+    colors = country_colors(countries)
+    with _style():
+        ylabels = [s.replace("_", " ") for s in stages]
+        ncol = min(len(countries), 6)
+        legend_rows = -(-len(countries) // max(ncol, 1))
+        bottom = 0.62 + 0.2 * legend_rows
+        fig = _figure(
+            8.0,
+            0.5 * len(stages) + 0.45 + bottom,
+            left=_label_inches(ylabels),
+            right=0.75 if hhi is not None else 0.25,
+            bottom=bottom,
+        )
+        ax = fig.add_subplot()
+        ys = list(range(len(stages)))[::-1]
+        left = [0.0] * len(stages)
+        for country in countries:
+            vals = [float(v) if v == v else 0.0 for v in shares[country].tolist()]
+            label = names.get(country, country)
+            ax.barh(
+                ys,
+                vals,
+                left=left,
+                color=colors[country],
+                edgecolor="white",
+                linewidth=0.6,
+                height=0.68,
+                label=label,
+            )
+            for y, lft, v in zip(ys, left, vals, strict=True):
+                if v >= 0.08:
+                    ax.text(
+                        lft + v / 2,
+                        y,
+                        _pct(v),
+                        ha="center",
+                        va="center",
+                        color="white" if country != "Other" else "#333333",
+                        fontsize=8,
+                        fontweight="bold",
+                    )
+            left = [a + b for a, b in zip(left, vals, strict=True)]
+        ax.set_yticks(ys, ylabels)
+        ax.set_xlim(0, 1)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0 %", "25 %", "50 %", "75 %", "100 %"])
+        ax.axvline(0.65, color=NEUTRAL, linestyle="--", linewidth=0.8)
+        ax.text(0.652, ys[0] + 0.45, "EU 65 % cap", fontsize=7, color=NEUTRAL, va="bottom")
+        if hhi is not None:
+            for y, stage in zip(ys, stages, strict=True):
+                val = hhi.get(stage)
+                if val is not None and val == val:
+                    ax.text(1.01, y, f"HHI {val:,.0f}", va="center", fontsize=7.5, color=NEUTRAL)
+        ax.set_title(title, loc="left")
+        ax.set_xlabel("share of stage output (reserves: share of world reserves)")
+        ax.legend(
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.0),
+            bbox_transform=fig.transFigure,
+            ncol=ncol,
+            frameon=False,
+        )
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        return _render(fig)
+
+
+def chokepoints_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str = "Top chokepoints",
+    xlabel: str = "share of end-use output lost if removed",
+    highlight: Sequence[bool] | None = None,
+) -> Chart:
+    """Draw a ranked horizontal bar chart (largest first, at the top).
+
+    Parameters
+    ----------
+    labels
+        Bar labels (node ids or names), ranked.
+    values
+        Bar lengths as fractions in [0, 1].
+    title, xlabel
+        Chart title and x-axis label.
+    highlight
+        Optional flags; highlighted bars are drawn in the accent colour.
+
+    Returns
+    -------
+    Chart
+        PNG bytes and SVG text.
+
+    Examples
+    --------
+    >>> chart = chokepoints_chart(["CHN:separation", "CHN:magnets"], [0.9, 0.8])
+    >>> chart.svg.startswith("<svg")
+    True
+    """
+    labels = [str(x) for x in labels]
+    vals = [float(v) if v == v else 0.0 for v in values]
+    flags = list(highlight) if highlight is not None else [True] * len(vals)
+    with _style():
+        fig = _figure(8.0, 0.3 * max(len(labels), 1) + 1.0, left=_label_inches(labels), right=0.2)
+        ax = fig.add_subplot()
+        ys = list(range(len(labels)))[::-1]
+        colors = [ACCENT if f else "#6f8fb3" for f in flags]
+        ax.barh(ys, vals, color=colors, height=0.7)
+        for y, v in zip(ys, vals, strict=True):
+            ax.text(v + 0.01, y, _pct(v) if v < 0.995 else "100 %", va="center", fontsize=8)
+        ax.set_yticks(ys, labels)
+        top = max([*vals, 0.0])
+        ax.set_xlim(0, max(1.0, top + 0.08) if top > 0.5 else max(top * 1.25, 0.05))
+        ticks = [t for t in (0, 0.25, 0.5, 0.75, 1.0) if t <= ax.get_xlim()[1]]
+        if len(ticks) < 3:
+            hi = ax.get_xlim()[1]
+            ticks = [0, hi / 2, hi]
+        ax.set_xticks(ticks, [f"{100 * t:.0f} %" for t in ticks])
+        ax.set_title(title, loc="left")
+        ax.set_xlabel(xlabel)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        return _render(fig)
+
+
+def scenario_chart(
+    losses: pd.DataFrame,
+    *,
+    title: str = "End-use output lost per scenario",
+) -> Chart:
+    """Draw a scenario x end-use grid of losses, each cell shaded and labelled (white = 0 %,
+    dark red = 100 %).
+
+    Parameters
+    ----------
+    losses
+        Rows = end uses, columns = scenario names, values = fraction of baseline output lost
+        in [0, 1]. Drawn transposed: one row per scenario, one column per end use.
+    title
+        Chart title.
+
+    Returns
+    -------
+    Chart
+        PNG bytes and SVG text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"Ban": [0.9, 0.8]}, index=["vehicles", "wind"])
+    >>> scenario_chart(t).svg.startswith("<svg")
+    True
+    """
+    import numpy as np
+    from matplotlib.colors import LinearSegmentedColormap
+
+    uses = [str(u).replace("_", " ") for u in losses.index]
+    scen = [str(s) for s in losses.columns]
+    grid = losses.T.to_numpy(dtype=float) if len(scen) else np.zeros((0, len(uses)))
+    cmap = LinearSegmentedColormap.from_list("loss", ["#ffffff", "#f4a582", "#b2182b"])
+    with _style():
+        cell_w = 0.95
+        left = _label_inches(scen)
+        width = max(left + cell_w * max(len(uses), 1) + 0.3, 5.0)
+        fig = _figure(
+            width,
+            0.34 * max(len(scen), 1) + 1.15,
+            left=left,
+            right=width - left - cell_w * max(len(uses), 1),
+            top=0.7,
+            bottom=0.2,
+        )
+        ax = fig.add_subplot()
+        shown = np.nan_to_num(grid, nan=0.0)
+        ax.imshow(shown, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+        for i in range(grid.shape[0]):
+            for j in range(grid.shape[1]):
+                v = grid[i, j]
+                text = "–" if v != v else _pct(v)
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8.5,
+                    color="white" if v == v and v >= 0.6 else "#1f1f1f",
+                )
+        ax.set_xticks(range(len(uses)), uses)
+        ax.xaxis.tick_top()
+        ax.set_yticks(range(len(scen)), scen)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_xticks([x - 0.5 for x in range(1, len(uses))], minor=True)
+        ax.set_yticks([y - 0.5 for y in range(1, len(scen))], minor=True)
+        ax.grid(which="minor", color="white", linewidth=2)
+        ax.tick_params(which="minor", length=0)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
+        return _render(fig)

@@ -1,0 +1,338 @@
+"""Analysis commands: concentration, chokepoints, disrupt, sweep, trace.
+
+Each command loads SOURCE (default: the built-in ``rare-earths`` dataset), runs one analysis
+function of :mod:`supplygraph.analysis` and prints its table (``--format table|json|csv``; json is
+a list of records). Exit codes: 0 ok, 1 bad input (one line on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from supplygraph.cli import app
+from supplygraph.cli._common import (
+    DEFAULT_SOURCE,
+    FormatOpt,
+    OutputFormat,
+    SourceArg,
+    emit_table,
+    guarded,
+    load_source,
+    message,
+)
+
+
+class Model(StrEnum):
+    """Production model used to propagate a loss downstream."""
+
+    linear = "linear"
+    leontief = "leontief"
+
+
+class SweepBy(StrEnum):
+    """What a sweep removes, one at a time."""
+
+    node = "node"
+    country_stage = "country-stage"
+
+
+class ChokepointKind(StrEnum):
+    """Which rows the chokepoint ranking holds."""
+
+    all = "all"
+    node = "node"
+    country_stage = "country-stage"
+
+
+class DisruptTable(StrEnum):
+    """Which table ``disrupt`` prints."""
+
+    targets = "targets"
+    end_uses = "end-uses"
+    nodes = "nodes"
+
+
+class Guidelines(StrEnum):
+    """HHI band conventions of the US merger guidelines."""
+
+    g2010 = "2010"
+    g2023 = "2023"
+
+
+ModelOpt = Annotated[
+    Model,
+    typer.Option(
+        "--model",
+        "-m",
+        help="linear: output falls in proportion to lost inputs; leontief: within a supplier "
+        "stage (or material) suppliers substitute, across stages the scarcest input binds.",
+    ),
+]
+TopOpt = Annotated[
+    int | None, typer.Option("--top", "-n", min=1, help="Show only the first N rows.")
+]
+
+SHOCK_HELP = """\
+A shock: what is cut, optionally '=CUT' (fraction cut, 0-1; default 1 = full ban). Forms:
+'CHN:separation' (one node id); 'CHN' (all of a country's nodes); 'CHN@separation' (a country
+in one stage); '@separation' (a whole stage); 'CHN@magnets->USA' (flows from China's magnet
+makers to the USA; also '->USA@end_use' or '@magnets->USA'). Example: 'CHN@magnets->USA=0.75'
+cuts three quarters of those flows (a quarter of licences approved). Repeat --shock to combine.
+"""
+
+
+@app.command("concentration")
+@guarded
+def concentration_command(
+    source: SourceArg = DEFAULT_SOURCE,
+    guidelines: Annotated[
+        Guidelines,
+        typer.Option(
+            "--guidelines",
+            help="HHI bands for 'level': 2010 US merger guidelines (1,500 / 2,500) or 2023 "
+            "(1,000 / 1,800).",
+        ),
+    ] = Guidelines.g2010,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Concentration of each stage (and of reserves): HHI, CR1/CR3, top country, EU 65 % check.
+
+    HHI is on the 0-10,000 scale from country shares (nodes of one country summed; ROW/XXX
+    aggregates kept in the totals but left out of the index). 'level' uses the US merger
+    guidelines' bands; 'eu_single_country_cap' flags a country above 65 % of the stage (EU
+    Critical Raw Materials Act benchmark); 'hhi_governance' is the EU governance-weighted HHI
+    (0-10 scale) when nodes carry a 'governance' score.
+    """
+    from supplygraph.analysis.concentration import (
+        MERGER_GUIDELINES_2010,
+        MERGER_GUIDELINES_2023,
+        concentration,
+    )
+
+    G = load_source(source)
+    bands = MERGER_GUIDELINES_2023 if guidelines is Guidelines.g2023 else MERGER_GUIDELINES_2010
+    emit_table(concentration(G, thresholds=bands), fmt)
+
+
+@app.command("chokepoints")
+@guarded
+def chokepoints_command(
+    source: SourceArg = DEFAULT_SOURCE,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            "-t",
+            min=0.0,
+            max=1.0,
+            help="Count the targets that would lose at least this fraction of their output.",
+        ),
+    ] = 0.5,
+    top: TopOpt = None,
+    model: ModelOpt = Model.linear,
+    kind: Annotated[
+        ChokepointKind,
+        typer.Option(
+            "--kind",
+            help="node, country-stage (all of a country's nodes in a stage together), or all "
+            "(both; groups of a single node are shown as that node).",
+        ),
+    ] = ChokepointKind.all,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Rank chokepoints: what the end uses would lose without each node or country-stage.
+
+    Ranked by output-weighted loss over the targets (the end uses), with the stage share and
+    HHI, the worst-hit target, whether every supply path to some target runs through it
+    (dominator), and a one-line reason.
+    """
+    from supplygraph.analysis.chokepoints import chokepoints
+
+    G = load_source(source)
+    table = chokepoints(G, threshold=threshold, model=model.value, top=top, kind=kind.value)
+    emit_table(table, fmt)
+
+
+@app.command("disrupt")
+@guarded
+def disrupt_command(
+    source: SourceArg = DEFAULT_SOURCE,
+    shock: Annotated[
+        list[str] | None,
+        typer.Option("--shock", "-s", help=SHOCK_HELP, show_default=False),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="A scenario .toml file, or the name of a built-in scenario of the dataset; its "
+            "shocks (all of them, ignoring time windows) are added to any --shock.",
+        ),
+    ] = None,
+    model: Annotated[
+        Model | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="linear or leontief; default: the scenario's model, else linear.",
+            show_default=False,
+        ),
+    ] = None,
+    table: Annotated[
+        DisruptTable,
+        typer.Option(
+            "--table",
+            help="targets: one row per target (end use node); end-uses: targets summed by "
+            "end-use sector, with a total row; nodes: every node.",
+        ),
+    ] = DisruptTable.targets,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Propagate one or more shocks downstream and print what each end use loses.
+
+    Shock syntax (repeat --shock):
+
+    \b
+      CHN:separation          one node (its id)
+      CHN                     every node of a country
+      CHN@separation          a country's nodes in one stage
+      @separation             a whole stage
+      CHN@magnets->USA        flows from China's magnet makers to the USA
+      CHN@magnets->USA@end_use, @magnets->USA   (destination stage / any origin country)
+      ...=0.75                cut 75 % (default 1 = full ban)
+
+    Example: supplygraph disrupt --shock "CHN@separation" --shock "CHN@magnets->USA=0.75"
+    """
+    if not shock and scenario is None:
+        message(
+            "error: give at least one --shock (or --scenario); see 'supplygraph disrupt --help'"
+        )
+        raise typer.Exit(code=2)
+    from supplygraph.analysis.disruption import disrupt
+    from supplygraph.analysis.shocks import parse_shock
+
+    shocks = [parse_shock(text) for text in shock or []]
+    G = load_source(source)
+    chosen = model.value if model is not None else None
+    if scenario is not None:
+        # scenario files belong to the time helper's module (supplygraph.analysis.scenarios)
+        from supplygraph.analysis.scenarios import apply_capacity, get_scenario, validate_scenario
+        from supplygraph.datasets import is_dataset_name
+
+        dataset = source if is_dataset_name(source) else DEFAULT_SOURCE
+        sc = get_scenario(scenario, dataset=dataset)
+        G = apply_capacity(G, sc)
+        validate_scenario(G, sc)
+        shocks.extend(sc.shocks)
+        chosen = chosen or sc.model
+    result = disrupt(G, shocks, model=chosen or "linear")
+    frames = {
+        DisruptTable.targets: result.targets,
+        DisruptTable.end_uses: result.by_end_use,
+        DisruptTable.nodes: result.nodes,
+    }
+    emit_table(frames[table], fmt)
+    what = "; ".join(str(s) for s in shocks[: len(shock or [])])
+    if scenario is not None:
+        what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
+    message(f"{what} ({result.model}): {result.total_loss_share:.1%} of total target output lost")
+
+
+@app.command("sweep")
+@guarded
+def sweep_command(
+    source: SourceArg = DEFAULT_SOURCE,
+    by: Annotated[
+        SweepBy,
+        typer.Option("--by", help="Remove one node at a time, or one country-stage at a time."),
+    ] = SweepBy.node,
+    model: ModelOpt = Model.linear,
+    top: TopOpt = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            "-j",
+            min=1,
+            help="Processes for the leontief sweep (the linear sweep is one solve).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Run the leontief sweep on a Dask cluster at this address "
+            "(tcp://host:8786; needs the supplygraph[dask] extra). Overrides --workers.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets."""
+    from supplygraph.analysis.disruption import sweep
+
+    G = load_source(source)
+    table = sweep(G, model=model.value, by=by.value, workers=workers, scheduler=scheduler or None)
+    if top is not None:
+        table = table.head(top)
+    emit_table(table, fmt)
+
+
+@app.command("trace")
+@guarded
+def trace_command(
+    source: SourceArg = DEFAULT_SOURCE,
+    origin: Annotated[
+        str,
+        typer.Option(
+            "--origin", "-o", help="Origin country code (ISO3, e.g. CHN).", show_default=False
+        ),
+    ] = ...,  # type: ignore[assignment]
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            "--stage",
+            help="Attribute origin at this stage (e.g. 'separation': where the oxide was "
+            "separated); default: the first stage (where it was mined).",
+        ),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option(
+            "--threshold",
+            "-t",
+            min=0.0,
+            max=1.0,
+            help="List nodes whose output traces back to ORIGIN for at least this fraction "
+            "(0.001 = 0.1 %, the MOFCOM No. 61/2025 de-minimis level).",
+        ),
+    ] = 0.001,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """List the nodes whose output traces back to an origin country, largest share first."""
+    import pandas as pd
+
+    from supplygraph.analysis.origins import origin_shares
+    from supplygraph.errors import InputError
+
+    G = load_source(source)
+    code = origin.strip().upper()
+    shares = origin_shares(G, level="country", stage=stage)
+    if code not in shares.columns:
+        known = ", ".join(str(c) for c in shares.columns)
+        msg = f"origin {origin!r} is not an origin country of this graph (origins: {known})"
+        raise InputError(msg)
+    col = shares[code].astype(float)
+    hit = col[col >= threshold].sort_values(ascending=False, kind="stable")
+    table = pd.DataFrame(
+        {
+            "node": [str(n) for n in hit.index],
+            "stage": [G.nodes[n].get("stage") if n in G else None for n in hit.index],
+            "country": [G.nodes[n].get("country") if n in G else None for n in hit.index],
+            "origin_share": hit.to_numpy(),
+        }
+    )
+    emit_table(table, fmt, index=False)

@@ -1,0 +1,585 @@
+"""The compiled graph: flat numpy arrays every numerical analysis runs on.
+
+:func:`compile_graph` turns a supply graph (a :class:`networkx.DiGraph`, the public data
+structure) into a :class:`CompiledGraph` once, and caches it per graph object. The cache entry is
+checked against a cheap fingerprint of the graph (node and edge counts plus a hash of the node
+attributes and edge flows the kernels read), so editing a flow in place invalidates it.
+
+Input shares
+------------
+For an edge ``u -> v`` with flow ``f(u, v)`` (per year)::
+
+    a[u, v] = f(u, v) / (sum_w f(w, v) + external_input(v))        (dimensionless, 0..1)
+    ext[v]  = external_input(v) / (sum_w f(w, v) + external_input(v))
+
+so ``sum_u a[u, v] + ext[v] = 1``. A node with no positive inflow and no external input is a
+source: ``ext[v] = 1``.
+
+Node order and levels
+---------------------
+Nodes are numbered so that every supplier comes before its customers. On an acyclic graph this is
+a topological order grouped by *level* (longest path from a source). On a cyclic graph the
+strongly connected components (SCCs) are condensed first; the nodes of one SCC are contiguous and
+share the level of their component, and edges inside a level are exactly the edges inside cyclic
+SCCs. Kernels therefore run one level at a time: a level's nodes depend only on earlier levels
+(and, in a cyclic component, on each other).
+
+A *closed* SCC is a cycle with no input from outside it and no external input (for example two
+mines that only trade with each other). The linear model is singular there; the kernels treat it
+as the limit of the fixed-point iteration from full output: unshocked it keeps ``h = 1``, and any
+shock inside it (or the removal of any of its nodes) drives the whole component to ``h = 0``.
+
+Input groups (Leontief)
+-----------------------
+The inputs of a node are grouped by the edge's ``material`` when given, else by the supplier's
+``stage``. ``S[g]`` is the group's share of the node's inputs and ``wg[e] = a[e] / S[g]`` the
+edge's weight within its group (the weights of a group sum to 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import scipy.sparse as sp
+
+__all__ = ["CompiledGraph", "compile_graph"]
+
+_CACHE: weakref.WeakKeyDictionary[Any, tuple[Any, CompiledGraph]] = weakref.WeakKeyDictionary()
+
+
+def _num(x: Any) -> float:
+    """Return ``x`` as a float, treating None/NaN/non-numbers as 0."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return f if f == f else 0.0
+
+
+@dataclass(eq=False)
+class CompiledGraph:
+    """Flat-array view of a supply graph, in supplier-before-customer order.
+
+    Positions (``0..n-1``) index every per-node array; ``nodes[p]`` is the node id at position
+    ``p`` and ``index[node]`` its position. Edge arrays hold the edges with positive flow only,
+    sorted by (target position, input group).
+
+    Attributes
+    ----------
+    nodes : list
+        Node ids in kernel order.
+    graph_nodes : list
+        Node ids in the graph's own order (``list(G.nodes)``).
+    graph_pos : ndarray[int64]
+        Kernel position of each node in ``graph_nodes`` (``x[graph_pos]`` reorders a per-position
+        array into graph order).
+    index : dict
+        Node id -> position.
+    src, tgt : ndarray[int64]
+        Supplier / customer position of each edge (edges with flow > 0).
+    flow : ndarray[float64]
+        Edge flow (per year, edge unit).
+    share : ndarray[float64]
+        Input share ``a[u, v]`` of each edge.
+    grp : ndarray[int64]
+        Input-group index of each edge (groups sorted by target position).
+    wgrp : ndarray[float64]
+        Weight of the edge within its group, ``a[e] / S[grp[e]]``.
+    group_start : ndarray[int64]
+        First edge of each group (groups are contiguous runs of edges); length ``n_groups + 1``.
+    group_node : ndarray[int64]
+        Target position of each group.
+    group_share : ndarray[float64]
+        ``S[g]``, the group's share of its node's inputs.
+    ext : ndarray[float64]
+        External share ``ext[v]`` (1 for sources).
+    inflow : ndarray[float64]
+        ``sum_w f(w, v) + external_input(v)`` (per year).
+    outflow : ndarray[float64]
+        Sum of outbound flows (per year).
+    value : ndarray[float64]
+        Node ``value`` attribute (NaN when absent).
+    baseline : ndarray[float64]
+        ``value`` when given, else inflow, else outflow: the node's normal output (per year).
+    stage_code, country_code : ndarray[int64]
+        Codes into ``stages`` / ``countries``.
+    end_use : list
+        ``end_use`` attribute per position (None when absent).
+    is_source, is_sink : ndarray[bool]
+        No inbound / outbound edges from / to other nodes (self-loops ignored).
+    is_dag : bool
+        True when the graph has no cycle (self-loops count as cycles).
+    level : ndarray[int64]
+        Level of each position (non-decreasing along positions).
+    level_nptr, level_eptr, level_gptr : ndarray[int64]
+        Position / edge / group ranges of each level: level ``k`` holds positions
+        ``level_nptr[k]:level_nptr[k+1]`` etc.
+    comp : ndarray[int64]
+        SCC id of each position.
+    cyclic_node : ndarray[bool]
+        Position belongs to a cyclic SCC (size > 1, or a self-loop).
+    closed_node : ndarray[bool]
+        Position belongs to a closed cyclic SCC (see module docstring).
+    """
+
+    nodes: list[Any]
+    index: dict[Any, int]
+    graph_nodes: list[Any]
+    graph_pos: np.ndarray
+    src: np.ndarray
+    tgt: np.ndarray
+    flow: np.ndarray
+    share: np.ndarray
+    grp: np.ndarray
+    wgrp: np.ndarray
+    group_start: np.ndarray
+    group_node: np.ndarray
+    group_share: np.ndarray
+    ext: np.ndarray
+    inflow: np.ndarray
+    outflow: np.ndarray
+    value: np.ndarray
+    baseline: np.ndarray
+    stages: list[str]
+    stage_code: np.ndarray
+    countries: list[str]
+    country_code: np.ndarray
+    end_use: list[Any]
+    is_source: np.ndarray
+    is_sink: np.ndarray
+    is_dag: bool
+    level: np.ndarray
+    level_nptr: np.ndarray
+    level_eptr: np.ndarray
+    level_gptr: np.ndarray
+    comp: np.ndarray
+    cyclic_node: np.ndarray
+    closed_node: np.ndarray
+    _edge_keys: Any = field(repr=False, default=None)
+    _cache: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return len(self.nodes)
+
+    @property
+    def m(self) -> int:
+        """Number of edges with positive flow."""
+        return len(self.src)
+
+    @property
+    def n_levels(self) -> int:
+        """Number of levels."""
+        return len(self.level_nptr) - 1
+
+    @property
+    def n_groups(self) -> int:
+        """Number of input groups."""
+        return len(self.group_node)
+
+    @property
+    def sources(self) -> list[Any]:
+        """Node ids with no inbound edge from another node."""
+        return [self.nodes[p] for p in np.flatnonzero(self.is_source)]
+
+    @property
+    def sinks(self) -> list[Any]:
+        """Node ids with no outbound edge to another node (e.g. end uses)."""
+        return [self.nodes[p] for p in np.flatnonzero(self.is_sink)]
+
+    def stage_of(self, p: int) -> str:
+        """Stage name of position ``p``."""
+        return self.stages[self.stage_code[p]]
+
+    def country_of(self, p: int) -> str:
+        """Country code of position ``p``."""
+        return self.countries[self.country_code[p]]
+
+    # ------------------------------------------------------------ edge lookup
+    @cached_property
+    def edge_index(self) -> dict[tuple[Any, Any], int]:
+        """``(u, v) -> edge number`` for the edges with positive flow (built on first use)."""
+        return {k: i for i, k in enumerate(self._edge_keys)}
+
+    def edge_key(self, e: int) -> tuple[Any, Any]:
+        """The ``(u, v)`` node ids of edge ``e``."""
+        return self._edge_keys[e]
+
+    # -------------------------------------------------------------- matrices
+    def share_matrix(self) -> sp.csr_matrix:
+        """Return ``A`` (n x n CSR), ``A[u, v] = a[u, v]`` with rows = suppliers (positions)."""
+        if "A" not in self._cache:
+            import scipy.sparse as sp
+
+            self._cache["A"] = sp.csr_matrix(
+                (self.share, (self.src, self.tgt)), shape=(self.n, self.n)
+            )
+        return self._cache["A"]
+
+    def level_out_blocks(self) -> list[sp.csr_matrix]:
+        """Per level ``k``: rows of ``A`` for the level's positions (suppliers), all columns."""
+        if "out_blocks" not in self._cache:
+            A = self.share_matrix()
+            self._cache["out_blocks"] = [
+                A[self.level_nptr[k] : self.level_nptr[k + 1]] for k in range(self.n_levels)
+            ]
+        return self._cache["out_blocks"]
+
+    def level_in_blocks(self) -> list[sp.csr_matrix]:
+        """Per level ``k``: rows of ``A.T`` for the level's positions (customers), all columns."""
+        if "in_blocks" not in self._cache:
+            AT = self.share_matrix().T.tocsr()
+            self._cache["in_blocks"] = [
+                AT[self.level_nptr[k] : self.level_nptr[k + 1]] for k in range(self.n_levels)
+            ]
+        return self._cache["in_blocks"]
+
+    def cyclic_levels(self) -> np.ndarray:
+        """Indices of levels that contain nodes of cyclic SCCs."""
+        if "cyc_levels" not in self._cache:
+            self._cache["cyc_levels"] = np.unique(self.level[self.cyclic_node])
+        return self._cache["cyc_levels"]
+
+    def open_share_matrix(self) -> sp.csr_matrix:
+        """``A`` with the edges inside closed SCCs removed (``I - A'`` is then invertible)."""
+        if "A_open" not in self._cache:
+            import scipy.sparse as sp
+
+            keep = ~(self.closed_node[self.src] & self.closed_node[self.tgt])
+            self._cache["A_open"] = sp.csr_matrix(
+                (self.share[keep], (self.src[keep], self.tgt[keep])), shape=(self.n, self.n)
+            )
+        return self._cache["A_open"]
+
+
+# ---------------------------------------------------------------------------------------------
+class _Raw:
+    """Plain lists extracted from the graph in one pass (what the kernels read)."""
+
+    __slots__ = ("deg", "edge_data", "fingerprint", "nodes", "stages", "targets", "vals")
+
+    def __init__(self, G: nx.DiGraph, *, fingerprint: bool = True) -> None:
+        # the adjacency dicts behind G.adj / G.nodes: the public views cost ~10x more per item
+        succ = getattr(G, "_succ", None) or getattr(G, "_adj", None) or G.adj
+        ndict = getattr(G, "_node", None) or G.nodes
+        self.nodes = list(succ)
+        self.vals = [
+            (
+                d.get("stage"),
+                d.get("country"),
+                d.get("value"),
+                d.get("external_input"),
+                d.get("end_use"),
+            )
+            for d in map(ndict.__getitem__, self.nodes)
+        ]
+        nbrs = list(succ.values())
+        self.deg = [len(nb) for nb in nbrs]
+        self.targets = [v for nb in nbrs for v in nb]
+        self.edge_data = [
+            (d.get("flow", 0.0), d.get("material")) for nb in nbrs for d in nb.values()
+        ]
+        self.stages = tuple(G.graph.get("stages") or ())
+        self.fingerprint = None
+        if fingerprint:
+            self.fingerprint = (
+                len(self.nodes),
+                len(self.edge_data),
+                hash(tuple(self.edge_data)),
+                hash(tuple(self.vals)),
+                hash(tuple(self.targets)),
+                self.stages,
+            )
+
+
+def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
+    """Return the :class:`CompiledGraph` of ``G``, building it on first use.
+
+    Parameters
+    ----------
+    G
+        A supply graph (see :mod:`supplygraph.schema`). It is never modified.
+    check
+        Verify the cached entry against a fingerprint of the graph's flows and node attributes
+        (one pass over the graph). ``False`` trusts the cache; use it only when ``G`` cannot have
+        changed since the last call.
+
+    Returns
+    -------
+    CompiledGraph
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("a", stage="mining", country="CHN")
+    >>> G.add_node("b", stage="separation", country="CHN")
+    >>> G.add_edge("a", "b", flow=10.0)
+    >>> cg = compile_graph(G)
+    >>> cg.nodes, cg.share.tolist(), cg.is_dag
+    (['a', 'b'], [1.0], True)
+    """
+    try:
+        cached = _CACHE.get(G)
+    except TypeError:  # pragma: no cover - unhashable/unweakrefable graph
+        cached = None
+    if cached is not None and not check:
+        return cached[1]
+    try:
+        raw = _Raw(G)
+        fp: Any = raw.fingerprint
+    except TypeError:  # unhashable attribute values: no reuse
+        raw, fp = _Raw(G, fingerprint=False), None
+    if cached is not None and fp is not None and cached[0] == fp:
+        return cached[1]
+    cg = _build(G, raw)
+    with contextlib.suppress(TypeError):  # a graph class without weak references
+        _CACHE[G] = (fp, cg)
+    return cg
+
+
+class _EdgeKeys:
+    """Lazy ``(u, v)`` node-id pairs of the compiled edges."""
+
+    def __init__(self, nodes0: list[Any], s_all: np.ndarray, t_all: np.ndarray, sel: np.ndarray):
+        self.nodes0, self.s, self.t = nodes0, s_all[sel], t_all[sel]
+
+    def __len__(self) -> int:
+        return len(self.s)
+
+    def __getitem__(self, e: int) -> tuple[Any, Any]:
+        return (self.nodes0[self.s[e]], self.nodes0[self.t[e]])
+
+    def __iter__(self):
+        nd = self.nodes0
+        return ((nd[a], nd[b]) for a, b in zip(self.s.tolist(), self.t.tolist(), strict=True))
+
+
+def _codes(values: list[Any], preferred: list[str]) -> tuple[list[str], np.ndarray]:
+    names: list[str] = [str(s) for s in preferred]
+    lookup = {s: i for i, s in enumerate(names)}
+    import pandas as pd
+
+    raw_codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    remap = np.empty(len(uniques), dtype=np.int64)
+    for i, v in enumerate(uniques):
+        key = "" if v is None or (isinstance(v, float) and v != v) else str(v)
+        c = lookup.get(key)
+        if c is None:
+            c = lookup[key] = len(names)
+            names.append(key)
+        remap[i] = c
+    return names, remap[raw_codes]
+
+
+def _floats(values: list[Any]) -> np.ndarray:
+    try:
+        out = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        out = np.array([_num(x) for x in values], dtype=float)
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
+    import pandas as pd
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes0 = raw.nodes
+    n = len(nodes0)
+    node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
+    stage_raw = [v[0] for v in raw.vals]
+    country_raw = [v[1] for v in raw.vals]
+    vals_raw = [v[2] for v in raw.vals]
+    value0 = np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float)
+    ext_in0 = np.maximum(_floats([0.0 if v[3] is None else v[3] for v in raw.vals]), 0.0)
+    end_use0 = [v[4] for v in raw.vals]
+
+    # ---- edges
+    deg = np.array(raw.deg, dtype=np.int64)
+    s_all = np.repeat(np.arange(n, dtype=np.int64), deg)
+    t_all = node_index.get_indexer(pd.Index(raw.targets, dtype=object, tupleize_cols=False)).astype(
+        np.int64
+    )
+    f_all = np.maximum(_floats([0.0 if f is None else f for f, _ in raw.edge_data]), 0.0)
+    mats = [mt for _, mt in raw.edge_data]
+    not_loop = s_all != t_all
+    has_in = np.zeros(n, dtype=bool)
+    has_in[t_all[not_loop]] = True
+    has_out = np.zeros(n, dtype=bool)
+    has_out[s_all[not_loop]] = True
+    outflow0 = np.bincount(s_all, weights=f_all, minlength=n)
+
+    pos_e = np.flatnonzero(f_all > 0)
+    s0, t0, f0 = s_all[pos_e], t_all[pos_e], f_all[pos_e]
+    inflow0 = np.bincount(t0, weights=f0, minlength=n) + ext_in0
+
+    # ---- SCCs and condensation levels
+    graph = csr_matrix((np.ones(len(s0)), (s0, t0)), shape=(n, n))
+    ncomp, comp0 = connected_components(graph, directed=True, connection="strong")
+    comp0 = comp0.astype(np.int64)
+    comp_size = np.bincount(comp0, minlength=ncomp)
+    loops = s0 == t0
+    comp_cyclic = comp_size > 1
+    comp_cyclic[comp0[s0[loops]]] = True
+    is_dag = not bool(comp_cyclic.any())
+    cross = comp0[s0] != comp0[t0]
+    cs, ct = comp0[s0[cross]], comp0[t0[cross]]
+    clevel = _levels(ncomp, cs, ct)
+
+    # ---- node order: (level, component, original index)
+    order = np.lexsort((np.arange(n), comp0, clevel[comp0]))
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.arange(n)
+    nodes = [nodes0[i] for i in order]
+    index = dict(zip(nodes, range(n), strict=True))
+    level = clevel[comp0][order]
+    # renumber components in order of appearance
+    comp_o = comp0[order]
+    _, first = np.unique(comp_o, return_index=True)
+    remap = np.empty(ncomp, dtype=np.int64)
+    remap[comp_o[np.sort(first)]] = np.arange(ncomp)
+    comp = remap[comp_o]
+    cyclic_node = comp_cyclic[comp0][order]
+
+    src = pos[s0]
+    tgt = pos[t0]
+    flow = f0
+    inflow = inflow0[order]
+    ext_in = ext_in0[order]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = flow / inflow[tgt]
+        ext = np.where(inflow > 0, ext_in / np.where(inflow > 0, inflow, 1.0), 1.0)
+
+    # ---- input groups: (target, material or supplier stage)
+    stages_pref = [str(s) for s in (G.graph.get("stages") or [])]
+    stages, stage_code0 = _codes(stage_raw, stages_pref)
+    countries, country_code0 = _codes(country_raw, [])
+    stage_code = stage_code0[order]
+    country_code = country_code0[order]
+    ns = len(stages)
+    gkey = stage_code0[s0].copy()
+    if any(isinstance(mt, str) and mt.strip() for mt in set(mats)):
+        mat_codes: dict[str, int] = {}
+        mcode = np.fromiter(
+            (
+                mat_codes.setdefault(mats[i].strip(), len(mat_codes))
+                if isinstance(mats[i], str) and mats[i].strip()
+                else -1
+                for i in pos_e.tolist()
+            ),
+            dtype=np.int64,
+            count=len(pos_e),
+        )
+        gkey = np.where(mcode >= 0, ns + mcode, gkey)
+    eorder = np.lexsort((src, gkey, tgt))
+    src, tgt, flow, share, gkey = (a[eorder] for a in (src, tgt, flow, share, gkey))
+    edge_keys = _EdgeKeys(nodes0, s_all, t_all, pos_e[eorder])
+    m = len(src)
+    if m:
+        newg = np.ones(m, dtype=bool)
+        newg[1:] = (tgt[1:] != tgt[:-1]) | (gkey[1:] != gkey[:-1])
+        grp = np.cumsum(newg) - 1
+        group_first = np.flatnonzero(newg)
+    else:
+        grp = np.zeros(0, dtype=np.int64)
+        group_first = np.zeros(0, dtype=np.int64)
+    group_start = np.append(group_first, m).astype(np.int64)
+    group_node = tgt[group_first]
+    group_share = np.add.reduceat(share, group_first) if m else np.zeros(0)
+    wgrp = share / group_share[grp] if m else np.zeros(0)
+
+    # ---- closed cyclic components: no outside input, no external input
+    comp_open = np.zeros(ncomp, dtype=bool)
+    comp_open[comp[tgt[comp[src] != comp[tgt]]]] = True
+    comp_open[comp[ext_in > 0]] = True
+    comp_cyc_o = np.zeros(ncomp, dtype=bool)
+    comp_cyc_o[comp[cyclic_node]] = True
+    closed_node = (comp_cyc_o & ~comp_open)[comp]
+
+    # ---- level pointers
+    n_levels = int(level.max()) + 1 if n else 0
+    level_nptr = np.searchsorted(level, np.arange(n_levels + 1), side="left").astype(np.int64)
+    level_eptr = np.searchsorted(tgt, level_nptr, side="left").astype(np.int64)
+    level_gptr = np.searchsorted(group_node, level_nptr, side="left").astype(np.int64)
+
+    value = value0[order]
+    outflow = outflow0[order]
+    inflow_all = inflow.copy()
+    baseline = np.where(
+        ~np.isnan(value), value, np.where(inflow_all > 0, inflow_all, outflow)
+    ).astype(float)
+
+    return CompiledGraph(
+        nodes=nodes,
+        index=index,
+        graph_nodes=nodes0,
+        graph_pos=pos,
+        src=src,
+        tgt=tgt,
+        flow=flow,
+        share=share,
+        grp=grp.astype(np.int64),
+        wgrp=wgrp,
+        group_start=group_start,
+        group_node=group_node.astype(np.int64),
+        group_share=group_share,
+        ext=ext,
+        inflow=inflow,
+        outflow=outflow,
+        value=value,
+        baseline=baseline,
+        stages=stages,
+        stage_code=stage_code,
+        countries=countries,
+        country_code=country_code,
+        end_use=[end_use0[i] for i in order],
+        is_source=~has_in[order],
+        is_sink=~has_out[order],
+        is_dag=is_dag,
+        level=level,
+        level_nptr=level_nptr,
+        level_eptr=level_eptr,
+        level_gptr=level_gptr,
+        comp=comp,
+        cyclic_node=cyclic_node,
+        closed_node=closed_node,
+        _edge_keys=edge_keys,
+    )
+
+
+def _levels(n: int, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Longest-path level of each vertex of a DAG given by edges ``s -> t`` (Kahn by rounds)."""
+    level = np.zeros(n, dtype=np.int64)
+    if len(s) == 0:
+        return level
+    order = np.argsort(s, kind="stable")
+    s, t = s[order], t[order]
+    ptr = np.searchsorted(s, np.arange(n + 1))
+    indeg = np.bincount(t, minlength=n)
+    frontier = np.flatnonzero(indeg == 0)
+    k = 0
+    while len(frontier):
+        level[frontier] = k
+        starts, ends = ptr[frontier], ptr[frontier + 1]
+        cnt = ends - starts
+        tot = int(cnt.sum())
+        if tot == 0:
+            break
+        # gather the out-edges of the frontier without a Python loop
+        offs = np.repeat(starts - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(tot)
+        cand, dec = np.unique(t[offs], return_counts=True)
+        indeg[cand] -= dec
+        frontier = cand[indeg[cand] == 0]
+        k += 1
+    return level

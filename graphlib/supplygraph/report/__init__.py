@@ -1,0 +1,112 @@
+"""The chokepoint report: Markdown, self-contained HTML, Excel, JSON, charts and network view.
+
+:func:`write_report` runs the analyses once (:func:`~supplygraph.report.build.build_report_data`)
+and writes every output into one folder::
+
+    out_dir/
+      report.md        readable on GitHub (charts from charts/*.png)
+      report.html      one self-contained file: inline CSS and SVG charts, no CDN, prints well
+      report.xlsx      Summary + computed sheets + the input's Nodes/Edges/Sources sheets
+      report.json      every table as records, for scripts
+      network.html     the interactive network view (supplygraph.view.visualize)
+      charts/*.png     concentration by stage, top chokepoints, end-use losses per scenario
+
+Every file is written atomically; the output is deterministic for the same input apart from
+the one date line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supplygraph.report.build import (
+    DATE_PREFIX,
+    ReportData,
+    Table,
+    build_report_data,
+    chart_jobs,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["DATE_PREFIX", "ReportData", "Table", "build_report_data", "write_report"]
+
+
+def write_report(
+    G: nx.DiGraph,
+    out_dir: str | os.PathLike[str],
+    *,
+    scenarios: Iterable[Any] | None = None,
+    shocks: Sequence[Any] | None = None,
+    model: str = "linear",
+    date: Any = None,
+    network: bool = True,
+) -> dict[str, Path]:
+    """Write the chokepoint report for ``G`` into ``out_dir``.
+
+    Parameters
+    ----------
+    G
+        A validated supply graph (never modified).
+    out_dir
+        Output folder; created when missing. Existing report files are replaced atomically.
+    scenarios
+        Scenario objects or scenario file paths (TOML), reported in order.
+    shocks
+        Extra shocks (shock strings or ``Shock`` objects), reported together as one scenario.
+    model
+        ``"linear"`` (default) or ``"leontief"``.
+    date
+        Report date (``datetime.date`` or ISO text); default today (UTC), or
+        ``SOURCE_DATE_EPOCH`` when set. It appears on one line of each text output.
+    network
+        Also write the interactive ``network.html`` view.
+
+    Returns
+    -------
+    dict[str, pathlib.Path]
+        Written files by their path relative to ``out_dir`` (``"report.md"``,
+        ``"charts/concentration.png"`` ...).
+
+    Examples
+    --------
+    >>> import supplygraph as sg  # doctest: +SKIP
+    >>> files = sg.write_report(sg.load("rare-earths"), "reports/rare-earths")  # doctest: +SKIP
+    >>> sorted(files)[:3]  # doctest: +SKIP
+    ['charts/chokepoints.png', 'charts/concentration.png', 'charts/scenarios.png']
+    """
+    from supplygraph.charts import render_jobs
+    from supplygraph.io.safe_text import atomic_write
+    from supplygraph.report.html import render_html
+    from supplygraph.report.json import render_json
+    from supplygraph.report.markdown import render_markdown
+    from supplygraph.report.xlsx import write_xlsx
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = build_report_data(
+        G, scenarios=scenarios, shocks=shocks, model=model, date=date, charts=False
+    )
+    data.network = network
+    # charts draw in the background worker when one runs (see supplygraph.charts.start_worker)
+    pending = render_jobs(chart_jobs(data), wait=False)
+    written: dict[str, Path] = {}
+    written["report.md"] = atomic_write(out / "report.md", render_markdown(data))
+    written["report.json"] = atomic_write(out / "report.json", render_json(data))
+    if network:
+        from supplygraph.view import visualize
+
+        written["network.html"] = Path(
+            visualize(G, out / "network.html", model=model, chokepoints=data.raw.get("chokepoints"))
+        )
+    data.charts.update(pending())
+    for key, chart in data.charts.items():
+        name = f"charts/{key}.png"
+        written[name] = atomic_write(out / name, chart.png)
+    written["report.html"] = atomic_write(out / "report.html", render_html(data))
+    written["report.xlsx"] = Path(write_xlsx(data, out / "report.xlsx"))
+    return dict(sorted(written.items()))

@@ -1,0 +1,1376 @@
+"""Collect every table of the chokepoint report into one :class:`ReportData` structure.
+
+The builder runs the analyses (concentration, chokepoints, sweep, disruptions, origin tracing)
+once and keeps their results as display-ready tables; the writers (:mod:`.markdown`,
+:mod:`.html`, :mod:`.xlsx`, :mod:`.json`) only format them. Everything is ordered
+deterministically, so the same input always gives the same report (apart from the date line).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from supplygraph.charts import Chart
+
+__all__ = [
+    "DATE_PREFIX",
+    "DEMINIMIS_THRESHOLDS",
+    "ReportData",
+    "ScenarioSpec",
+    "Table",
+    "build_report_data",
+    "chart_jobs",
+    "country_name",
+    "format_value",
+    "source_details",
+]
+
+#: Every text output carries the report date on exactly one line starting with this text.
+DATE_PREFIX = "Report date:"
+#: Thresholds of the de-minimis comparison: the 0.1 % foreign-product rule and EAR-style 10/25 %.
+DEMINIMIS_THRESHOLDS: tuple[float, ...] = (0.001, 0.10, 0.25)
+#: Static scenario results apply every shock that starts within this many days (one year).
+STATIC_HORIZON_DAYS = 365
+#: How many rows the ranked tables keep.
+TOP_N = 10
+#: At most this many countries get their own column in the stage x country share table.
+MAX_SHARE_COUNTRIES = 7
+
+#: Display headers for column names that the spreadsheet importer would take for input columns.
+_SAFE_HEADERS = {
+    "id": "node",
+    "node id": "node",
+    "label": "node label",
+    "name": "node name",
+    "from": "from node",
+    "to": "to node",
+    "source": "supplier",
+    "target": "end use",
+    "share": "share of stage",
+    "percent": "percent share",
+    "value": "quantity",
+    "%": "percent share",
+}
+
+_COUNTRY_OVERRIDES = {
+    "ROW": "Rest of world",
+    "XXX": "Unknown",
+    "EU": "European Union",
+    "unknown": "unknown origin",
+    "Other": "Other",
+}
+
+
+@dataclass
+class Table:
+    """One report table with display metadata.
+
+    Attributes
+    ----------
+    key
+        Machine name (the key in ``report.json``), e.g. ``"concentration"``.
+    title
+        Heading shown above the table.
+    frame
+        The data, index-free (every column is a column), rows in display order.
+    formats
+        Display kind per column: ``"pct"`` (fraction shown as percent), ``"int"`` (rounded,
+        thousands separators), ``"num"`` (quantity), ``"bool"``, ``"text"``. Missing = text.
+    headers
+        Display header per column (defaults to the column name).
+    scale
+        Columns that get a colour scale (shares, losses) in the HTML and xlsx outputs.
+    note
+        One or two plain sentences shown under the table (method, units, thresholds).
+    sheet
+        Name of the xlsx sheet holding it, or None when it is not written to the workbook.
+    in_text
+        Whether the Markdown and HTML reports show it.
+    """
+
+    key: str
+    title: str
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    scale: tuple[str, ...] = ()
+    note: str = ""
+    sheet: str | None = None
+    in_text: bool = True
+    text_columns: tuple[str, ...] | None = None
+
+    def text_view(self) -> Table:
+        """Return the table restricted to ``text_columns`` (the Markdown/HTML view)."""
+        if not self.text_columns:
+            return self
+        cols = [c for c in self.text_columns if c in self.frame.columns]
+        return Table(
+            key=self.key,
+            title=self.title,
+            frame=self.frame[cols],
+            formats=self.formats,
+            headers=self.headers,
+            scale=self.scale,
+            note=self.note,
+            sheet=self.sheet,
+            in_text=self.in_text,
+        )
+
+    def header(self, col: str) -> str:
+        """Return the display header of column ``col``.
+
+        Computed tables never use a header that the spreadsheet importer reads as an input
+        column (``id``, ``label``, ``source``, ``target``, ``value``, ``share`` ...), so a report
+        workbook re-imports as input from its Nodes/Edges sheets only.
+        """
+        if col in self.headers:
+            return self.headers[col]
+        text = str(col).replace("_", " ")
+        return _SAFE_HEADERS.get(text.strip().lower(), text)
+
+    def kind(self, col: str) -> str:
+        """Return the display kind of column ``col`` (see ``formats``)."""
+        return self.formats.get(col, "text")
+
+    def display_rows(self) -> list[list[str]]:
+        """Return the rows formatted as text, with :func:`format_value`."""
+        cols = list(self.frame.columns)
+        return [
+            [format_value(v, self.kind(c)) for c, v in zip(cols, row, strict=True)]
+            for row in self.frame.itertuples(index=False, name=None)
+        ]
+
+
+@dataclass
+class ScenarioSpec:
+    """A scenario as the report shows it: name, description, shocks and their sources."""
+
+    name: str
+    shocks: list[Any]
+    description: str = ""
+    model: str = "linear"
+    sources: list[str] = field(default_factory=list)
+    shock_text: list[str] = field(default_factory=list)
+    obj: Any = None
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows, computed once, ready for the writers.
+
+    Attributes
+    ----------
+    title
+        Report title.
+    dataset
+        Dataset name (``G.graph["name"]``).
+    date
+        Report date, ISO format (``YYYY-MM-DD``).
+    provenance
+        Ordered key/value pairs: tool version, input, SHA-256, model, date.
+    headline
+        Headline findings, plain sentences generated from the numbers.
+    tables
+        Tables in display order, by key.
+    charts
+        Charts by file stem (``"concentration"`` -> ``charts/concentration.png``).
+    chart_titles
+        Alternative text / caption per chart.
+    scenarios
+        Scenario descriptions (name, description, model, shocks, sources).
+    sources
+        Source records (``source_id``, ``title``, ``url``, ``year``, ``evidence`` ...).
+    assumptions
+        Stated assumptions, plain sentences.
+    notes
+        Method notes (thresholds, conventions), plain sentences.
+    network
+        Whether a ``network.html`` view sits next to the report (the writers link to it).
+    raw
+        The analyses' own results (not written; used for charts and the network view).
+    """
+
+    title: str
+    dataset: str
+    date: str
+    provenance: dict[str, str]
+    headline: list[str]
+    tables: dict[str, Table]
+    charts: dict[str, Chart] = field(default_factory=dict)
+    chart_titles: dict[str, str] = field(default_factory=dict)
+    scenarios: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    network: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# formatting
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    try:
+        return bool(pd.isna(value)) if not isinstance(value, (list, tuple, dict)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def format_value(value: Any, kind: str = "text") -> str:
+    """Format one cell for the Markdown and HTML reports (fixed, locale-free formatting).
+
+    Parameters
+    ----------
+    value
+        The cell value.
+    kind
+        ``"pct"`` (a fraction, shown with one decimal as a percentage), ``"int"``, ``"num"``,
+        ``"bool"`` or ``"text"``.
+
+    Returns
+    -------
+    str
+        The text; missing values (None, NaN) become ``"–"``.
+
+    Examples
+    --------
+    >>> format_value(0.9, "pct"), format_value(8123.4, "int"), format_value(True, "bool")
+    ('90.0 %', '8,123', 'yes')
+    >>> format_value(270000.0, "num"), format_value(1.23456, "num"), format_value(None)
+    ('270,000', '1.23', '–')
+    """
+    if _is_missing(value):
+        return "–"
+    if kind == "bool":
+        return "yes" if bool(value) else "no"
+    if (
+        kind in ("pct", "int", "num")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ):
+        x = float(value)
+        if not math.isfinite(x):
+            return "–"
+        if kind == "pct":
+            return f"{100.0 * x:.1f} %"
+        if kind == "int":
+            return f"{x:,.0f}"
+        return _fmt_num(x)
+    if isinstance(value, float):
+        return _fmt_num(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _fmt_num(x: float) -> str:
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax >= 100:
+        return f"{x:,.0f}"
+    if ax >= 1:
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+    return f"{x:.3g}"
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """Return a fraction as a percentage string with ``digits`` decimals (``0.9`` -> ``90.0 %``)."""
+    if x is None or not math.isfinite(float(x)):
+        return "n/a"
+    return f"{100.0 * float(x):.{digits}f} %"
+
+
+def source_details(rec: Mapping[str, Any]) -> list[str]:
+    """Return a source record's publisher, year and evidence label as display texts.
+
+    Examples
+    --------
+    >>> source_details({"publisher": "USGS", "year": 2025.0, "evidence": "primary"})
+    ['USGS', '2025', 'primary']
+    """
+    out = []
+    for key in ("publisher", "year", "evidence"):
+        v = rec.get(key)
+        if v is None or _is_missing(v) or str(v).strip() == "":
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out.append(str(v))
+    return out
+
+
+def country_name(code: Any) -> str:
+    """Return a display name for an ISO 3166-1 alpha-3 code (or an aggregate code).
+
+    Examples
+    --------
+    >>> country_name("CHN"), country_name("ROW"), country_name("ZZZ")
+    ('China', 'Rest of world', 'ZZZ')
+    """
+    text = str(code)
+    if text in _COUNTRY_OVERRIDES:
+        return _COUNTRY_OVERRIDES[text]
+    if len(text) == 3 and text.isalpha() and text.isupper():
+        try:
+            import pycountry
+
+            rec = pycountry.countries.get(alpha_3=text)
+        except (ImportError, KeyError, LookupError):
+            rec = None
+        if rec is not None:
+            return str(getattr(rec, "common_name", None) or rec.name)
+    return text
+
+
+def _stage_label(stage: Any) -> str:
+    return str(stage).replace("_", " ")
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ------------------------------------------------------------------------------------------------
+# inputs
+
+
+def _report_date(date: Any) -> str:
+    if date is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if epoch and epoch.strip().isdigit():
+            return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.UTC).date().isoformat()
+        return _dt.datetime.now(tz=_dt.UTC).date().isoformat()
+    if isinstance(date, _dt.datetime):
+        return date.date().isoformat()
+    if isinstance(date, _dt.date):
+        return date.isoformat()
+    return str(date)
+
+
+def _shock_text(shock: Any) -> str:
+    """Return a shock in the text syntax, with its filters and window when it has any."""
+    if isinstance(shock, str):
+        return shock
+    text = str(shock)
+    extra = []
+    for attr, what in (
+        ("destination", "to"),
+        ("except_destination", "except to"),
+        ("end_use", "end use"),
+    ):
+        val = getattr(shock, attr, None)
+        if val:
+            vals = (
+                sorted(str(v) for v in val)
+                if isinstance(val, (set, frozenset, list, tuple))
+                else [str(val)]
+            )
+            extra.append(f"{what} {'/'.join(vals)}")
+    start = getattr(shock, "start_day", 0) or 0
+    end = getattr(shock, "end_day", None)
+    if start or end is not None:
+        extra.append(f"days {start:g}–{end:g}" if end is not None else f"from day {start:g}")
+    return f"{text} ({', '.join(extra)})" if extra else text
+
+
+def _scenario_specs(
+    scenarios: Iterable[Any] | None, shocks: Sequence[Any] | None, model: str
+) -> list[ScenarioSpec]:
+    """Normalise scenario objects / files and loose shocks into :class:`ScenarioSpec` records."""
+    specs: list[ScenarioSpec] = []
+    for sc in scenarios or []:
+        if isinstance(sc, ScenarioSpec):
+            specs.append(sc)
+            continue
+        if isinstance(sc, (str, os.PathLike)):
+            from supplygraph.analysis.scenarios import load_scenario
+
+            sc = load_scenario(sc)
+        every = list(getattr(sc, "shocks", []) or [])
+        sh = [x for x in every if float(getattr(x, "start_day", 0) or 0) < STATIC_HORIZON_DAYS]
+        desc = str(getattr(sc, "description", "") or "")
+        if len(sh) < len(every):
+            k = len(every) - len(sh)
+            desc += (
+                f" ({k} shock{'s' * (k > 1)} starting on day {STATIC_HORIZON_DAYS} or later "
+                f"{'are' if k > 1 else 'is'} left out of the static result.)"
+            )
+        specs.append(
+            ScenarioSpec(
+                name=str(getattr(sc, "name", "scenario")),
+                shocks=sh,
+                description=desc.strip(),
+                model=str(getattr(sc, "model", None) or model),
+                sources=[str(s) for s in (getattr(sc, "sources", None) or [])],
+                shock_text=[_shock_text(s) for s in sh],
+                obj=sc,
+            )
+        )
+    if shocks:
+        texts = [_shock_text(s) for s in shocks]
+        specs.append(
+            ScenarioSpec(
+                name="Shock: " + "; ".join(texts),
+                shocks=list(shocks),
+                description="Shocks passed to the report (--shock), applied together.",
+                model=model,
+                shock_text=texts,
+            )
+        )
+    seen: dict[str, int] = {}
+    for spec in specs:
+        n = seen.get(spec.name, 0)
+        seen[spec.name] = n + 1
+        if n:
+            spec.name = f"{spec.name} ({n + 1})"
+    return specs
+
+
+# ------------------------------------------------------------------------------------------------
+# tables
+
+
+def _end_use_nodes(G: nx.DiGraph) -> list[str]:
+    """Return the sinks that represent end uses, sorted (end-use stage first, else all sinks)."""
+    stages = list(G.graph.get("stages") or [])
+    last = stages[-1] if stages else None
+    ends = [
+        n
+        for n, d in G.nodes(data=True)
+        if d.get("end_use") not in (None, "") or (last is not None and d.get("stage") == last)
+    ]
+    if not ends:
+        ends = [n for n in G.nodes if G.out_degree(n) == 0]
+    return sorted(ends, key=str)
+
+
+def _is_end_use_stage(G: nx.DiGraph, stage: str) -> bool:
+    nodes = [n for n, d in G.nodes(data=True) if d.get("stage") == stage]
+    if not nodes:
+        return False
+    return stage == "end_use" or all(
+        G.nodes[n].get("end_use") not in (None, "") or G.out_degree(n) == 0 for n in nodes
+    )
+
+
+def _concentration_tables(G: nx.DiGraph) -> tuple[Table, pd.DataFrame, pd.DataFrame]:
+    """Return the concentration table, the stage x country share matrix and the raw indices."""
+    from supplygraph.analysis.concentration import concentration, stage_shares
+
+    conc = concentration(G)
+    shares = stage_shares(G)
+    has_data = conc["hhi"].astype(float).notna()
+    stages = [s for s in conc.index if has_data[s] and not _is_end_use_stage(G, str(s))]
+    sub = shares[shares["stage"].isin(stages) & ~shares["aggregate"].astype(bool)]
+    # countries: the largest in any stage, ordered by their largest share then by total
+    stats = (
+        sub.groupby("country")["share"]
+        .agg(["max", "sum"])
+        .reset_index()
+        .sort_values(["max", "sum", "country"], ascending=[False, False, True], kind="stable")
+    )
+    keep = [c for c, m in zip(stats["country"], stats["max"], strict=True) if m >= 0.03]
+    keep = keep[:MAX_SHARE_COUNTRIES]
+    matrix = (
+        shares[shares["stage"].isin(stages)]
+        .pivot_table(index="stage", columns="country", values="share", aggfunc="sum", sort=False)
+        .reindex(index=stages)
+        .fillna(0.0)
+    )
+    wide = pd.DataFrame(index=matrix.index)
+    for c in keep:
+        wide[c] = matrix[c] if c in matrix.columns else 0.0
+    wide["Other"] = (1.0 - wide.sum(axis=1)).clip(lower=0.0)
+    wide.loc[(wide["Other"] < 1e-9), "Other"] = 0.0
+    wide.index.name = "stage"
+
+    frame = pd.DataFrame({"stage": [str(s) for s in conc.index]})
+    frame["hhi"] = conc["hhi"].to_numpy(dtype=float)
+    frame["level"] = conc["level"].to_numpy()
+    frame["top_country"] = [
+        country_name(c) if c is not None and not _is_missing(c) else None
+        for c in conc["top_country"]
+    ]
+    frame["cr1"] = conc["cr1"].to_numpy(dtype=float)
+    frame["cr3"] = conc["cr3"].to_numpy(dtype=float)
+    frame["n_countries"] = conc["n_countries"].to_numpy()
+    frame["effective_suppliers"] = conc["effective_suppliers"].to_numpy(dtype=float)
+    frame["eu_single_country_cap"] = conc["eu_single_country_cap"].to_numpy(dtype=bool)
+    for c in [*keep, "Other"]:
+        frame[f"share_{c}"] = [
+            float(wide.loc[s, c]) if s in wide.index else float("nan") for s in conc.index
+        ]
+    formats = {
+        "hhi": "int",
+        "cr1": "pct",
+        "cr3": "pct",
+        "n_countries": "int",
+        "effective_suppliers": "num",
+        "eu_single_country_cap": "bool",
+        **{f"share_{c}": "pct" for c in [*keep, "Other"]},
+    }
+    headers = {
+        "hhi": "HHI",
+        "level": "level",
+        "top_country": "top country",
+        "cr1": "top-1 share",
+        "cr3": "top-3 share",
+        "n_countries": "countries",
+        "effective_suppliers": "effective suppliers",
+        "eu_single_country_cap": "> 65 % one country",
+        **{f"share_{c}": f"{c} share" for c in [*keep, "Other"]},
+    }
+    table = Table(
+        key="concentration",
+        title="Concentration by stage",
+        frame=frame,
+        formats=formats,
+        headers=headers,
+        scale=("cr1", "cr3", *[f"share_{c}" for c in [*keep, "Other"]]),
+        note=(
+            "Shares of each stage's output by country (reserves: share of world reserves). "
+            "HHI = 10,000 · Σ share² over named countries (ROW/unknown aggregates excluded); "
+            "bands from the 2010 US Horizontal Merger Guidelines (highly concentrated > 2,500). "
+            "'> 65 % one country' flags the EU Critical Raw Materials Act single-country benchmark."
+        ),
+        sheet="Concentration",
+        text_columns=(
+            "stage",
+            "hhi",
+            "level",
+            "top_country",
+            "cr1",
+            "cr3",
+            "effective_suppliers",
+            "eu_single_country_cap",
+        ),
+    )
+    return table, wide, conc
+
+
+def _share_table(wide: pd.DataFrame) -> Table:
+    frame = wide.reset_index()
+    frame.columns = [str(c) for c in frame.columns]
+    countries = [c for c in frame.columns if c != "stage"]
+    return Table(
+        key="stage_shares",
+        title="Share of each stage by country",
+        frame=frame,
+        formats=dict.fromkeys(countries, "pct"),
+        headers={c: country_name(c) for c in countries},
+        scale=tuple(countries),
+        note="Rows: stages upstream first (reserves: share of world reserves). Other = all remaining countries and aggregates.",
+        sheet=None,
+    )
+
+
+def _node_frame_cols(df: pd.DataFrame, G: nx.DiGraph, id_col: str) -> pd.DataFrame:
+    """Add label/stage/country columns for a column of node ids when they are missing."""
+    out = df.copy()
+    if id_col not in out.columns:
+        return out
+    pos = list(out.columns).index(id_col) + 1
+    for attr in ("label", "stage", "country"):
+        if attr in out.columns:
+            continue
+        vals = [
+            (G.nodes[n].get(attr) if n in G else None) if not _is_missing(n) else None
+            for n in out[id_col]
+        ]
+        if attr == "label" and all(
+            v is None or v == n for v, n in zip(vals, out[id_col], strict=True)
+        ):
+            continue
+        if all(v is None for v in vals):
+            continue
+        out.insert(pos, attr, vals)
+        pos += 1
+    return out
+
+
+_PCT_HINTS = ("share", "loss", "lost", "dependency", "remaining", "fraction", "cr1", "cr3")
+
+
+def _guess_formats(df: pd.DataFrame) -> dict[str, str]:
+    formats: dict[str, str] = {}
+    for col in df.columns:
+        s = df[col]
+        name = str(col).lower()
+        if pd.api.types.is_bool_dtype(s):
+            formats[col] = "bool"
+        elif pd.api.types.is_integer_dtype(s):
+            formats[col] = "int"
+        elif pd.api.types.is_float_dtype(s):
+            finite = s[pd.notna(s)]
+            in_unit = (
+                bool(((finite >= -1e-12) & (finite <= 1 + 1e-9)).all()) if len(finite) else True
+            )
+            if name.startswith("hhi") and "normal" not in name:
+                formats[col] = "int"
+            elif any(h in name for h in _PCT_HINTS) and in_unit and "quantity" not in name:
+                formats[col] = "pct"
+            elif name.startswith(("n_", "num_")):
+                formats[col] = "int"
+            else:
+                formats[col] = "num"
+    return formats
+
+
+def _reset(df: pd.DataFrame, default_name: str = "node") -> pd.DataFrame:
+    if isinstance(df.index, pd.RangeIndex) and df.index.name is None:
+        return df.reset_index(drop=True)
+    name = df.index.name or default_name
+    out = df.copy()
+    out.index.name = name
+    if name in out.columns:
+        out = out.drop(columns=name)
+    return out.reset_index()
+
+
+def _chokepoints_table(G: nx.DiGraph, model: str) -> tuple[Table, pd.DataFrame]:
+    from supplygraph.analysis.chokepoints import chokepoints
+
+    raw = chokepoints(G, model=model)
+    df = _reset(raw, "id").head(TOP_N)
+    id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[0])
+    df = _node_frame_cols(df, G, id_col)
+    if "rank" not in df.columns:
+        df.insert(0, "rank", range(1, len(df) + 1))
+    else:
+        df = df[["rank", *[c for c in df.columns if c != "rank"]]]
+    formats = {"rank": "int", **_guess_formats(df.drop(columns="rank"))}
+    formats.update({"stage_hhi": "int", "members": "int"})
+    scale = tuple(c for c in ("stage_share", "max_dependency", "weighted_loss") if c in df.columns)
+    headers = {
+        "id": "chokepoint",
+        "stage_share": "share of stage",
+        "stage_hhi": "stage HHI",
+        "max_dependency": "max dependency",
+        "max_dependency_target": "most dependent end use",
+        "n_targets_at_threshold": "end uses ≥ 50 %",
+        "weighted_loss": "end-use output lost",
+        "n_dominated_targets": "dominated end uses",
+    }
+    return (
+        Table(
+            key="chokepoints",
+            title="Chokepoints",
+            frame=df,
+            formats=formats,
+            headers=headers,
+            scale=scale,
+            note=(
+                "Nodes and country-stage groups ranked by the share of total end-use output lost "
+                "if they were removed (output-weighted over end uses); max dependency is the "
+                "largest loss of a single end use. A dominator lies on every supply path to at "
+                "least one end use."
+            ),
+            sheet="Chokepoints",
+            text_columns=(
+                "rank",
+                "id",
+                "stage_share",
+                "weighted_loss",
+                "max_dependency",
+                "max_dependency_target",
+                "n_targets_at_threshold",
+                "dominator",
+            ),
+        ),
+        raw,
+    )
+
+
+def _sweep_table(G: nx.DiGraph, model: str) -> Table:
+    from supplygraph.analysis.disruption import sweep
+
+    raw = sweep(G, model=model)
+    df = _reset(raw)
+    id_col = next((c for c in ("node", "id", "group") if c in df.columns), df.columns[0])
+    # removing an end use only loses that end use: rank the suppliers
+    ends = set(_end_use_nodes(G))
+    df = df[~df[id_col].isin(ends)].head(TOP_N).reset_index(drop=True)
+    if "rank" in df.columns:
+        df["rank"] = range(1, len(df) + 1)
+    id_col = next((c for c in ("node", "id", "group") if c in df.columns), df.columns[0])
+    df = _node_frame_cols(df, G, id_col)
+    if "rank" not in df.columns:
+        df.insert(0, "rank", range(1, len(df) + 1))
+    else:
+        df = df[["rank", *[c for c in df.columns if c != "rank"]]]
+    formats = {"rank": "int", **_guess_formats(df.drop(columns="rank"))}
+    formats.update(
+        {
+            k: v
+            for k, v in {
+                "weighted_loss": "pct",
+                "max_loss": "pct",
+                "lost": "num",
+                "n_targets_hit": "int",
+                "n_nodes": "int",
+            }.items()
+            if k in df.columns
+        }
+    )
+    return Table(
+        key="sweep",
+        title=f"Top {TOP_N} single removals",
+        frame=df,
+        formats=formats,
+        headers={
+            "node": "removed node",
+            "weighted_loss": "end-use output lost",
+            "lost": "lost output per year",
+            "max_loss": "max loss of one end use",
+            "max_loss_target": "hardest-hit end use",
+            "n_targets_hit": "end uses hit",
+        },
+        scale=tuple(c for c in ("weighted_loss", "max_loss") if c in df.columns),
+        text_columns=(
+            "rank",
+            "node",
+            "label",
+            "weighted_loss",
+            "max_loss",
+            "max_loss_target",
+            "n_targets_hit",
+        ),
+        note=(
+            "Every supplier node removed one at a time (end uses themselves left out), ranked by "
+            "the share of total end-use output lost (output-weighted over end uses; the "
+            "supply-chain analogue of a systemic-risk index)."
+        ),
+        sheet="Sweep",
+    )
+
+
+def _scenario_rows(G: nx.DiGraph, spec: ScenarioSpec) -> pd.DataFrame:
+    """Run one scenario; return its rows per end use (and a ``total`` row, last)."""
+    from supplygraph.analysis.disruption import disrupt
+
+    graph = G
+    if spec.obj is not None and getattr(spec.obj, "capacity", None):
+        from supplygraph.analysis.scenarios import apply_capacity
+
+        graph = apply_capacity(G, spec.obj)
+    result = disrupt(graph, list(spec.shocks), model=spec.model)
+    by = result.by_end_use
+    rows = pd.DataFrame(
+        {
+            "end_use": [str(i) for i in by.index],
+            "baseline": by["baseline"].astype(float).to_numpy(),
+            "lost": by["lost"].astype(float).to_numpy(),
+            "lost_share": by["loss_share"].astype(float).to_numpy(),
+        }
+    )
+    is_total = rows["end_use"] == "total"
+    rows = pd.concat([rows[~is_total].sort_values("end_use", kind="stable"), rows[is_total]])
+    rows.insert(0, "scenario", spec.name)
+    return rows.reset_index(drop=True)
+
+
+TOTAL_LABEL = "all end uses"
+
+
+def _scenario_tables(G: nx.DiGraph, specs: list[ScenarioSpec]) -> tuple[Table, Table, pd.DataFrame]:
+    cols = ["scenario", "end_use", "baseline", "lost", "lost_share"]
+    parts = [_scenario_rows(G, spec) for spec in specs]
+    if parts:
+        long = pd.concat(parts, ignore_index=True)[cols]
+    else:
+        long = pd.DataFrame({c: pd.Series(dtype=object if c in cols[:2] else float) for c in cols})
+    long["end_use"] = long["end_use"].replace({"total": TOTAL_LABEL})
+    uses = list(dict.fromkeys(long["end_use"]))
+    uses = [u for u in uses if u != TOTAL_LABEL] + ([TOTAL_LABEL] if TOTAL_LABEL in uses else [])
+    wide = pd.DataFrame(index=pd.Index(uses, name="end_use"))
+    for spec in specs:
+        part = long[long["scenario"] == spec.name].set_index("end_use")["lost_share"]
+        wide[spec.name] = part.reindex(uses).to_numpy(dtype=float)
+    long_table = Table(
+        key="scenario",
+        title="Scenario results per end use",
+        frame=long,
+        formats={"baseline": "num", "lost": "num", "lost_share": "pct"},
+        headers={"end_use": "end use", "lost_share": "lost share", "lost": "lost output"},
+        scale=("lost_share",),
+        note=(
+            "Baseline and lost output per year in the end-use unit; lost share = lost / "
+            "baseline. The last row of each scenario sums all end uses."
+        ),
+        sheet="Scenario",
+        in_text=False,
+    )
+    wframe = wide.T.reset_index()
+    wframe.columns = ["scenario", *[str(u) for u in wide.index]]
+    wide_table = Table(
+        key="scenario_losses",
+        title="End-use output lost per scenario",
+        frame=wframe,
+        formats={str(u): "pct" for u in wide.index},
+        headers={str(u): _stage_label(u) for u in wide.index},
+        scale=tuple(str(u) for u in wide.index),
+        note="Share of each end use's baseline output lost under each scenario (static result).",
+        sheet=None,
+    )
+    return long_table, wide_table, wide
+
+
+def _origin_choice(
+    G: nx.DiGraph, choke_raw: pd.DataFrame, conc: pd.DataFrame
+) -> tuple[str, str] | None:
+    """Return (origin country, stage) for origin tracing: the top chokepoint's country and stage.
+
+    Falls back to the top country of the most concentrated non-end-use stage.
+    """
+    if len(choke_raw) and {"country", "stage"} <= set(choke_raw.columns):
+        row = choke_raw.iloc[0]
+        c, s = row["country"], row["stage"]
+        if not _is_missing(c) and not _is_missing(s) and not _is_end_use_stage(G, str(s)):
+            return str(c), str(s)
+    stages = [s for s in conc.index if s != "reserves" and not _is_end_use_stage(G, str(s))]
+    if not stages:
+        return None
+    cr1 = conc.loc[stages, "cr1"].astype(float).fillna(-1.0)
+    stage = str(cr1.idxmax())
+    origin = conc.loc[stage, "top_country"]
+    if origin is None or _is_missing(origin):
+        return None
+    return str(origin), stage
+
+
+def _origin_tables(
+    G: nx.DiGraph, choke_raw: pd.DataFrame, conc: pd.DataFrame
+) -> tuple[Table, Table, str, str] | None:
+    """Return the origin-share table, the de-minimis reach table, the origin country and stage."""
+    from supplygraph.analysis.deminimis import deminimis_compare
+    from supplygraph.analysis.origins import origin_shares
+
+    choice = _origin_choice(G, choke_raw, conc)
+    if choice is None:
+        return None
+    origin, stage = choice
+    shares = origin_shares(G, level="country", stage=stage)
+    ends = [n for n in _end_use_nodes(G) if n in shares.index]
+    sub = shares.loc[ends].astype(float)
+    cols = [c for c in sub.columns if str(c) != "unknown"]
+    weights = pd.Series({n: _node_output(G, n) for n in ends}, dtype=float)
+    wsum = float(weights.sum())
+    mean = sub[cols].mul(weights, axis=0).sum() / wsum if wsum > 0 else sub[cols].mean()
+    mean = mean[mean > 0]
+    top = sorted(mean.index, key=lambda c: (-float(mean[c]), str(c)))[:5]
+    if origin in sub.columns and origin not in top:
+        top = [origin, *top[:4]]
+    frame = pd.DataFrame({"node": [str(n) for n in ends]})
+    frame = _node_frame_cols(frame, G, "node")
+    frame["output"] = [weights[n] for n in ends]
+    for c in top:
+        frame[str(c)] = sub[c].to_numpy()
+    rest = [c for c in cols if c not in top]
+    if rest:
+        frame["other"] = sub[rest].sum(axis=1).to_numpy()
+    if "unknown" in sub.columns:
+        frame["unknown"] = sub["unknown"].to_numpy()
+    first = frame.columns.get_loc("output") + 1
+    formats = {"output": "num", **dict.fromkeys(frame.columns[first:], "pct")}
+    headers = {"output": "output", "other": "other origins", "unknown": "unknown origin"}
+    origin_table = Table(
+        key="origins",
+        title=f"Where each end use's {_stage_label(stage)} supply comes from",
+        frame=frame,
+        formats=formats,
+        headers=headers,
+        scale=tuple(c for c, k in formats.items() if k == "pct"),
+        note=(
+            f"Share of each end use's supply that traces back to each country's "
+            f"{_stage_label(stage)} output (linear mixing through input shares; external inputs "
+            "count as unknown origin). Output in the end-use unit per year."
+        ),
+        sheet="Origins",
+        text_columns=tuple(c for c in frame.columns if c not in ("stage", "country")),
+    )
+    dm = deminimis_compare(G, origin, DEMINIMIS_THRESHOLDS, stage=stage)
+    order = list(G.graph.get("stages") or [])
+    if "stage" in dm.columns and stage in order:
+        later = set(order[order.index(stage) + 1 :])
+        dm = dm[dm["stage"].isin(later)]
+    dm = dm.reset_index(drop=True)
+    dm_formats = {
+        "threshold": "pct",
+        "nodes_caught": "int",
+        "foreign_nodes": "int",
+        "subject_value": "num",
+        "foreign_value": "num",
+        "subject_share": "pct",
+    }
+    dm_table = Table(
+        key="deminimis",
+        title=(
+            f"De-minimis reach of a licence rule on {country_name(origin)}-origin "
+            f"{_stage_label(stage)} content"
+        ),
+        frame=dm,
+        formats={**_guess_formats(dm), **dm_formats},
+        headers={
+            "nodes_caught": "foreign nodes caught",
+            "foreign_nodes": "foreign nodes",
+            "subject_value": "output needing a licence",
+            "foreign_value": "foreign output",
+            "subject_share": "share of foreign output caught",
+            "end_uses_caught": "end uses caught",
+        },
+        scale=("subject_share",),
+        text_columns=(
+            "threshold",
+            "stage",
+            "nodes_caught",
+            "foreign_nodes",
+            "subject_value",
+            "subject_share",
+        ),
+        note=(
+            f"A foreign node is caught when at least the threshold share of its content traces "
+            f"back to {country_name(origin)}'s {_stage_label(stage)} output; its whole output then "
+            "needs a licence. 0.1 % is China's October 2025 foreign-product rule (MOFCOM No. 61, "
+            "suspended); 10 % and 25 % are the US EAR de-minimis levels, for comparison."
+        ),
+        sheet="De-minimis",
+    )
+    return origin_table, dm_table, origin, stage
+
+
+def _node_output(G: nx.DiGraph, n: Any) -> float:
+    d = G.nodes[n]
+    v = d.get("value")
+    try:
+        if v is not None and math.isfinite(float(v)):
+            return float(v)
+    except (TypeError, ValueError):
+        pass
+    inflow = sum(float(e.get("flow", 0) or 0) for _, _, e in G.in_edges(n, data=True))
+    return inflow + float(d.get("external_input", 0) or 0)
+
+
+def _input_tables(G: nx.DiGraph) -> tuple[Table, Table, Table]:
+    from supplygraph.build import graph_to_frames
+
+    nodes, edges = graph_to_frames(G)
+    nodes = nodes.reset_index(drop=True)
+    edges = edges.reset_index(drop=True)
+    if "id" in nodes.columns:
+        nodes = nodes.sort_values("id", key=lambda s: s.astype(str), kind="stable")
+    if {"source", "target"} <= set(edges.columns):
+        edges = edges.sort_values(["source", "target"], key=lambda s: s.astype(str), kind="stable")
+    nodes = nodes.reset_index(drop=True)
+    edges = edges.reset_index(drop=True)
+    src = pd.DataFrame(list(G.graph.get("sources") or []))
+    if len(src) and "source_id" in src.columns:
+        src = src.sort_values("source_id", key=lambda s: s.astype(str), kind="stable")
+    src = src.reset_index(drop=True)
+    return (
+        Table(
+            key="nodes",
+            title="Nodes (input)",
+            frame=nodes,
+            formats={c: "num" for c in nodes.columns if pd.api.types.is_float_dtype(nodes[c])},
+            sheet="Nodes",
+            in_text=False,
+        ),
+        Table(
+            key="edges",
+            title="Edges (input)",
+            frame=edges,
+            formats={c: "num" for c in edges.columns if pd.api.types.is_float_dtype(edges[c])},
+            sheet="Edges",
+            in_text=False,
+        ),
+        Table(key="sources", title="Sources", frame=src, sheet="Sources", in_text=False),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# headline sentences
+
+
+def _concentration_sentences(
+    conc_table: Table, wide: pd.DataFrame, focus: tuple[str, str] | None
+) -> list[str]:
+    out: list[str] = []
+    df = conc_table.frame.set_index("stage")
+    stages = list(wide.index)
+    named = [c for c in wide.columns if c != "Other"]
+    if not stages or not named:
+        return out
+    lead = _lead_country(wide)
+    parts = []
+    for s in stages:
+        share = float(wide.loc[s, lead])
+        if share <= 0:
+            continue
+        what = "of world reserves" if s == "reserves" else f"of {_stage_label(s)}"
+        parts.append(f"{pct(share)} {what}")
+    out.append(f"{country_name(lead)} holds {_join(parts)}.")
+    best = _focus_stage(wide, lead, focus)
+    if "reserves" in stages and best is not None:
+        r, b = float(wide.loc["reserves", lead]), float(wide.loc[best, lead])
+        if b > r:
+            out.append(
+                f"Geology is not the bottleneck: {country_name(lead)} has {pct(r, 0)} of world "
+                f"reserves but {pct(b, 0)} of {_stage_label(best)}."
+            )
+    ranked = df.loc[[s for s in stages if s != "reserves"]]
+    if len(ranked):
+        hhi = ranked["hhi"].astype(float)
+        if hhi.notna().any():
+            top = str(hhi.idxmax())
+            out.append(
+                f"The most concentrated stage is {_stage_label(top)}: HHI "
+                f"{format_value(hhi[top], 'int')} ({df.loc[top, 'level']}), "
+                f"{df.loc[top, 'top_country']} {pct(float(df.loc[top, 'cr1']))}."
+            )
+        flagged = [s for s in ranked.index if bool(ranked.loc[s, "eu_single_country_cap"])]
+        n = len(ranked)
+        if flagged:
+            verb = "has" if len(flagged) == 1 else "have"
+            out.append(
+                f"{len(flagged)} of {n} stages {verb} a single country above the EU Critical Raw "
+                f"Materials Act benchmark of 65 %: {_join([_stage_label(s) for s in flagged])}."
+            )
+        else:
+            out.append(f"No stage has a single country above the EU's 65 % benchmark ({n} stages).")
+    return out
+
+
+def _lead_country(wide: pd.DataFrame) -> str:
+    """Return the country that leads the most stages (ties: larger total share, then code)."""
+    named = [c for c in wide.columns if c != "Other"]
+    tops = [str(wide.loc[s, named].astype(float).idxmax()) for s in wide.index]
+    return min(named, key=lambda c: (-tops.count(c), -float(wide[c].sum()), str(c)))
+
+
+def _focus_stage(wide: pd.DataFrame, lead: str, focus: tuple[str, str] | None) -> str | None:
+    """Return the stage to contrast with reserves: the top chokepoint's, else the lead's largest."""
+    chain = [s for s in wide.index if s != "reserves"]
+    if not chain:
+        return None
+    if focus is not None and focus[0] == lead and focus[1] in chain:
+        return focus[1]
+    return max(chain, key=lambda s: (float(wide.loc[s, lead]), -chain.index(s)))
+
+
+def _name(G: nx.DiGraph, n: Any) -> str:
+    if n in G:
+        lab = G.nodes[n].get("label")
+        if lab not in (None, "") and not _is_missing(lab):
+            return str(lab)
+    return str(n)
+
+
+def _chokepoint_sentences(G: nx.DiGraph, table: Table) -> list[str]:
+    df = table.frame
+    if not len(df):
+        return ["No chokepoints were found."]
+    id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[1])
+    items = []
+    for _, row in df.head(3).iterrows():
+        text = _name(G, row[id_col])
+        bits = []
+        if "stage_share" in df.columns and not _is_missing(row["stage_share"]):
+            bits.append(f"{pct(float(row['stage_share']), 0)} of {_stage_label(row['stage'])}")
+        if "weighted_loss" in df.columns and not _is_missing(row["weighted_loss"]):
+            bits.append(f"{pct(float(row['weighted_loss']), 0)} of end-use output lost without it")
+        if bits:
+            text += f" ({'; '.join(bits)})"
+        items.append(text)
+    return [f"The top chokepoints are {_join(items)}."]
+
+
+def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
+    df = table.frame
+    if not len(df) or "weighted_loss" not in df.columns:
+        return []
+    id_col = next((c for c in ("node", "id", "group") if c in df.columns), df.columns[1])
+    loss = df["weighted_loss"].astype(float)
+    big = df[loss >= 0.5]
+    if len(big):
+        n = len(big)
+        count = f"at least {n}" if n == len(df) else str(n)
+        names = [_name(G, x) for x in big[id_col]]
+        if n == 1:
+            return [f"One single removal would cut half or more of all end-use output: {names[0]}."]
+        return [
+            f"{count.capitalize()} single removals would each cut half or more of all end-use "
+            f"output: {_join(names)}."
+        ]
+    first = df.iloc[0]
+    return [
+        f"No single removal cuts half of all end-use output; the worst, "
+        f"{_name(G, first[id_col])}, cuts {pct(float(first['weighted_loss']), 0)}."
+    ]
+
+
+def _scenario_sentences(wide: pd.DataFrame) -> list[str]:
+    out = []
+    for name in wide.columns:
+        col = wide[name].astype(float)
+        uses = [u for u in col.index if u != TOTAL_LABEL and pd.notna(col[u])]
+        if not uses:
+            continue
+        ranked = sorted(uses, key=lambda u: (-float(col[u]), str(u)))
+        parts = [f"{_stage_label(u)} {pct(float(col[u]), 0)}" for u in ranked]
+        text = f"{name}: end-use output falls by {_join(parts)}"
+        if TOTAL_LABEL in col.index and pd.notna(col[TOTAL_LABEL]):
+            text += f" ({pct(float(col[TOTAL_LABEL]), 0)} over all end uses)"
+        out.append(text + ".")
+    return out
+
+
+def _deminimis_sentences(G: nx.DiGraph, dm: Table, origin: str, stage: str) -> list[str]:
+    df = dm.frame
+    need = {"threshold", "nodes_caught", "foreign_nodes", "subject_share"}
+    if not len(df) or not need <= set(df.columns):
+        return []
+    stages = list(G.graph.get("stages") or [])
+    last = stages[-1] if stages else None
+    if "stage" in df.columns and last is not None and (df["stage"] == last).any():
+        df = df[df["stage"] == last]
+        what = "foreign end-use nodes"
+    else:
+        what = "foreign downstream nodes"
+    parts = []
+    for t, part in df.groupby("threshold", sort=True):
+        caught = int(part["nodes_caught"].sum())
+        total = int(part["foreign_nodes"].sum())
+        digits = 1 if float(t) < 0.01 else 0
+        parts.append(f"{caught} of {total} at {pct(float(t), digits)}")
+    if not parts:
+        return []
+    return [
+        f"A licence rule on foreign products with {country_name(origin)}-origin "
+        f"{_stage_label(stage)} content would catch {_join(parts)} ({what})."
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# entry point
+
+
+def build_report_data(
+    G: nx.DiGraph,
+    *,
+    scenarios: Iterable[Any] | None = None,
+    shocks: Sequence[Any] | None = None,
+    model: str = "linear",
+    date: Any = None,
+    charts: bool = True,
+) -> ReportData:
+    """Run the analyses on ``G`` and collect the report's tables, sentences and charts.
+
+    Parameters
+    ----------
+    G
+        A validated supply graph (never modified).
+    scenarios
+        Scenario objects (:func:`supplygraph.analysis.scenarios.load_scenario`) or paths of
+        scenario files, reported in the given order.
+    shocks
+        Loose shocks (shock strings or :class:`~supplygraph.analysis.shocks.Shock`), reported
+        together as one extra scenario.
+    model
+        Production model for the chokepoint, sweep and shock analyses: ``"linear"`` or
+        ``"leontief"`` (a scenario's own ``model`` takes precedence for that scenario).
+    date
+        Report date (``datetime.date``/``datetime`` or ISO text); default today (UTC), or the
+        ``SOURCE_DATE_EPOCH`` environment variable when set.
+    charts
+        Render the charts (PNG and SVG).
+
+    Returns
+    -------
+    ReportData
+        Tables, headline sentences, charts and provenance.
+
+    Examples
+    --------
+    >>> import supplygraph as sg  # doctest: +SKIP
+    >>> data = build_report_data(sg.load("rare-earths"), date="2025-01-01")  # doctest: +SKIP
+    >>> data.headline[0]  # doctest: +SKIP
+    'China holds ...'
+    """
+    from supplygraph._version import __version__
+
+    report_date = _report_date(date)
+    specs = _scenario_specs(scenarios, shocks, model)
+    name = str(G.graph.get("name") or "supply graph")
+    prov_in = G.graph.get("provenance") or {}
+
+    conc_table, wide, conc = _concentration_tables(G)
+    choke, choke_raw = _chokepoints_table(G, model)
+    sweep_t = _sweep_table(G, model)
+    scen_long, scen_wide_t, scen_wide = _scenario_tables(G, specs)
+    origins = _origin_tables(G, choke_raw, conc)
+    nodes_t, edges_t, sources_t = _input_tables(G)
+
+    focus = origins[2:] if origins is not None else None
+    headline = _concentration_sentences(conc_table, wide, focus)
+    headline += _chokepoint_sentences(G, choke)
+    headline += _sweep_sentences(G, sweep_t)
+    headline += _scenario_sentences(scen_wide)
+    tables: dict[str, Table] = {
+        "concentration": conc_table,
+        "stage_shares": _share_table(wide),
+        "chokepoints": choke,
+        "sweep": sweep_t,
+    }
+    if specs:
+        tables["scenario_losses"] = scen_wide_t
+        tables["scenario"] = scen_long
+    if origins is not None:
+        o_table, dm_table, origin, ostage = origins
+        headline += _deminimis_sentences(G, dm_table, origin, ostage)
+        tables["origins"] = o_table
+        tables["deminimis"] = dm_table
+    tables.update({"nodes": nodes_t, "edges": edges_t, "sources": sources_t})
+
+    scen_records = [
+        {
+            "name": s.name,
+            "description": s.description,
+            "model": s.model,
+            "shocks": list(s.shock_text),
+            "sources": list(s.sources),
+        }
+        for s in specs
+    ]
+    provenance = {
+        "tool": f"supplygraph {__version__}",
+        "dataset": name,
+        "input": str(prov_in.get("input") or name),
+        "sha256": str(prov_in.get("sha256") or "n/a"),
+        "model": model,
+        "nodes": str(G.number_of_nodes()),
+        "edges": str(G.number_of_edges()),
+        "date": report_date,
+    }
+    assumptions = [str(a) for a in (prov_in.get("assumptions") or [])]
+    notes = [
+        "Shares are computed per country: the nodes of one country in one stage are summed first.",
+        "HHI bands follow the 2010 US Horizontal Merger Guidelines: unconcentrated below 1,500, "
+        "moderately concentrated to 2,500, highly concentrated above.",
+        "The chokepoint threshold is the EU Critical Raw Materials Act benchmark: no more than "
+        "65 % of a stage from a single third country.",
+        f"Disruptions propagate downstream with the {model} production model: each node's output "
+        "scales with the share of its inputs that still arrives.",
+        f"Scenario results are static: every shock that starts within the first "
+        f"{STATIC_HORIZON_DAYS} days applies at full strength at once, with no inventories; "
+        "time to shortage is left to the timeline analysis.",
+        "Spreadsheet outputs neutralise text that starts with =, +, -, @ or a control character "
+        "by prefixing an apostrophe, so no cell is ever read as a formula.",
+    ]
+    data = ReportData(
+        title=f"Chokepoint report: {name}",
+        dataset=name,
+        date=report_date,
+        provenance=provenance,
+        headline=headline,
+        tables=tables,
+        scenarios=scen_records,
+        sources=[dict(r) for r in (G.graph.get("sources") or [])],
+        assumptions=assumptions,
+        notes=notes,
+        raw={
+            "chokepoints": choke_raw,
+            "shares": wide,
+            "concentration": conc,
+            "scenario_losses": scen_wide,
+            "focus": focus,
+            "stages": [str(x) for x in (G.graph.get("stages") or [])],
+        },
+    )
+    if charts:
+        from supplygraph.charts import render_jobs
+
+        data.charts.update(render_jobs(chart_jobs(data)))
+    return data
+
+
+def chart_jobs(data: ReportData) -> dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """Return the report's charts as jobs ``{stem: (function name, args, kwargs)}``.
+
+    The jobs hold plain tables only, so they can be rendered in this process or in a worker
+    (:func:`supplygraph.charts.render_jobs`). Also fills ``data.chart_titles``.
+    """
+    jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
+    wide = data.raw.get("shares")
+    conc = data.raw.get("concentration")
+    focus = data.raw.get("focus")
+    if wide is not None and conc is not None and len(wide):
+        title = _chart_headline(wide, focus)
+        names = {c: country_name(c) for c in wide.columns}
+        hhi = conc["hhi"].astype(float)
+        jobs["concentration"] = (
+            "concentration_chart",
+            (wide,),
+            {"hhi": hhi, "title": title, "names": names},
+        )
+        data.chart_titles["concentration"] = title
+    choke = data.tables.get("chokepoints")
+    df = choke.frame if choke is not None else pd.DataFrame()
+    loss_col = next((c for c in ("weighted_loss", "max_dependency") if c in df.columns), None)
+    if choke is not None and len(df) and loss_col is not None:
+        id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[1])
+        losses = df[loss_col].astype(float).fillna(0.0)
+        title = "Top chokepoints"
+        jobs["chokepoints"] = (
+            "chokepoints_chart",
+            ([str(x) for x in df[id_col]], losses.tolist()),
+            {
+                "title": title,
+                "xlabel": choke.header(loss_col),
+                "highlight": [bool(v >= 0.5) for v in losses],
+            },
+        )
+        data.chart_titles["chokepoints"] = f"{title}, by {choke.header(loss_col)}"
+    scen_wide = data.raw.get("scenario_losses")
+    if scen_wide is not None and len(scen_wide) and len(scen_wide.columns):
+        title = "End-use output lost per scenario"
+        jobs["scenarios"] = ("scenario_chart", (scen_wide,), {"title": title})
+        data.chart_titles["scenarios"] = title
+    return jobs
+
+
+def _chart_headline(wide: pd.DataFrame, focus: tuple[str, str] | None = None) -> str:
+    named = [c for c in wide.columns if c != "Other"]
+    if not named or not len(wide):
+        return "Concentration by stage"
+    lead = _lead_country(wide)
+    best = _focus_stage(wide, lead, focus)
+    if best is None:
+        return "Concentration by stage"
+    b = float(wide.loc[best, lead])
+    if "reserves" in wide.index:
+        r = float(wide.loc["reserves", lead])
+        if b > r:
+            return (
+                f"{country_name(lead)}: {pct(r, 0)} of reserves but {pct(b, 0)} of "
+                f"{_stage_label(best)}"
+            )
+    return f"Concentration by stage ({country_name(lead)}: {pct(b, 0)} of {_stage_label(best)})"

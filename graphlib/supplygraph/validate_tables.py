@@ -1,0 +1,486 @@
+"""Validation of tables read by :func:`supplygraph.io.tables.read_tables`, reporting every problem.
+
+:func:`validate_tables` looks at the node, edge and stage-shares tables as a whole and adds to
+the cell-level problems the reader already found (unreadable numbers, Excel error cells,
+formulas without a cached value, unknown or ambiguous countries, values without a header,
+merged cells). Each problem names file, sheet, row (1-based, as a spreadsheet shows it) and
+column (the header as written), with the offending value.
+
+Errors (the graph cannot be built as given):
+
+- missing required columns (nodes: ID or Label, Stage; edges: From/To, Flow; stage shares:
+  Stage, Country, Share or Value);
+- empty required cells: node id (and label), stage, edge endpoints, flow, share/value;
+- duplicate node ids after trimming and case-folding (``"CN:mine"`` and ``"cn:mine "``);
+- a connection naming a node that is not defined (with "did you mean" hints);
+- negative numbers (value, flow, external input, inventory/recovery/lead days, shares);
+- a stage that is not in the stage list (a case-only difference is rewritten to the list's
+  spelling, with a note);
+- a stage-shares stage mixing Share and Value rows; a (stage, country) pair listed twice.
+
+Warnings (usable, but check; errors under ``strict=True``):
+
+- connections running backwards across stages (needs a stage list);
+- self-loops (legal: recycling) and duplicate connections (their flows are added together by
+  the builder);
+- shares of a stage summing to more than 2 percentage points away from 100 %.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supplygraph.errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from supplygraph.io.tables import Tables
+
+__all__ = ["SHARE_SUM_TOLERANCE", "validate_tables"]
+
+#: How far (as a fraction) a stage's shares may sum from 1 before a warning.
+SHARE_SUM_TOLERANCE = 0.02
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+class _Checker:
+    def __init__(self, frame: pd.DataFrame, problems: list[Problem]) -> None:
+        self.frame = frame
+        self.problems = problems
+        self.headers: dict[str, str] = dict(frame.attrs.get("columns", {}))
+        self.bad: set[tuple[int, str]] = set(frame.attrs.get("bad_cells", set()))
+        self.files = list(frame["_file"]) if "_file" in frame.columns else [None] * len(frame)
+        self.sheets = list(frame["_sheet"]) if "_sheet" in frame.columns else [None] * len(frame)
+        if "_row" in frame.columns:
+            self.rows = [int(r) for r in frame["_row"]]
+        else:
+            self.rows = [i + 2 for i in range(len(frame))]
+
+    def header(self, col: str | None) -> str | None:
+        if col is None:
+            return None
+        return self.headers.get(col, col)
+
+    def add(
+        self,
+        i: int | None,
+        col: str | None,
+        message: str,
+        *,
+        value: Any = None,
+        severity: str = "error",
+    ) -> None:
+        file = sheet = None
+        row = None
+        if i is not None:
+            file, sheet, row = self.files[i], self.sheets[i], self.rows[i]
+        elif len(self.frame):
+            file, sheet = self.files[0], self.sheets[0]
+        self.problems.append(
+            Problem(
+                message=message,
+                severity=severity,  # type: ignore[arg-type]
+                file=None if _blank(file) else str(file),
+                sheet=None if _blank(sheet) else str(sheet),
+                row=row,
+                column=self.header(col),
+                value=None if _blank(value) else str(value),
+            )
+        )
+
+    def is_bad(self, i: int, col: str) -> bool:
+        return (self.rows[i], col) in self.bad
+
+    def column(self, col: str) -> list[Any]:
+        if col in self.frame.columns:
+            return list(self.frame[col])
+        return [None] * len(self.frame)
+
+
+def _suggest(value: str, candidates: Iterable[str]) -> str:
+    """Return a " (did you mean 'x'?)" hint for the closest candidate, compared ignoring case."""
+    lowered: dict[str, str] = {}
+    for c in candidates:
+        lowered.setdefault(c.casefold(), c)
+    close = difflib.get_close_matches(value.casefold(), list(lowered), n=1, cutoff=0.7)
+    return f" (did you mean '{lowered[close[0]]}'?)" if close else ""
+
+
+def _check_stage_column(
+    chk: _Checker, col: str, stages: list[str] | None, notes: list[str], what: str
+) -> list[Any]:
+    """Check a stage column; rewrite case-only differences to the list spelling."""
+    values = chk.column(col)
+    if stages is None:
+        return values
+    exact = set(stages)
+    folded = {s.casefold(): s for s in stages}
+    rewritten: dict[str, str] = {}
+    out = []
+    for i, v in enumerate(values):
+        if _blank(v) or v in exact:
+            out.append(v)
+            continue
+        s = str(v).strip()
+        if s.casefold() in folded:
+            rewritten[s] = folded[s.casefold()]
+            out.append(folded[s.casefold()])
+            continue
+        chk.add(
+            i,
+            col,
+            f"stage not in the stage list ({', '.join(stages)}){_suggest(s, stages)}",
+            value=v,
+        )
+        out.append(v)
+    if rewritten:
+        shown = ", ".join(f"'{a}' -> '{b}'" for a, b in rewritten.items())
+        notes.append(f"{what}: stage names matched to the stage list ignoring case: {shown}")
+    return out
+
+
+def _check_numbers(chk: _Checker, cols: Iterable[str], non_negative: bool = True) -> None:
+    for col in cols:
+        if col not in chk.frame.columns:
+            continue
+        for i, v in enumerate(chk.column(col)):
+            if _blank(v):
+                continue
+            if non_negative and v < 0:
+                chk.add(i, col, "negative number", value=_fmt(v))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _check_nodes(
+    tables: Tables, problems: list[Problem], notes: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (node id -> stage, casefolded id -> id)."""
+    nodes = tables.nodes
+    chk = _Checker(nodes, problems)
+    node_stage: dict[str, str] = {}
+    folded_ids: dict[str, str] = {}
+    if len(nodes) == 0:
+        return node_stage, folded_ids
+    if "id" not in nodes.columns:
+        chk.add(None, None, "nodes table has no ID or Label column")
+        return node_stage, folded_ids
+    has_stage = "stage" in nodes.columns
+    if not has_stage:
+        chk.add(None, None, "nodes table has no Stage column (every node needs a stage)")
+    else:
+        nodes["stage"] = _check_stage_column(chk, "stage", tables.stages, notes, "nodes")
+    ids = chk.column("id")
+    stages = chk.column("stage")
+    first_row: dict[str, int] = {}
+    for i, node_id in enumerate(ids):
+        if _blank(node_id):
+            if not chk.is_bad(i, "id") and not chk.is_bad(i, "label"):
+                chk.add(i, "id", "empty required cell: the node has no ID and no Label")
+            continue
+        key = str(node_id).strip().casefold()
+        if key in first_row:
+            chk.add(
+                i,
+                "id",
+                f"duplicate ID (same as row {first_row[key]} after trimming and ignoring case)",
+                value=node_id,
+            )
+        else:
+            first_row[key] = chk.rows[i]
+            folded_ids[key] = str(node_id).strip()
+        if has_stage:
+            st = stages[i]
+            if _blank(st):
+                if not chk.is_bad(i, "stage"):
+                    chk.add(i, "stage", "empty required cell: every node needs a stage")
+            else:
+                node_stage[str(node_id).strip()] = str(st)
+    _check_numbers(chk, ("value", "external_input", "inventory_days", "recovery_days"))
+    return node_stage, folded_ids
+
+
+def _check_edges(
+    tables: Tables,
+    problems: list[Problem],
+    node_stage: dict[str, str],
+    folded_ids: dict[str, str],
+    known_ids: set[str],
+    labels: dict[str, str],
+) -> None:
+    edges = tables.edges
+    if len(edges) == 0:
+        return
+    chk = _Checker(edges, problems)
+    missing = [c for c in ("source", "target") if c not in edges.columns]
+    if missing:
+        chk.add(None, None, "connections table has no From/To (or Source/Target) columns")
+        return
+    if "flow" not in edges.columns:
+        chk.add(
+            None,
+            None,
+            "connections table has no Flow column (also accepted: Weight, Value, Quantity)",
+        )
+    rank = {s: i for i, s in enumerate(tables.stages or [])}
+    seen: dict[tuple[str, str], int] = {}
+    sources, targets, flows = chk.column("source"), chk.column("target"), chk.column("flow")
+    for i in range(len(edges)):
+        ends: list[str] = []
+        for col, value in (("source", sources[i]), ("target", targets[i])):
+            if _blank(value):
+                if not chk.is_bad(i, col):
+                    chk.add(i, col, "empty required cell: the connection needs both ends")
+                continue
+            v = str(value).strip()
+            if v in known_ids:
+                ends.append(v)
+                continue
+            hint = ""
+            if v.casefold() in folded_ids:
+                hint = f" (did you mean '{folded_ids[v.casefold()]}'? IDs are case-sensitive)"
+            elif v in labels:
+                hint = f" (that is the Label of '{labels[v]}'; use the ID)"
+            else:
+                hint = _suggest(v, known_ids) if len(known_ids) < 50_000 else ""
+            chk.add(i, col, f"unknown node: no element has this ID{hint}", value=value)
+        if "flow" in edges.columns and _blank(flows[i]) and not chk.is_bad(i, "flow"):
+            chk.add(i, "flow", "empty required cell: every connection needs a flow")
+        if len(ends) == 2:
+            pair = (ends[0], ends[1])
+            if pair in seen:
+                chk.add(
+                    i,
+                    None,
+                    f"duplicate connection {pair[0]} -> {pair[1]} (also in row {seen[pair]}); "
+                    "their flows are added together",
+                    severity="warning",
+                )
+            else:
+                seen[pair] = chk.rows[i]
+            if pair[0] == pair[1]:
+                chk.add(i, None, f"self-loop on {pair[0]} (legal: recycling)", severity="warning")
+            elif rank:
+                su, sv = node_stage.get(pair[0]), node_stage.get(pair[1])
+                if su in rank and sv in rank and rank[su] > rank[sv]:
+                    chk.add(
+                        i,
+                        None,
+                        f"connection runs backwards across stages ({su} -> {sv})",
+                        severity="warning",
+                    )
+    _check_numbers(chk, ("flow", "lead_days"))
+
+
+def _check_shares(tables: Tables, problems: list[Problem], notes: list[str]) -> set[str]:
+    """Check the stage-shares table; return the node ids it defines."""
+    shares = tables.shares
+    ids: set[str] = set()
+    if shares is None or len(shares) == 0:
+        return ids
+    chk = _Checker(shares, problems)
+    for col in ("stage", "country"):
+        if col not in shares.columns:
+            chk.add(None, None, f"stage-shares table has no {col.title()} column")
+            return ids
+    if "share" not in shares.columns and "value" not in shares.columns:
+        chk.add(None, None, "stage-shares table has no Share or Value column")
+        return ids
+    shares["stage"] = _check_stage_column(chk, "stage", tables.stages, notes, "stage shares")
+    stage_col, country = chk.column("stage"), chk.column("country")
+    share, value = chk.column("share"), chk.column("value")
+    end_use, id_col = chk.column("end_use"), chk.column("id")
+    by_stage: dict[str, list[int]] = {}
+    first: dict[tuple[str, str], int] = {}
+    for i in range(len(shares)):
+        st = stage_col[i]
+        for col, v in (("stage", st), ("country", country[i])):
+            if _blank(v) and not chk.is_bad(i, col):
+                chk.add(i, col, f"empty required cell: every row needs a {col}")
+        if (
+            _blank(share[i])
+            and _blank(value[i])
+            and not chk.is_bad(i, "share")
+            and not chk.is_bad(i, "value")
+        ):
+            col = "share" if "share" in shares.columns else "value"
+            chk.add(i, col, "empty required cell: give a share or a value")
+        if _blank(st) or _blank(country[i]):
+            continue
+        by_stage.setdefault(str(st), []).append(i)
+        node_id = (
+            str(id_col[i]).strip()
+            if not _blank(id_col[i])
+            else f"{country[i]}:{end_use[i] if not _blank(end_use[i]) else st}"
+        )
+        ids.add(node_id)
+        key = (str(st), node_id)
+        if key in first:
+            chk.add(
+                i,
+                "country",
+                f"{country[i]} is listed twice for stage '{st}' (also row {first[key]}); "
+                "merge the rows",
+                value=country[i],
+            )
+        else:
+            first[key] = chk.rows[i]
+    _check_numbers(chk, ("value", "share", "intake_share"))
+    for st, rows in by_stage.items():
+        with_share = [i for i in rows if not _blank(share[i])]
+        with_value = [i for i in rows if not _blank(value[i])]
+        if with_share and with_value and len(with_share) != len(rows):
+            chk.add(
+                with_value[0],
+                "value",
+                f"stage '{st}' mixes rows with a Share and rows with only a Value; "
+                "use one basis per stage",
+            )
+            continue
+        if any(chk.is_bad(i, "share") for i in rows):
+            continue  # unreadable shares: the sum would mislead
+        if with_share and len(with_share) == len(rows):
+            total = sum(share[i] for i in with_share)
+            if abs(total - 1.0) > SHARE_SUM_TOLERANCE:
+                chk.add(
+                    with_share[0],
+                    "share",
+                    f"shares of stage '{st}' sum to {total * 100:.1f} %, not 100 % "
+                    "(add a ROW row for the rest of the world, or fix the shares)",
+                    severity="warning",
+                )
+            elif abs(total - 1.0) > 1e-9:
+                notes.append(f"stage shares: stage '{st}' sums to {total * 100:.2f} %")
+    return ids
+
+
+def validate_tables(
+    tables: Tables, *, strict: bool = False, raise_errors: bool = True
+) -> list[Problem]:
+    """Check tables read by :func:`~supplygraph.io.tables.read_tables` and report every problem.
+
+    Parameters
+    ----------
+    tables
+        The tables; ``tables.problems`` (problems found while reading) is extended in place,
+        and case-only stage differences are rewritten in place.
+    strict
+        Turn every warning into an error.
+    raise_errors
+        Raise :class:`~supplygraph.errors.ValidationError` when any problem is an error.
+
+    Returns
+    -------
+    list of Problem
+        All problems (reading + validation), errors and warnings, also stored in
+        ``tables.problems``.
+
+    Raises
+    ------
+    ValidationError
+        When an error was found and ``raise_errors`` is True; ``exc.problems`` lists them all.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from supplygraph.io.tables import read_tables
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "nodes.csv").write_text("ID,Stage\\na,mine\\nb,mill\\n")
+    >>> _ = (d / "edges.csv").write_text("From,To,Flow\\na,c,1\\nb,a,-2\\n")
+    >>> t = read_tables(d, validate=False)
+    >>> [str(p) for p in validate_tables(t, raise_errors=False)]
+    ["edges.csv, row 2, column 'To': unknown node: no element has this ID: 'c'", "edges.csv, row 3, column 'Flow': negative number: '-2'"]
+    """
+    problems: list[Problem] = list(tables.problems)
+    notes = tables.notes
+    shares_empty = tables.shares is None or len(tables.shares) == 0
+    if len(tables.nodes) == 0 and len(tables.edges) == 0 and shares_empty:
+        problems.append(
+            Problem(
+                message="no data rows: the tables have headers but no rows",
+                file=Path(tables.file).name,
+            )
+        )
+        return _finish(tables, problems, strict, raise_errors)
+    node_stage, folded_ids = _check_nodes(tables, problems, notes)
+    share_ids = _check_shares(tables, problems, notes)
+    known = set(node_stage) | set(folded_ids.values())
+    labels: dict[str, str] = {}
+    if len(tables.nodes) and "label" in tables.nodes.columns:
+        for nid, lab in zip(tables.nodes["id"], tables.nodes["label"], strict=True):
+            if not _blank(lab) and not _blank(nid):
+                labels.setdefault(str(lab).strip(), str(nid).strip())
+    if not len(tables.nodes):
+        known = share_ids
+        if len(tables.edges) and tables.shares is None:
+            chk = _Checker(tables.edges, problems)
+            chk.add(
+                None,
+                None,
+                "no nodes table (sheet Elements, Nodes or Points, or nodes.csv): every node "
+                "needs a stage, so connections alone cannot be used",
+            )
+            known = set()
+            tables.problems = problems
+            return _finish(tables, problems, strict, raise_errors)
+    _check_edges(tables, problems, node_stage, folded_ids, known, labels)
+    _fill_values_from_shares(tables)
+    tables.problems = problems
+    return _finish(tables, problems, strict, raise_errors)
+
+
+def _fill_values_from_shares(tables: Tables) -> None:
+    """Give share-only stage-share rows their share as value (the builder reads ``value``)."""
+    shares = tables.shares
+    if shares is None or "share" not in shares.columns or "value" not in shares.columns:
+        return
+    fill = shares["value"].isna() & shares["share"].notna()
+    if fill.any():
+        shares.loc[fill, "value"] = shares.loc[fill, "share"]
+        tables.notes.append(
+            f"stage shares: {int(fill.sum())} row(s) without a Value use their Share as the "
+            "value (shares are relative within a stage)"
+        )
+
+
+def _sorted(problems: list[Problem], tables: Tables) -> list[Problem]:
+    """Order problems by file and sheet (in reading order), then row; stable otherwise."""
+    places: dict[tuple[str, str], int] = {}
+    for key in tables.counts:
+        file, _, sheet = key.partition("/")
+        places.setdefault((file, sheet), len(places))
+    for p in problems:
+        places.setdefault((p.file or "", p.sheet or ""), len(places))
+    return sorted(problems, key=lambda p: (places[(p.file or "", p.sheet or "")], p.row or 0))
+
+
+def _finish(
+    tables: Tables, problems: list[Problem], strict: bool, raise_errors: bool
+) -> list[Problem]:
+    problems = _sorted(problems, tables)
+    tables.problems = problems
+    if strict:
+        problems = [
+            Problem(**{**p.as_dict(), "severity": "error"}) if p.severity == "warning" else p
+            for p in problems
+        ]
+        tables.problems = problems
+    if raise_errors and any(p.severity == "error" for p in problems):
+        raise ValidationError(problems)
+    return problems

@@ -1,0 +1,980 @@
+"""The interactive network view: one self-contained, offline HTML file per supply graph.
+
+The view lays the graph out left to right, one column per stage (vis-network's hierarchical
+layout with each node's ``level`` set from ``G.graph["stages"]``; physics off, so even graphs
+with thousands of nodes appear at once). Nodes are coloured by country from a fixed
+colour-blind-safe palette, sized by their share of their stage, and chokepoints are drawn as
+diamonds with a thick dark outline; edge width is proportional to flow. With shocks, the fill
+shows how much of its normal output each node keeps and the outline shows its country.
+
+The page is built with pyvis's :class:`~pyvis.network.Network` as the data model but rendered
+with supplygraph's own template (jinja2 with autoescaping), because pyvis's stock template
+loads Bootstrap (and tom-select) from CDNs in every mode and renders with autoescaping off.
+vis-network's JavaScript and CSS -- shipped inside the pyvis package -- are inlined, so the file
+makes no request to any host; a Content-Security-Policy (``default-src 'none'``, scripts pinned
+by SHA-256) enforces that in the browser. Data reaches the page only as JSON inside a
+``<script type="application/json">`` block (``<``, ``>`` and ``&`` escaped), labels are drawn on
+the canvas, and tooltips are DOM text nodes, so no text from the data can become markup.
+
+The vis ``Network`` instance is the page's global ``network`` (as in pyvis's own template), so
+scripts and tests can inspect it, e.g. ``network.body.data.nodes.length``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supplygraph.errors import InputError, SupplyGraphError
+
+if TYPE_CHECKING:
+    import os
+
+    import networkx as nx
+    import pandas as pd
+
+__all__ = ["COUNTRY_PALETTE", "OTHER_COLOR", "network_html", "visualize"]
+
+#: Colour-blind-safe categorical palette (Okabe & Ito 2008, then Paul Tol's "muted" scheme),
+#: assigned to countries in order of their summed stage shares (largest first, ties by code).
+COUNTRY_PALETTE: tuple[str, ...] = (
+    "#D55E00",  # vermillion
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#882255",  # wine
+    "#56B4E9",  # sky blue
+    "#44AA99",  # teal
+    "#999933",  # olive
+    "#332288",  # indigo
+    "#DDCC77",  # sand
+    "#F0E442",  # yellow (last: faint on white)
+)
+#: Colour of countries beyond the palette and of aggregates (rest of world, unknown).
+OTHER_COLOR = "#BBBBBB"
+
+#: Sequential ramp for "remaining output" (0 -> 1), colour-blind safe (Tol's YlOrBr, reversed).
+REMAINING_RAMP: tuple[str, ...] = (
+    "#662506",
+    "#993404",
+    "#CC4C02",
+    "#EC7014",
+    "#FB9A29",
+    "#FEC44F",
+    "#FEE391",
+    "#FFF7BC",
+    "#FFFFE5",
+)
+
+_CHOKEPOINT_BORDER = "#1F2933"
+_SHOCK_EDGE = "#7B8794"
+_GREY_COUNTRIES = frozenset({"ROW", "XXX"})  # rest of world / unknown: always grey
+_LARGE = 400  # above this many nodes, switch off the costlier layout passes and curved edges
+_LEGEND_CHOKEPOINTS = 12
+_MIN_SIZE, _SIZE_RANGE = 5.0, 17.0  # node radius (px) = min + range * sqrt(share of stage)
+_MIN_SHOCK_SIZE = 8.0  # with shocks, nodes need room for the fill inside the country ring
+_FONT = 18  # label size in canvas units (px at zoom 1)
+
+_VIS_DIR = "vis-9.1.2"
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def visualize(
+    G: nx.DiGraph,
+    path: str | os.PathLike[str],
+    *,
+    shocks: Any = None,
+    model: str = "linear",
+    dependency: pd.DataFrame | None = None,
+    chokepoints: pd.DataFrame | None = None,
+    title: str | None = None,
+    threshold: float = 0.5,
+    max_countries: int = len(COUNTRY_PALETTE),
+    labels: str = "short",
+) -> Path:
+    """Write an interactive, offline network view of ``G`` to one HTML file.
+
+    Parameters
+    ----------
+    G
+        A supply graph (see :mod:`supplygraph.schema`). It is not modified.
+    path
+        The HTML file to write (written atomically; folders are created).
+    shocks
+        Optional shocks to show: anything :func:`supplygraph.disrupt` accepts (a shock string
+        such as ``"CHN@separation"``, a :class:`~supplygraph.analysis.shocks.Shock`, a list of
+        them, a scenario), or a ready ``DisruptionResult``. Nodes are then shaded by the fraction
+        of their normal output that remains.
+    model
+        ``"linear"`` or ``"leontief"``: the propagation model for dependency, chokepoints and
+        shocks.
+    dependency
+        Optional precomputed :func:`supplygraph.dependency` table (index nodes, columns
+        targets). When given, the tooltips' dependency and loss-if-removed figures come from it;
+        otherwise from the chokepoints table.
+    chokepoints
+        A precomputed :func:`supplygraph.chokepoints` table (its node rows are used); computed
+        with ``kind="node"`` when None. Nodes with ``n_targets_at_threshold`` > 0 are drawn as
+        chokepoints.
+    title
+        Page title; defaults to the graph's ``name``.
+    threshold
+        Chokepoint threshold passed to :func:`supplygraph.chokepoints` when it is computed.
+    max_countries
+        How many countries get their own colour (at most the palette's 12); the rest are grey.
+    labels
+        ``"short"`` (default): draw a compact name next to each node -- ``"CHN"`` for the id
+        ``"CHN:separation"`` in the separation column, ``"CHN vehicles"`` for ``"CHN:vehicles"``,
+        else the label -- followed by its share of the stage; ``"full"``: the node's ``label``
+        (or id). Tooltips always show the full label.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> import supplygraph as sg
+    >>> G = sg.load("rare-earths")
+    >>> sg.visualize(G, "network.html", shocks="CHN@separation")  # doctest: +SKIP
+    PosixPath('network.html')
+    """
+    from supplygraph.io.safe_text import atomic_write
+
+    html = network_html(
+        G,
+        shocks=shocks,
+        model=model,
+        dependency=dependency,
+        chokepoints=chokepoints,
+        title=title,
+        threshold=threshold,
+        max_countries=max_countries,
+        labels=labels,
+    )
+    return atomic_write(path, html)
+
+
+def network_html(
+    G: nx.DiGraph,
+    *,
+    shocks: Any = None,
+    model: str = "linear",
+    dependency: pd.DataFrame | None = None,
+    chokepoints: pd.DataFrame | None = None,
+    title: str | None = None,
+    threshold: float = 0.5,
+    max_countries: int = len(COUNTRY_PALETTE),
+    labels: str = "short",
+) -> str:
+    """Return the network view of ``G`` as one self-contained HTML document (a string).
+
+    Takes the same parameters as :func:`visualize` (except ``path``). Useful to embed the view
+    elsewhere, e.g. in a notebook as ``<iframe srcdoc=...>``.
+
+    Returns
+    -------
+    str
+        The HTML document: no external resources, scripts pinned by a Content-Security-Policy.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(stages=["mining", "refining"])
+    >>> G.add_node("A", stage="mining", country="AUS", value=2.0, unit="t")
+    >>> G.add_node("B", stage="refining", country="CHN", value=2.0, unit="t")
+    >>> G.add_edge("A", "B", flow=2.0)
+    >>> html = network_html(G, dependency=None, chokepoints=None)  # doctest: +SKIP
+    >>> "https://" in html  # doctest: +SKIP
+    False
+    """
+    if model not in ("linear", "leontief"):
+        msg = f"unknown model {model!r}: use 'linear' or 'leontief'"
+        raise InputError(msg)
+    if labels not in ("short", "full"):
+        msg = f"unknown labels {labels!r}: use 'short' or 'full'"
+        raise InputError(msg)
+    max_countries = max(0, min(int(max_countries), len(COUNTRY_PALETTE)))
+    spec = _build_spec(
+        G,
+        shocks=shocks,
+        model=model,
+        dependency=dependency,
+        chokepoints=chokepoints,
+        title=title,
+        threshold=threshold,
+        max_countries=max_countries,
+        labels=labels,
+    )
+    return _render(spec)
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers for the view (all analysis comes from supplygraph.analysis; this only formats it)
+
+
+def _num(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or None."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _stages(G: nx.DiGraph) -> list[str]:
+    stages = [str(s) for s in (G.graph.get("stages") or [])]
+    seen = set(stages)
+    for _, data in G.nodes(data=True):
+        stage = data.get("stage")
+        stage = "(no stage)" if stage is None or stage == "" else str(stage)
+        if stage not in seen:
+            seen.add(stage)
+            stages.append(stage)
+    return stages
+
+
+def _node_stage(data: Mapping[str, Any]) -> str:
+    stage = data.get("stage")
+    return "(no stage)" if stage is None or stage == "" else str(stage)
+
+
+def _node_country(data: Mapping[str, Any]) -> str:
+    country = data.get("country")
+    return "XXX" if country is None or country == "" else str(country)
+
+
+def _country_name(code: str) -> str:
+    from supplygraph.schema import AGGREGATE_COUNTRIES
+
+    if code in AGGREGATE_COUNTRIES:
+        return AGGREGATE_COUNTRIES[code]
+    try:
+        import pycountry
+
+        found = pycountry.countries.get(alpha_3=code.upper()) if len(code) == 3 else None
+    except (ImportError, LookupError, KeyError):  # pragma: no cover - pycountry is a dependency
+        found = None
+    if found is None:
+        return ""
+    return getattr(found, "common_name", None) or found.name
+
+
+def _fmt(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "n/a"
+    if x == 0:
+        text = "0"
+    elif abs(x) >= 1000:
+        text = f"{x:,.0f}"
+    elif abs(x) >= 1:
+        text = f"{x:,.4g}"
+    else:
+        text = f"{x:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def _share_text(x: float) -> str:
+    """A share as a whole percentage; ``<1 %`` rather than ``0 %`` for a small positive share."""
+    if 0 < x < 0.005:
+        return "<1 %"
+    return f"{100 * x:.0f} %"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _hhi_table(G: nx.DiGraph) -> dict[str, tuple[float | None, str]]:
+    """Return {stage: (HHI on the 0-10,000 scale, concentration level text)}."""
+    from supplygraph.analysis.concentration import concentration
+
+    table = concentration(G)
+    out: dict[str, tuple[float | None, str]] = {}
+    for stage, row in table.iterrows():
+        level = row.get("level", "")
+        out[str(stage)] = (_num(row.get("hhi")), "" if level is None else str(level))
+    return out
+
+
+def _country_stage_shares(G: nx.DiGraph) -> dict[tuple[str, str], float]:
+    """Return {(stage, country): share of stage} from :func:`supplygraph.stage_shares`."""
+    from supplygraph.analysis.concentration import stage_shares
+
+    table = stage_shares(G, include_reserves=False)
+    out: dict[tuple[str, str], float] = {}
+    for row in table.itertuples(index=False):
+        share = _num(row.share)
+        if share is not None:
+            out[(str(row.stage), str(row.country))] = share
+    return out
+
+
+def _node_metrics(G: nx.DiGraph, table: pd.DataFrame | None) -> dict[Any, dict[str, Any]]:
+    """Return {node: its row of a :func:`supplygraph.chokepoints` table} for the node rows.
+
+    Rows of ``kind`` ``"country-stage"`` are left out; the table's index holds ``str(node)``.
+    """
+    if table is None or len(table) == 0:
+        return {}
+    by_text = {str(n): n for n in G.nodes}
+    frame = table
+    if "kind" in frame.columns:
+        frame = frame[frame["kind"] == "node"]
+    out: dict[Any, dict[str, Any]] = {}
+    rows = frame.to_dict("records")
+    for idx, row in zip(frame.index, rows, strict=True):
+        node = idx if idx in G else by_text.get(str(idx))
+        if node is not None and node not in out:
+            out[node] = row
+    return out
+
+
+def _chokepoint_nodes(metrics: Mapping[Any, Mapping[str, Any]]) -> list[Any]:
+    """Return the nodes that count as chokepoints, worst first.
+
+    A node is a chokepoint when at least one target would lose ``threshold`` or more of its
+    output without it (``n_targets_at_threshold`` > 0 in :func:`supplygraph.chokepoints`); a
+    table without that column marks every node row.
+    """
+    flagged = [
+        n
+        for n, row in metrics.items()
+        if "n_targets_at_threshold" not in row or (_num(row["n_targets_at_threshold"]) or 0) > 0
+    ]
+    position = {n: i for i, n in enumerate(metrics)}
+    return sorted(flagged, key=lambda n: (_num(metrics[n].get("rank")) or 0, position[n]))
+
+
+def _dependency_metrics(G: nx.DiGraph, dep: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    """Return {node: max_dependency, max_dependency_target, weighted_loss} from a dependency table."""
+    from supplygraph.analysis.chokepoints import target_weights
+
+    targets = list(dep.columns)
+    weights = target_weights(G, targets).reindex(targets).fillna(0.0).to_numpy(dtype=float)
+    frame = dep.astype(float).fillna(0.0).clip(0.0, 1.0)
+    arr = frame.to_numpy()
+    out: dict[Any, dict[str, Any]] = {}
+    for i, node in enumerate(frame.index):
+        row = arr[i].copy()
+        own = [j for j, t in enumerate(targets) if t == node]
+        row[own] = 0.0
+        best = int(row.argmax()) if row.size else 0
+        most = float(row[best]) if row.size else 0.0
+        out[node] = {
+            "max_dependency": most,
+            "max_dependency_target": targets[best] if most > 0 else None,
+            "weighted_loss": float(row @ weights) if row.size else 0.0,
+        }
+    return out
+
+
+def _disruption(G: nx.DiGraph, shocks: Any, model: str) -> Any:
+    """Return a ``DisruptionResult``: ``shocks`` itself when it is one, else ``disrupt(...)``."""
+    if isinstance(getattr(shocks, "nodes", None), _frame_type()):
+        return shocks
+    from supplygraph.analysis.disruption import disrupt
+
+    return disrupt(G, shocks, model=model)
+
+
+def _is_scenario(obj: Any) -> bool:
+    """True for a :class:`supplygraph.analysis.scenarios.Scenario` (shocks plus capacity)."""
+    return hasattr(obj, "shocks") and hasattr(obj, "capacity") and not hasattr(obj, "nodes")
+
+
+def _frame_type() -> type:
+    import pandas as pd
+
+    return pd.DataFrame
+
+
+def _remaining(result: Any) -> dict[Any, float]:
+    """{node: fraction of its normal output that remains}, from ``result.nodes``."""
+    table = result.nodes
+    if "remaining" in table.columns:
+        frac = table["remaining"].astype(float)
+    else:
+        frac = 1.0 - table["loss_share"].astype(float)
+    frac = frac.fillna(1.0).clip(0.0, 1.0)
+    return dict(zip(table.index, frac.tolist(), strict=True))
+
+
+def _shock_text(shock: Any, *, with_label: bool = False) -> str:
+    """A shock as one line: its selector as written, the cut unless it is a ban, its label."""
+    if isinstance(shock, str):
+        return shock
+    text = getattr(shock, "text", None) or str(shock)
+    cut = _num(getattr(shock, "cut", None))
+    line = text if cut is None or cut == 1.0 else f"{text} ({100 * cut:.0f} % cut)"
+    label = getattr(shock, "label", None) if with_label else None
+    return f"{line}: {label}" if label else line
+
+
+def _ramp_color(x: float) -> str:
+    """Colour for a remaining fraction ``x`` in [0, 1], interpolated on :data:`REMAINING_RAMP`."""
+    x = min(1.0, max(0.0, x))
+    pos = x * (len(REMAINING_RAMP) - 1)
+    i = min(int(pos), len(REMAINING_RAMP) - 2)
+    t = pos - i
+    a = [int(REMAINING_RAMP[i][k : k + 2], 16) for k in (1, 3, 5)]
+    b = [int(REMAINING_RAMP[i + 1][k : k + 2], 16) for k in (1, 3, 5)]
+    return "#" + "".join(f"{round(a[k] + (b[k] - a[k]) * t):02X}" for k in range(3))
+
+
+def _country_colors(
+    G: nx.DiGraph, stage_share: dict[tuple[str, str], float], max_countries: int
+) -> dict[str, str]:
+    """Map countries to colours: the largest (by summed stage shares) get the palette."""
+    weight: dict[str, float] = {}
+    for _, data in G.nodes(data=True):
+        weight.setdefault(_node_country(data), 0.0)
+    for (_, country), share in stage_share.items():
+        weight[country] = weight.get(country, 0.0) + share
+    ranked = sorted(weight, key=lambda c: (-weight[c], c))
+    colors: dict[str, str] = {}
+    k = 0
+    for country in ranked:
+        if country in _GREY_COUNTRIES or k >= max_countries:
+            colors[country] = OTHER_COLOR
+        else:
+            colors[country] = COUNTRY_PALETTE[k]
+            k += 1
+    return colors
+
+
+def _vis_ids(G: nx.DiGraph) -> dict[Any, str]:
+    """vis node ids: ``str(node)`` when that is unique, else ``n<position>``."""
+    ids = {n: str(n) for n in G.nodes}
+    if len(set(ids.values())) != len(ids):
+        ids = {n: f"n{i}" for i, n in enumerate(G.nodes)}
+    return ids
+
+
+def _display_label(node: Any, data: Mapping[str, Any], stage: str) -> str:
+    """The text drawn under a node: its ``label``, else its id without the column's stage.
+
+    ``"CHN:separation"`` in the separation column shows as ``"CHN"``; ``"USA:defense"`` in the
+    end-use column as ``"USA defense"``.
+    """
+    label = data.get("label")
+    if label is not None and label != "" and str(label) != str(node):
+        return str(label)
+    text = str(node)
+    head, sep, tail = text.partition(":")
+    if sep and head and tail:
+        return head if tail == stage else f"{head} {tail.replace('_', ' ')}"
+    return text
+
+
+def _short_label(node: Any, country: str, stage: str, full: str) -> str:
+    """The compact text drawn next to a node.
+
+    Ids that follow the ``"<country>:<stage or end use>"`` convention give ``"CHN"`` (the stage
+    is the column's) or ``"CHN vehicles"``; any other node shows its (shortened) full label.
+    """
+    head, sep, tail = str(node).partition(":")
+    if sep and tail and head == country:
+        return country if tail == stage else f"{country} {tail.replace('_', ' ')}"
+    return full if len(full) <= 32 else full[:31] + "…"
+
+
+class _IdList(list):
+    """pyvis keeps node ids in a list and tests membership for every edge (O(n) each); this list
+    answers ``in`` from a set so building a large view stays linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set: set[Any] = set()
+
+    def append(self, item: Any) -> None:
+        self._set.add(item)
+        super().append(item)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._set
+
+
+def _build_spec(
+    G: nx.DiGraph,
+    *,
+    shocks: Any,
+    model: str,
+    dependency: pd.DataFrame | None,
+    chokepoints: pd.DataFrame | None,
+    title: str | None,
+    threshold: float,
+    max_countries: int,
+    labels: str,
+) -> dict[str, Any]:
+    import networkx as nx
+    from pyvis.network import Network
+
+    if not isinstance(G, nx.DiGraph):
+        msg = f"visualize needs a networkx DiGraph, got {type(G).__name__}"
+        raise InputError(msg)
+    # work on a copy: nothing below may touch the caller's graph
+    H = G.copy()
+    scenario_line = ""
+    if _is_scenario(shocks):
+        from supplygraph.analysis.scenarios import apply_capacity
+
+        H = apply_capacity(H, shocks)  # the scenario's world: capacity changes first
+        scenario_line = f"Scenario: {shocks.name}" + (
+            f" — {shocks.description}" if getattr(shocks, "description", "") else ""
+        )
+        shocks = list(shocks.shocks)
+    stages = _stages(H)
+    level_of = {s: i for i, s in enumerate(stages)}
+    n_nodes = H.number_of_nodes()
+
+    # analysis results (computed by supplygraph.analysis unless given)
+    from supplygraph.analysis.concentration import node_quantities
+
+    # node share of its stage, from the same quantities the concentration indices use
+    qty: dict[Any, float] = node_quantities(H).to_dict() if n_nodes else {}
+    has_values = any(v > 0 for v in qty.values())
+    stage_share = _country_stage_shares(H) if has_values else {}
+    hhi = _hhi_table(H) if has_values else {}
+    if chokepoints is None and n_nodes and has_values:
+        from supplygraph.analysis.chokepoints import chokepoints as compute_chokepoints
+
+        chokepoints = compute_chokepoints(H, threshold=threshold, model=model, kind="node")
+    metrics = _node_metrics(H, chokepoints)
+    if dependency is not None:
+        for node, values in _dependency_metrics(H, dependency).items():
+            metrics.setdefault(node, {}).update(values)
+    cp_nodes = _chokepoint_nodes(metrics) if chokepoints is not None else []
+    cp_rank = {n: i + 1 for i, n in enumerate(cp_nodes)}
+    remaining: dict[Any, float] = {}
+    shocked_nodes: set[Any] = set()
+    shocked_edges: set[tuple[Any, Any]] = set()
+    shock_lines: list[str] = []
+    shock_details: list[str] = []
+    result: Any = None
+    if shocks is not None:
+        result = _disruption(H, shocks, model)
+        remaining = _remaining(result)
+        shocked_nodes = {n for n, cut in (getattr(result, "node_cut", None) or {}).items() if cut}
+        shocked_edges = {e for e, cut in (getattr(result, "edge_cut", None) or {}).items() if cut}
+        applied = list(getattr(result, "shocks", None) or [])
+        shock_lines = [_shock_text(s) for s in applied] or ["(no shock text given)"]
+        shock_details = [_shock_text(s, with_label=True) for s in applied] or shock_lines
+
+    stage_total: dict[str, float] = {}
+    for node, data in H.nodes(data=True):
+        stage = _node_stage(data)
+        stage_total[stage] = stage_total.get(stage, 0.0) + qty.get(node, 0.0)
+    colors = _country_colors(H, stage_share, max_countries)
+    ids = _vis_ids(H)
+
+    # short labels, unless two nodes of one stage would read the same
+    short_text: dict[Any, str] = {}
+    if labels == "short":
+        seen: dict[tuple[str, str], int] = {}
+        for node, data in H.nodes(data=True):
+            stage, country = _node_stage(data), _node_country(data)
+            full = _display_label(node, data, stage)
+            short_text[node] = _short_label(node, country, stage, full)
+            key = (stage, short_text[node])
+            seen[key] = seen.get(key, 0) + 1
+        for node, data in H.nodes(data=True):
+            stage = _node_stage(data)
+            if seen[(stage, short_text[node])] > 1:
+                full = _display_label(node, data, stage)
+                short_text[node] = full if len(full) <= 32 else full[:31] + "…"
+    max_size = _MIN_SIZE
+    net = Network(directed=True, height="100%", width="100%")
+    net.node_ids = _IdList()  # see _IdList
+
+    for node, data in H.nodes(data=True):
+        stage = _node_stage(data)
+        country = _node_country(data)
+        value = _num(data.get("value"))
+        if value is None and qty.get(node):
+            value = qty[node]
+        unit = str(data.get("unit") or "")
+        total = stage_total.get(stage, 0.0)
+        share = qty.get(node, 0.0) / total if total > 0 else None
+        label = _display_label(node, data, stage)
+        lines = [f"{label} — {stage}"]
+        if str(node) != label:
+            lines.append(f"Node: {node}")
+        name = _country_name(country)
+        lines.append(f"Country: {country}" + (f" ({name})" if name else ""))
+        lines.append(f"Stage: {stage} (column {level_of[stage] + 1} of {len(stages)})")
+        if data.get("end_use"):
+            lines.append(f"End use: {data['end_use']}")
+        lines.append(f"Value: {_fmt(value, unit)}")
+        country_share = stage_share.get((stage, country))
+        share_text = f"Share of stage: {_pct(share)}"
+        if country_share is not None and (share is None or abs(country_share - share) > 5e-4):
+            share_text += f" (all of {country}: {_pct(country_share)})"
+        lines.append(share_text)
+        if stage in hhi:
+            h, lvl = hhi[stage]
+            lines.append(f"Stage HHI: {_fmt(h)}" + (f" ({lvl})" if lvl else ""))
+        m = metrics.get(node, {})
+        most, target = _num(m.get("max_dependency")), m.get("max_dependency_target")
+        if most is not None and most > 0 and target is not None:
+            lines.append(f"Dependency: {_pct(most)} of {target} output relies on this node")
+        elif most is not None:
+            lines.append("Dependency: no downstream output relies on this node")
+        if _num(m.get("weighted_loss")) is not None:
+            lines.append(f"Loss if removed: {_pct(_num(m['weighted_loss']))} of end-use output")
+        if node in cp_rank:
+            lines.append(f"Chokepoint {cp_rank[node]} of {len(cp_nodes)}")
+        if m.get("reason"):
+            lines.append(f"Why: {m['reason']}")
+        if shocks is not None:
+            left = remaining.get(node, 1.0)
+            lost_amount = (1.0 - left) * value if value is not None else None
+            lines.append(
+                f"After the shock: {_pct(left)} of output remains"
+                + (f" (lost {_fmt(lost_amount, unit)})" if lost_amount else "")
+            )
+            if node in shocked_nodes:
+                cut = (getattr(result, "node_cut", None) or {}).get(node)
+                lines.append("Shocked directly" + (f": {_pct(_num(cut))} cut" if cut else ""))
+        prov = [
+            str(data[k]) for k in ("source", "year", "evidence") if data.get(k) not in (None, "")
+        ]
+        if prov:
+            lines.append("Source: " + ", ".join(prov))
+
+        size = _MIN_SIZE + _SIZE_RANGE * math.sqrt(share) if share is not None else _MIN_SIZE
+        max_size = max(max_size, size)
+        country_color = colors.get(country, OTHER_COLOR)
+        is_cp = node in cp_rank
+        options: dict[str, Any] = {
+            "title": "\n".join(lines),
+            "level": level_of[stage],
+            "size": round(size, 2),
+            "stage": stage,
+            "country": country,
+            "borderWidth": 4 if is_cp else 1.5,
+        }
+        text = short_text[node] if labels == "short" else label
+        if share is not None:
+            text = f"{text} · {_share_text(share)}"
+        options["text"] = text
+        if shocks is not None:
+            fill = _ramp_color(remaining.get(node, 1.0))
+            border = _CHOKEPOINT_BORDER if is_cp else country_color
+            options["borderWidth"] = 4 if is_cp else 3
+            options["size"] = round(max(size, _MIN_SHOCK_SIZE), 2)  # room for fill and ring
+            options["remaining"] = round(remaining.get(node, 1.0), 6)
+            if node in shocked_nodes:
+                options["shapeProperties"] = {"borderDashes": [6, 4]}
+        else:
+            fill = country_color
+            border = _CHOKEPOINT_BORDER if is_cp else "#FFFFFF"
+        options["color"] = {
+            "background": fill,
+            "border": border,
+            "highlight": {"background": fill, "border": "#000000"},
+            "hover": {"background": fill, "border": "#000000"},
+        }
+        net.add_node(
+            ids[node],
+            label=" ",  # dropped below: the page draws ``text`` right of the node (network.js)
+            shape="diamond" if is_cp else "dot",
+            **options,
+        )
+
+    flows = [_num(d.get("flow")) or 0.0 for _, _, d in H.edges(data=True)]
+    max_flow = max([f for f in flows if f > 0], default=0.0)
+    widest_unit = ""
+    for u, v, data in H.edges(data=True):
+        flow = _num(data.get("flow"))
+        width = 1.0 + 11.0 * (max(flow, 0.0) / max_flow) if (flow and max_flow > 0) else 1.0
+        unit = str(data.get("unit") or H.nodes[u].get("unit") or "")
+        if flow is not None and flow == max_flow and not widest_unit:
+            widest_unit = unit
+        lines = [
+            f"{_display_label(u, H.nodes[u], _node_stage(H.nodes[u]))} → "
+            f"{_display_label(v, H.nodes[v], _node_stage(H.nodes[v]))}"
+        ]
+        lines.append(f"From: {u}")
+        lines.append(f"To: {v}")
+        lines.append(f"Flow: {_fmt(flow, unit)}")
+        if max_flow > 0 and flow is not None:
+            lines.append(f"Flow relative to the largest edge: {_pct(max(flow, 0.0) / max_flow)}")
+        if data.get("material"):
+            lines.append(f"Material: {data['material']}")
+        prov = [
+            str(data[k])
+            for k in ("source_ref", "year", "evidence")
+            if data.get(k) not in (None, "")
+        ]
+        if prov:
+            lines.append("Source: " + ", ".join(prov))
+        # edges take their supplier's country colour; with shocks, a neutral grey so that the
+        # nodes' remaining-output fill stands out
+        src_color = (
+            _SHOCK_EDGE
+            if shocks is not None
+            else colors.get(_node_country(H.nodes[u]), OTHER_COLOR)
+        )
+        edge: dict[str, Any] = {
+            "title": "\n".join(lines),
+            "width": round(width, 2),
+            "color": {
+                "color": src_color,
+                "highlight": src_color,
+                "hover": src_color,
+                "opacity": 0.5,
+            },
+        }
+        if (u, v) in shocked_edges:
+            edge["dashes"] = [8, 5]
+            edge["color"] = {"color": _CHOKEPOINT_BORDER, "opacity": 0.9}
+            cut = (getattr(result, "edge_cut", None) or {}).get((u, v))
+            lines.append("Shocked directly" + (f": {_pct(_num(cut))} cut" if cut else ""))
+            edge["title"] = "\n".join(lines)
+        net.add_edge(ids[u], ids[v], **edge)
+
+    per_level: dict[int, int] = {}
+    for _, data in H.nodes(data=True):
+        lv = level_of[_node_stage(data)]
+        per_level[lv] = per_level.get(lv, 0) + 1
+    options = _vis_options(per_level, max_size, large=n_nodes > _LARGE)
+    name = str(H.graph.get("name") or "supply graph")
+    page_title = title if title else f"{name}: supply network"
+    subtitle = [
+        f"{n_nodes:,} nodes, {H.number_of_edges():,} flows, {len(stages)} stages "
+        f"({' → '.join(stages)})" + (f"; propagation model: {model}" if has_values else "")
+    ]
+    if scenario_line:
+        subtitle.append(scenario_line)
+    if shock_lines:
+        subtitle.append("Shock: " + "; ".join(shock_lines))
+    countries = _legend_countries(H, colors)
+    cp_names = []
+    for node in cp_nodes[:_LEGEND_CHOKEPOINTS]:
+        data = H.nodes[node]
+        cp_names.append(f"{_display_label(node, data, _node_stage(data))} ({_node_stage(data)})")
+    if not has_values:
+        cp_note = "None computed (the nodes carry no output values)."
+    else:
+        cp_note = f"None above the threshold ({threshold:g})."
+    flow_unit = widest_unit
+    nodes, edges, _heading, _h, _w, _opts = net.get_network_data()
+    for item in nodes:
+        item.pop("label", None)
+        item.pop("font", None)
+    return {
+        "title": page_title,
+        "subtitle": subtitle,
+        "aria_label": f"Network of {n_nodes} nodes in {len(stages)} stage columns",
+        "nodes": nodes,
+        "edges": edges,
+        "options": options,
+        "stages": stages,
+        "countries": countries,
+        "chokepoints": cp_names,
+        "chokepoints_more": max(0, len(cp_nodes) - _LEGEND_CHOKEPOINTS),
+        "chokepoint_note": cp_note,
+        "shock": shock_details,
+        "max_flow": _fmt(max_flow, flow_unit) if max_flow > 0 else "",
+    }
+
+
+def _vis_options(per_level: Mapping[int, int], max_size: float, *, large: bool) -> dict[str, Any]:
+    """vis-network options: hierarchical left-to-right layout, physics off.
+
+    Columns are compact (nodes as close as their size allows; labels sit to their right) and far
+    enough apart for a wide-rather-than-tall picture. Large graphs skip vis's costlier layout
+    passes and draw straight edges.
+    """
+    node_spacing = round(max(2 * max_size, _FONT) + 14)
+    tallest = max(per_level.values(), default=1) * node_spacing
+    level_separation = round(min(720.0, max(300.0, 1.5 * tallest / max(1, len(per_level) - 1))))
+    return {
+        "layout": {
+            "hierarchical": {
+                "enabled": True,
+                "direction": "LR",
+                "sortMethod": "directed",
+                "levelSeparation": level_separation,
+                "nodeSpacing": node_spacing,
+                "treeSpacing": node_spacing,
+                "blockShifting": not large,
+                "edgeMinimization": not large,
+                "parentCentralization": not large,
+            },
+            "improvedLayout": False,
+        },
+        "physics": {"enabled": False},
+        "edges": {
+            "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},
+            "smooth": False
+            if large
+            else {
+                "enabled": True,
+                "type": "cubicBezier",
+                "forceDirection": "horizontal",
+                "roundness": 0.45,
+            },
+            "selectionWidth": 2,
+            "hoverWidth": 1.5,
+        },
+        "interaction": {
+            "hover": True,
+            "tooltipDelay": 120,
+            "navigationButtons": True,
+            "keyboard": {"enabled": True, "bindToWindow": False},
+            "hideEdgesOnDrag": large,
+            "multiselect": True,
+        },
+    }
+
+
+def _legend_countries(G: nx.DiGraph, colors: Mapping[str, str]) -> list[dict[str, str]]:
+    """Legend rows: coloured countries in palette order, then one grey row for the rest."""
+    present = {_node_country(d) for _, d in G.nodes(data=True)}
+    ranked = sorted(present, key=lambda c: (colors[c] == OTHER_COLOR, _palette_pos(colors[c]), c))
+    countries = [
+        {"code": c, "name": _country_name(c), "color": colors[c]}
+        for c in ranked
+        if colors[c] != OTHER_COLOR
+    ]
+    others = sorted(c for c in present if colors[c] == OTHER_COLOR)
+    if others:
+        countries.append(
+            {
+                "code": "other" if len(others) > 1 else others[0],
+                "name": ", ".join(others[:8]) + (" …" if len(others) > 8 else "")
+                if len(others) > 1
+                else _country_name(others[0]),
+                "color": OTHER_COLOR,
+            }
+        )
+    return countries
+
+
+def _palette_pos(color: str) -> int:
+    try:
+        return COUNTRY_PALETTE.index(color)
+    except ValueError:
+        return len(COUNTRY_PALETTE)
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def _script_json(obj: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element: no ``<``, ``>`` or ``&`` survive."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+    # control characters and noncharacters are HTML parse errors even inside <script>
+    return _HTML_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _csp_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def _vis_assets() -> tuple[str, str]:
+    """Return (vis-network JS, CSS) from the pyvis package, read from disk (no network)."""
+    import pyvis
+
+    base = Path(pyvis.__file__).parent
+    for folder in (base / "templates" / "lib" / _VIS_DIR, base / "lib" / _VIS_DIR):
+        js, css = folder / "vis-network.min.js", folder / "vis-network.css"
+        if js.is_file() and css.is_file():
+            # C1 controls and noncharacters are HTML parse errors; in minified JS they only occur
+            # inside string literals (U+0085 in core-js's whitespace test), where \\uXXXX is the same
+            text = _HTML_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", js.read_text("utf-8"))
+            return text, css.read_text(encoding="utf-8")
+    msg = f"vis-network assets not found in the pyvis package at {base}; reinstall pyvis"
+    raise SupplyGraphError(msg)
+
+
+_HTML_INVALID = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+_CLOSE_SCRIPT = re.compile(r"</(script|style)", re.IGNORECASE)
+
+
+def _render(spec: dict[str, Any]) -> str:
+    import jinja2
+    import pyvis
+    from markupsafe import Markup
+
+    from supplygraph._version import __version__
+
+    vis_js, vis_css = _vis_assets()
+    if _CLOSE_SCRIPT.search(vis_js) or _CLOSE_SCRIPT.search(vis_css):  # pragma: no cover
+        msg = "the bundled vis-network assets contain a closing tag and cannot be inlined"
+        raise SupplyGraphError(msg)
+    templates = resources.files("supplygraph") / "templates"
+    app_js = (templates / "network.js").read_text(encoding="utf-8")
+    page = (templates / "network.html").read_text(encoding="utf-8")
+    data = {
+        "nodes": spec["nodes"],
+        "edges": spec["edges"],
+        "options": spec["options"],
+        "stages": spec["stages"],
+        "font": _FONT,
+    }
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {_csp_hash(vis_js)} {_csp_hash(app_js)}",
+            "style-src 'unsafe-inline'",
+            "img-src data:",
+            "font-src data:",
+            "connect-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+
+    def finalize(value: Any) -> Any:
+        # text from the data: drop characters HTML forbids (markup-safe assets pass unchanged)
+        if isinstance(value, str) and not isinstance(value, Markup):
+            return _HTML_INVALID.sub("\ufffd", value)
+        return value
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, finalize=finalize)
+    template = env.from_string(page)
+    ramp = ", ".join(REMAINING_RAMP)
+    return template.render(
+        csp=csp,
+        version=__version__,
+        pyvis_version=getattr(pyvis, "__version__", "?"),
+        vis_version=_VIS_DIR.split("-", 1)[1],
+        title=spec["title"],
+        subtitle=spec["subtitle"],
+        aria_label=spec["aria_label"],
+        countries=spec["countries"],
+        chokepoints=spec["chokepoints"],
+        chokepoints_more=spec["chokepoints_more"],
+        chokepoint_note=spec["chokepoint_note"],
+        shock=spec["shock"],
+        max_flow=spec["max_flow"],
+        ramp_css=ramp,
+        vis_css=Markup(vis_css),
+        vis_js=Markup(vis_js),
+        app_js=Markup(app_js),
+        data_json=Markup(_script_json(data)),
+    )
