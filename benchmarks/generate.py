@@ -11,9 +11,9 @@ and a last layer of a few end-use sectors (the sinks, i.e. final demand).
 - Every firm sells to someone: a firm that no customer picked is added as an extra supplier of a
   random customer in the next layer (or of an end use), so the only sinks are the end uses.
 - Every firm of the last firm layer sells to 1-2 end uses.
-- Cycles: ``back_edges`` (fraction of edges) reverse copies of random firm-to-firm edges with 5 %
-  of the flow (recycling, intra-group trade: 2-cycles), and ``self_loops`` (fraction of nodes)
-  self-loops with 2 % of the node's inflow on non-source firms.
+- Cycles: ``back_edges`` (fraction of edges) reverse copies of random edges between non-source
+  firms with 5 % of the flow (recycling, intra-group trade: 2-cycles), and ``self_loops``
+  (fraction of nodes) self-loops with 2 % of the node's inflow on non-source firms.
 - Flows are lognormal (t/yr); ``value`` is a node's total input (sources: its output times
   1.0-1.3); a fraction ``external`` of non-source firms gets an ``external_input`` of 10-100 %
   of its inbound flows.
@@ -240,7 +240,7 @@ def generate_frames(
     flow = np.round(rng.lognormal(mean=3.0, sigma=1.0, size=len(src)), 6) + 0.01
 
     # ---- cycles: reverse copies of firm->firm edges, self-loops on non-source firms
-    firm_edge = np.flatnonzero(tgt < n_firms)
+    firm_edge = np.flatnonzero((tgt < n_firms) & (layer[src] > 0))  # raw sources stay sources
     n_back = round(back_edges * len(firm_edge))
     if n_back:
         pick = rng.choice(firm_edge, size=n_back, replace=False)

@@ -19,7 +19,7 @@ _spec = importlib.util.spec_from_file_location(
 naive = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(naive)
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def six_node_dag() -> nx.DiGraph:
@@ -186,7 +186,7 @@ def test_leontief_dependency_equals_naive_and_dominates_linear(G):
             assert D.loc[u, t] == pytest.approx(ref[t], abs=1e-9)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(G=naive.random_graph_strategy(max_nodes=9, cyclic=False))
 def test_batched_dag_sweep_equals_naive(G):
     # acyclic graphs take the batched level-synchronous path for leontief

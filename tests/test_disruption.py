@@ -139,7 +139,7 @@ def _naive_weighted(G, groups, model):
     return out
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     G=naive.random_graph_strategy(max_nodes=7),
     model=st.sampled_from(["linear", "leontief"]),

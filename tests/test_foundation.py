@@ -220,7 +220,7 @@ def test_csv_folder_keeps_namibia_and_reports_rows(tmp_path):
     (tmp_path / "nodes.csv").write_text("id,stage,country,value\nn1,mine,NA,5\nn2,mill,ZAF,4\n")
     (tmp_path / "edges.csv").write_text("source,target,flow\nn1,n2,4\n")
     G = sg.load(tmp_path)
-    assert G.nodes["n1"]["country"] == "NA"  # Namibia, not missing
+    assert G.nodes["n1"]["country"] == "NAM"  # "NA" is Namibia (ISO3 NAM), not missing
     (tmp_path / "edges.csv").write_text("source,target,flow\nn1,n3,4\n")
     with pytest.raises(ValidationError, match=r"edges.csv, row 2, column 'target'"):
         sg.load(tmp_path)

@@ -99,7 +99,7 @@ def _naive_origins(G):
     return o, cols
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(G=naive.random_graph_strategy(max_nodes=6, materials=False))
 def test_random_graphs_rows_sum_to_one_and_match_naive(G):
     o = origin_shares(G)

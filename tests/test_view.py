@@ -331,6 +331,25 @@ def test_shock_shades_nodes_by_remaining_output() -> None:
     assert "Shock: CHN@separation" in html
 
 
+def test_very_large_graphs_get_precomputed_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import supplygraph.view as view
+
+    monkeypatch.setattr(view, "_HIERARCHICAL_MAX", 0)  # as if the toy had > 5,000 nodes
+    data = page_data(network_html(toy_graph(), chokepoints=chokepoint_table()))
+    assert data["options"]["layout"]["hierarchical"]["enabled"] is False
+    assert data["options"]["physics"]["enabled"] is False
+    node = {n["id"]: n for n in data["nodes"]}
+    xs = {lv: {n["x"] for n in data["nodes"] if n["level"] == lv} for lv in range(4)}
+    assert all(len(x) == 1 for x in xs.values())  # one column per stage
+    column = [next(iter(xs[lv])) for lv in range(4)]
+    assert column == sorted(column) and len(set(column)) == 4
+    # first column by quantity: CHN 270 > USA 45 > MMR 31 > ROW 14 (top to bottom)
+    ys = [node[n]["y"] for n in ("CHN:mining", "USA:mining", "MMR:mining", "ROW:mining")]
+    assert ys == sorted(ys) and ys[0] == -ys[-1]  # centred column
+    # separation: CHN:separation's suppliers sit higher (rows 0, 1, 2) than MYS's (1, 3)
+    assert node["CHN:separation"]["y"] < node["MYS:separation"]["y"]
+
+
 def test_non_string_and_colliding_ids(tmp_path: Path) -> None:
     G = nx.DiGraph(stages=["a", "b"])
     G.add_node(1, stage="a", country="AUS", value=1.0)
@@ -513,6 +532,24 @@ def test_browser_shock_view(browser, tmp_path: Path) -> None:
         assert (info["nodes"], info["edges"]) == (11, 13)
         assert info["external"] == [] and info["console"] == []
         assert info["pwned"] == ["undefined", "undefined", "undefined"]
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_fixed_columns_view(browser, tmp_path: Path, monkeypatch) -> None:
+    import supplygraph.view as view
+
+    monkeypatch.setattr(view, "_HIERARCHICAL_MAX", 0)
+    path = visualize(toy_graph(), tmp_path / "fixed.html", chokepoints=chokepoint_table())
+    info = open_view(browser, path)
+    try:
+        assert (info["nodes"], info["edges"]) == (11, 13)
+        assert info["external"] == [] and info["console"] == []
+        xs = info["page"].evaluate(
+            "() => Object.values(network.getPositions()).map(p => Math.round(p.x))"
+        )
+        assert len(set(xs)) == 4
     finally:
         info["context"].close()
 

@@ -72,7 +72,8 @@ _RC: dict[str, Any] = {
 }
 
 
-#: A chart to draw: (name of a chart function of this module, positional args, keyword args).
+#: A job for :func:`render_jobs`: (name of a chart function of this module, or "visualize";
+#: positional args; keyword args).
 ChartJob = tuple[str, tuple[Any, ...], dict[str, Any]]
 _CHART_FUNCTIONS = ("concentration_chart", "chokepoints_chart", "scenario_chart")
 #: The background worker started by :func:`start_worker`, if any.
@@ -118,6 +119,8 @@ def _style() -> Iterator[None]:
 
 def _warm() -> bool:
     """Import the drawing stack (run in the worker while the caller computes the analyses)."""
+    import contextlib
+
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -125,18 +128,24 @@ def _warm() -> bool:
     import matplotlib.backends.backend_svg
     import matplotlib.figure
 
+    with contextlib.suppress(ImportError):  # the network view, drawn here too when asked
+        import supplygraph.view  # noqa: F401
     return True
 
 
-def _draw(job: ChartJob) -> Chart:
+def _draw(job: ChartJob) -> Any:
     name, args, kwargs = job
+    if name == "visualize":
+        from supplygraph.view import visualize
+
+        return str(visualize(*args, **kwargs))
     if name not in _CHART_FUNCTIONS:
         msg = f"unknown chart function {name!r}"
         raise ValueError(msg)
     return globals()[name](*args, **kwargs)
 
 
-def _draw_all(jobs: list[tuple[str, ChartJob]]) -> list[tuple[str, Chart]]:
+def _draw_all(jobs: list[tuple[str, ChartJob]]) -> list[tuple[str, Any]]:
     with _style():
         return [(key, _draw(job)) for key, job in jobs]
 
@@ -166,20 +175,28 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             env=env,
         )
+        self._next = 0
+        self._done: dict[int, tuple[str, Any]] = {}
 
     def submit(self, items: list[tuple[str, ChartJob]]) -> Any:
+        """Send a batch of jobs; return a callable that waits for this batch's results."""
         import pickle
 
         assert self.proc.stdin is not None
-        pickle.dump(items, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        rid = self._next
+        self._next += 1
+        pickle.dump((rid, items), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self.proc.stdin.flush()
 
-        def result() -> list[tuple[str, Chart]]:
+        def result() -> list[tuple[str, Any]]:
             assert self.proc.stdout is not None
-            status, payload = pickle.load(self.proc.stdout)
+            while rid not in self._done:  # answers come in order; keep others for later
+                got, status, payload = pickle.load(self.proc.stdout)
+                self._done[got] = (status, payload)
+            status, payload = self._done.pop(rid)
             if status != "ok":
                 raise RuntimeError(payload)
-            return [(k, Chart(*c)) for k, c in payload]
+            return [(k, Chart(*v) if kind == "chart" else v) for k, (kind, v) in payload]
 
         return result
 
@@ -210,13 +227,21 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
-            items = pickle.load(stdin)
+            rid, items = pickle.load(stdin)
         except EOFError:
             return
         try:
-            out: Any = ("ok", [(k, tuple(c)) for k, c in _draw_all(items)])
+            done = _draw_all(items)
+            out: Any = (
+                rid,
+                "ok",
+                [
+                    (k, ("chart", tuple(v)) if isinstance(v, Chart) else ("value", v))
+                    for k, v in done
+                ],
+            )
         except Exception as exc:  # report, do not die: the caller falls back to drawing itself
-            out = ("error", f"{type(exc).__name__}: {exc}")
+            out = (rid, "error", f"{type(exc).__name__}: {exc}")
         pickle.dump(out, stdout, protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
 
@@ -269,7 +294,8 @@ def render_jobs(jobs: dict[str, ChartJob], *, wait: bool = True) -> Any:
     Parameters
     ----------
     jobs
-        ``{name: (chart function name, args, kwargs)}``.
+        ``{name: (chart function name, args, kwargs)}``; the function name may also be
+        ``"visualize"`` (:func:`supplygraph.view.visualize`, which returns the written path).
     wait
         When False and a worker runs, return a zero-argument callable that waits for and
         returns the charts (so the caller can do other work meanwhile).
@@ -287,7 +313,7 @@ def render_jobs(jobs: dict[str, ChartJob], *, wait: bool = True) -> Any:
     """
     items = list(jobs.items())
 
-    def local() -> dict[str, Chart]:
+    def local() -> dict[str, Any]:
         return dict(_draw_all(items))
 
     worker = _worker
@@ -302,12 +328,12 @@ def render_jobs(jobs: dict[str, ChartJob], *, wait: bool = True) -> Any:
         stop_worker()
         return local() if wait else local
 
-    def collect() -> dict[str, Chart]:
+    def collect() -> dict[str, Any]:
         import pickle
 
         try:
             return dict(result())
-        except (OSError, EOFError, RuntimeError, pickle.UnpicklingError):
+        except (OSError, EOFError, ValueError, RuntimeError, pickle.UnpicklingError):
             stop_worker()
             return local()
 

@@ -44,7 +44,11 @@ def sha256_of(paths: list[Path]) -> str:
 
 
 def read_csv_table(path: Path) -> pd.DataFrame:
-    """Read a CSV as text cells, keeping every row's place for error messages.
+    """Read one of a dataset folder's own CSV tables as text cells, with row places.
+
+    Used for the tables a ``dataset.toml`` names (built-in datasets and datasets laid out the
+    same way). Users' own CSV and xlsx files go through :func:`supplygraph.io.tables.read_tables`,
+    which also maps other tools' headers and parses numbers cell by cell.
 
     Codes stay text ("NA" is Namibia, "010519" keeps its zero); numbers are parsed later by the
     builders. Adds ``_file`` and ``_row`` (1-based, header = row 1) columns.
@@ -128,30 +132,6 @@ def _load_dataset_folder(folder: Path, *, strict: bool) -> nx.DiGraph:
     return G
 
 
-def _load_csv_folder(folder: Path, *, strict: bool) -> nx.DiGraph:
-    from supplygraph.build import graph_from_frames, graph_from_stage_shares
-
-    if (folder / "nodes.csv").is_file() and (folder / "edges.csv").is_file():
-        files = [folder / "nodes.csv", folder / "edges.csv"]
-        G = graph_from_frames(
-            read_csv_table(files[0]), read_csv_table(files[1]), name=folder.name, strict=strict
-        )
-    elif (folder / "stage_shares.csv").is_file():
-        files = [folder / "stage_shares.csv"]
-        flows = None
-        if (folder / "flows.csv").is_file():
-            files.append(folder / "flows.csv")
-            flows = read_csv_table(files[1])
-        G = graph_from_stage_shares(
-            read_csv_table(files[0]), flows, name=folder.name, strict=strict
-        )
-    else:
-        msg = "folder has neither dataset.toml, nor nodes.csv + edges.csv, nor stage_shares.csv"
-        raise InputError(msg, file=str(folder))
-    _stamp(G, str(folder), files)
-    return G
-
-
 def _decode_graph_attrs(G: nx.DiGraph) -> None:
     for key in JSON_GRAPH_ATTRS:
         value = G.graph.get(key)
@@ -222,10 +202,19 @@ def _load_tables(path: Path, *, strict: bool) -> nx.DiGraph:
         G = graph_from_frames(
             tables.nodes, tables.edges, stages=tables.stages, name=path.stem, strict=strict
         )
-    G.graph["warnings"] = [
-        *(str(p) for p in tables.problems if p.severity == "warning"),
-        *G.graph.get("warnings", []),
-    ]
+    # the builder re-checks the frames, so table warnings can appear twice: keep each once
+    G.graph["warnings"] = list(
+        dict.fromkeys(
+            [
+                *(str(p) for p in tables.problems if p.severity == "warning"),
+                *G.graph.get("warnings", []),
+            ]
+        )
+    )
+    if tables.notes:
+        provenance = dict(G.graph.get("provenance") or {})
+        provenance["assumptions"] = [*provenance.get("assumptions", []), *tables.notes]
+        G.graph["provenance"] = provenance
     files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
     _stamp(G, str(path), files)
     return G
@@ -287,8 +276,6 @@ def load(source: str | Path = "rare-earths", *, strict: bool = False) -> nx.DiGr
     if path.is_dir():
         if (path / "dataset.toml").is_file():
             return _load_dataset_folder(path, strict=strict)
-        if any((path / n).is_file() for n in ("nodes.csv", "stage_shares.csv")):
-            return _load_csv_folder(path, strict=strict)
         return _load_tables(path, strict=strict)
     suffix = path.suffix.lower()
     if suffix in (".graphml", ".gexf", ".json"):

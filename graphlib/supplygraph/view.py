@@ -78,6 +78,9 @@ _CHOKEPOINT_BORDER = "#1F2933"
 _SHOCK_EDGE = "#7B8794"
 _GREY_COUNTRIES = frozenset({"ROW", "XXX"})  # rest of world / unknown: always grey
 _LARGE = 400  # above this many nodes, switch off the costlier layout passes and curved edges
+# above this many nodes vis's hierarchical layout turns superlinear (10,000 nodes did not finish
+# in 10 minutes in headless Chromium; 5,000 took 5 s), so supplygraph computes the columns itself
+_HIERARCHICAL_MAX = 5000
 _LEGEND_CHOKEPOINTS = 12
 _MIN_SIZE, _SIZE_RANGE = 5.0, 17.0  # node radius (px) = min + range * sqrt(share of stage)
 _MIN_SHOCK_SIZE = 8.0  # with shocks, nodes need room for the fill inside the country ring
@@ -750,7 +753,13 @@ def _build_spec(
     for _, data in H.nodes(data=True):
         lv = level_of[_node_stage(data)]
         per_level[lv] = per_level.get(lv, 0) + 1
-    options = _vis_options(per_level, max_size, large=n_nodes > _LARGE)
+    fixed = n_nodes > _HIERARCHICAL_MAX
+    options = _vis_options(per_level, max_size, large=n_nodes > _LARGE, fixed=fixed)
+    if fixed:
+        spacing, separation = _spacing(per_level, max_size)
+        xy = _column_positions(H, level_of, qty, spacing, separation)
+        for item, node in zip(net.nodes, H.nodes, strict=True):  # same order: added in turn
+            item["x"], item["y"] = xy[node]
     name = str(H.graph.get("name") or "supply graph")
     page_title = title if title else f"{name}: supply network"
     subtitle = [
@@ -792,18 +801,71 @@ def _build_spec(
     }
 
 
-def _vis_options(per_level: Mapping[int, int], max_size: float, *, large: bool) -> dict[str, Any]:
-    """vis-network options: hierarchical left-to-right layout, physics off.
+def _spacing(per_level: Mapping[int, int], max_size: float) -> tuple[int, int]:
+    """Return (node spacing within a column, column separation), in canvas px.
 
     Columns are compact (nodes as close as their size allows; labels sit to their right) and far
-    enough apart for a wide-rather-than-tall picture. Large graphs skip vis's costlier layout
-    passes and draw straight edges.
+    enough apart for a wide-rather-than-tall picture.
     """
     node_spacing = round(max(2 * max_size, _FONT) + 14)
     tallest = max(per_level.values(), default=1) * node_spacing
     level_separation = round(min(720.0, max(300.0, 1.5 * tallest / max(1, len(per_level) - 1))))
-    return {
-        "layout": {
+    return node_spacing, level_separation
+
+
+def _column_positions(
+    G: nx.DiGraph,
+    level_of: Mapping[str, int],
+    qty: Mapping[Any, float],
+    node_spacing: int,
+    level_separation: int,
+) -> dict[Any, tuple[float, float]]:
+    """Precomputed column layout for graphs too large for vis's hierarchical layout.
+
+    x = column (stage) * separation; within a column, the first stage is sorted by quantity
+    (largest on top) and every later node sits at the flow-weighted mean row of its suppliers in
+    earlier columns (one barycentre pass, which keeps most edges short); ties by quantity, id.
+    Columns are centred vertically. Linear in nodes + edges.
+    """
+    by_level: dict[int, list[Any]] = {}
+    for node, data in G.nodes(data=True):
+        by_level.setdefault(level_of[_node_stage(data)], []).append(node)
+    row: dict[Any, float] = {}
+    pos: dict[Any, tuple[float, float]] = {}
+    for lv in sorted(by_level):
+        members = by_level[lv]
+
+        def key(n: Any, lv: int = lv) -> tuple[float, float, str]:
+            num = den = 0.0
+            for u, _, d in G.in_edges(n, data=True):
+                if u in row and level_of[_node_stage(G.nodes[u])] < lv:
+                    w = max(_num(d.get("flow")) or 0.0, 0.0) or 1e-9
+                    num += w * row[u]
+                    den += w
+            bary = num / den if den > 0 else math.inf
+            return (bary, -qty.get(n, 0.0), str(n))
+
+        ordered = sorted(members, key=key)
+        offset = (len(ordered) - 1) / 2
+        for i, n in enumerate(ordered):
+            row[n] = float(i)
+            pos[n] = (float(lv * level_separation), round((i - offset) * node_spacing, 1))
+    return pos
+
+
+def _vis_options(
+    per_level: Mapping[int, int], max_size: float, *, large: bool, fixed: bool
+) -> dict[str, Any]:
+    """vis-network options: hierarchical left-to-right layout (or fixed positions), physics off.
+
+    Large graphs skip vis's costlier layout passes and draw straight edges; with ``fixed`` the
+    nodes carry precomputed ``x``/``y`` (:func:`_column_positions`) and vis does no layout.
+    """
+    node_spacing, level_separation = _spacing(per_level, max_size)
+    if fixed:
+        layout: dict[str, Any] = {"hierarchical": {"enabled": False}, "improvedLayout": False}
+    else:
+        layout = {
             "hierarchical": {
                 "enabled": True,
                 "direction": "LR",
@@ -816,7 +878,9 @@ def _vis_options(per_level: Mapping[int, int], max_size: float, *, large: bool) 
                 "parentCentralization": not large,
             },
             "improvedLayout": False,
-        },
+        }
+    return {
+        "layout": layout,
         "physics": {"enabled": False},
         "edges": {
             "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},

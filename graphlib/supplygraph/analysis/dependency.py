@@ -242,6 +242,7 @@ def _losses_levelsync(
     rem_ptr = np.searchsorted(rem_pos, nptr)
     level_of = cg.level
     ngroups = np.bincount(cg.group_node, minlength=cg.n)
+    ext_any = np.add.reduceat(cg.ext > 0, nptr[:-1]) > 0 if cg.n else np.zeros(0, dtype=bool)
     blocks: list[sp.csr_matrix] = []
     for k in range(cg.n_levels):
         a, b = int(nptr[k]), int(nptr[k + 1])
@@ -301,7 +302,8 @@ def _losses_levelsync(
                     np.cumsum(np.bincount(r, minlength=S), out=indptr[1:])
                 else:  # one group per node: the group column maps to its node
                     c = node
-                v = v * (1.0 - cg.ext[a + c])
+                if ext_any[k]:
+                    v = v * (1.0 - cg.ext[a + c])
         else:
             indptr = np.zeros(S + 1, dtype=np.int64)
             c = np.zeros(0, dtype=np.int64)

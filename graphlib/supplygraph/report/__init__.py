@@ -92,21 +92,27 @@ def write_report(
         G, scenarios=scenarios, shocks=shocks, model=model, date=date, charts=False
     )
     data.network = network
-    # charts draw in the background worker when one runs (see supplygraph.charts.start_worker)
+    # charts and the network view draw in the background worker when one runs (see
+    # supplygraph.charts.start_worker), while this process writes the other files
     pending = render_jobs(chart_jobs(data), wait=False)
+    pending_view = None
+    if network:
+        job = (
+            "visualize",
+            (G, str((out / "network.html").resolve())),  # the worker may run elsewhere
+            {"model": model, "chokepoints": data.raw.get("chokepoints")},
+        )
+        pending_view = render_jobs({"network.html": job}, wait=False)
     written: dict[str, Path] = {}
     written["report.md"] = atomic_write(out / "report.md", render_markdown(data))
     written["report.json"] = atomic_write(out / "report.json", render_json(data))
-    if network:
-        from supplygraph.view import visualize
-
-        written["network.html"] = Path(
-            visualize(G, out / "network.html", model=model, chokepoints=data.raw.get("chokepoints"))
-        )
     data.charts.update(pending())
     for key, chart in data.charts.items():
         name = f"charts/{key}.png"
         written[name] = atomic_write(out / name, chart.png)
     written["report.html"] = atomic_write(out / "report.html", render_html(data))
     written["report.xlsx"] = Path(write_xlsx(data, out / "report.xlsx"))
+    if pending_view is not None:
+        pending_view()
+        written["network.html"] = out / "network.html"
     return dict(sorted(written.items()))

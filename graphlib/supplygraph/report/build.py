@@ -1344,7 +1344,7 @@ def chart_jobs(data: ReportData) -> dict[str, tuple[str, tuple[Any, ...], dict[s
             ([str(x) for x in df[id_col]], losses.tolist()),
             {
                 "title": title,
-                "xlabel": choke.header(loss_col),
+                "xlabel": f"{choke.header(loss_col)} if removed (red: 50 % or more)",
                 "highlight": [bool(v >= 0.5) for v in losses],
             },
         )

@@ -97,6 +97,44 @@ network.on("afterDrawing", function (ctx) {
   });
   ctx.restore();
 });
+// fit the whole picture, labels included (vis's own fit only sees the nodes)
+function sgFit() {
+  var pos = network.getPositions();
+  var ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = sgData.font + "px " + sgFace;
+  var box = { x0: Infinity, x1: -Infinity, y0: Infinity, y1: -Infinity };
+  sgData.nodes.forEach(function (n) {
+    var p = pos[n.id];
+    if (!p) return;
+    var r = n.size || 10;
+    var right = p.x + r + (n.text ? 6 + ctx.measureText(n.text).width : 0);
+    box.x0 = Math.min(box.x0, p.x - r);
+    box.x1 = Math.max(box.x1, right);
+    box.y0 = Math.min(box.y0, p.y - r);
+    box.y1 = Math.max(box.y1, p.y + r);
+  });
+  if (!isFinite(box.x0)) return;
+  var el = document.getElementById("sg-network");
+  var w = el.clientWidth || 800;
+  var h = el.clientHeight || 600;
+  var top = 48; // room for the stage names above the columns ...
+  var left = 56; // ... and for the first one's overhang
+  var scale = Math.min(
+    (w - 32 - left) / (box.x1 - box.x0 || 1),
+    (h - top - 24) / (box.y1 - box.y0 || 1)
+  );
+  scale = Math.max(0.02, Math.min(scale, 1.5));
+  network.moveTo({
+    position: {
+      x: (box.x0 + box.x1) / 2 - left / 2 / scale,
+      y: (box.y0 + box.y1) / 2 - top / 2 / scale
+    },
+    scale: scale,
+    animation: false
+  });
+}
+sgFit();
+
 network.once("afterDrawing", function () {
   window.sgLoadMs = performance.now() - sgT0;
   window.sgReady = true;
