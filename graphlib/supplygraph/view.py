@@ -2,7 +2,8 @@
 
 The view lays the graph out left to right, one column per stage (vis-network's hierarchical
 layout with each node's ``level`` set from ``G.graph["stages"]``; physics off, so even graphs
-with thousands of nodes appear at once). Nodes are coloured by country from a fixed
+with thousands of nodes appear at once; above 5,000 nodes supplygraph computes the same columns
+itself, because vis's hierarchical layout turns superlinear there). Nodes are coloured by country from a fixed
 colour-blind-safe palette, sized by their share of their stage, and chokepoints are drawn as
 diamonds with a thick dark outline; edge width is proportional to flow. With shocks, the fill
 shows how much of its normal output each node keeps and the outline shows its country.

@@ -243,7 +243,20 @@ def _losses_levelsync(
     level_of = cg.level
     ngroups = np.bincount(cg.group_node, minlength=cg.n)
     ext_any = np.add.reduceat(cg.ext > 0, nptr[:-1]) > 0 if cg.n else np.zeros(0, dtype=bool)
-    blocks: list[sp.csr_matrix] = []
+    blocks: list[sp.csr_matrix | None] = []
+    # last level that reads each level's losses (its own level when nobody downstream does)
+    last_use = np.arange(cg.n_levels)
+    if cg.m:
+        np.maximum.at(last_use, level_of[cg.src], level_of[cg.tgt])
+    # target columns per level: level -> (column map within the level)
+    tl = level_of[tpos]
+    tl_cols: dict[int, np.ndarray] = {}
+    for j in np.unique(tl).tolist():
+        idx = np.flatnonzero(tl == j)
+        colmap = np.full(int(nptr[j + 1] - nptr[j]), -1, dtype=np.int64)
+        colmap[tpos[idx] - int(nptr[j])] = idx
+        tl_cols[j] = colmap
+    tparts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for k in range(cg.n_levels):
         a, b = int(nptr[k]), int(nptr[k + 1])
         nk = b - a
@@ -257,7 +270,7 @@ def _losses_levelsync(
                 ga = int(gptr[k])
                 col, wt, ncol = cg.grp[ea:eb] - ga, cg.wgrp[ea:eb], int(gptr[k + 1]) - ga
             slev = level_of[src]
-            used = [j for j in np.unique(slev).tolist() if blocks[j].nnz]
+            used = [j for j in np.unique(slev).tolist() if blocks[j].nnz]  # type: ignore[union-attr]
             if used:
                 # one product over the (column-stacked) blocks of every source level
                 off = np.zeros(cg.n_levels + 1, dtype=np.int64)
@@ -323,22 +336,19 @@ def _losses_levelsync(
             blk.data = np.where(blk.data >= 2.0, 1.0, blk.data)
         np.clip(blk.data, 0.0, 1.0, out=blk.data)
         blocks.append(blk)
+        # keep only what later levels still read: a level's block is freed (after taking its
+        # target columns) once every customer level of its nodes has been computed
+        done = range(k + 1) if k + 1 == cg.n_levels else np.flatnonzero(last_use == k).tolist()
+        for j in done:
+            blk_j = blocks[j]
+            if blk_j is not None:
+                _take_targets(blk_j, j, tparts, tl_cols, nptr, S)
+                blocks[j] = None
     if len(tpos) == 0:
         return sp.csr_matrix((S, 0))
-    # gather target columns (entry filter; no column fancy-indexing)
-    tl = level_of[tpos]
-    parts_r, parts_c, parts_v = [], [], []
-    for j in np.unique(tl).tolist():
-        idx = np.flatnonzero(tl == j)
-        blk = blocks[j]
-        colmap = np.full(blk.shape[1], -1, dtype=np.int64)
-        colmap[tpos[idx] - int(nptr[j])] = idx
-        tc = colmap[blk.indices]
-        keep = tc >= 0
-        rows = np.repeat(np.arange(S, dtype=np.int64), np.diff(blk.indptr))
-        parts_r.append(rows[keep])
-        parts_c.append(tc[keep])
-        parts_v.append(blk.data[keep])
+    if not tparts:
+        return sp.csr_matrix((S, len(tpos)))
+    parts_r, parts_c, parts_v = zip(*tparts, strict=True)
     r = np.concatenate(parts_r)
     o = np.argsort(r, kind="stable")
     r, c, v = r[o], np.concatenate(parts_c)[o], np.concatenate(parts_v)[o]
@@ -346,6 +356,24 @@ def _losses_levelsync(
     np.cumsum(np.bincount(r, minlength=S), out=indptr[1:])
     out = sp.csr_matrix((v, c, indptr), shape=(S, len(tpos)))
     return out
+
+
+def _take_targets(
+    blk: sp.csr_matrix,
+    j: int,
+    tparts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    tl_cols: dict[int, np.ndarray],
+    nptr: np.ndarray,
+    S: int,
+) -> None:
+    """Append the target-column entries of level ``j``'s loss block to ``tparts`` (COO)."""
+    colmap = tl_cols.get(j)
+    if colmap is None or blk.nnz == 0:
+        return
+    tc = colmap[blk.indices]
+    keep = tc >= 0
+    rows = np.repeat(np.arange(S, dtype=np.int64), np.diff(blk.indptr))
+    tparts.append((rows[keep], tc[keep], blk.data[keep]))
 
 
 def _insert_rows(
