@@ -202,7 +202,9 @@ def scenario_losses(
     for j, rem in enumerate(scenarios):
         cap = np.ones(cg.n)
         cap[rem] = 0.0
-        loss = 1.0 - propagate_arrays(cg, cap, None, model)[tpos]
+        # only levels from the removed nodes' own level on can change (cone restriction)
+        start = int(np.min(cg.level[rem])) if np.size(rem) else cg.n_levels
+        loss = 1.0 - propagate_arrays(cg, cap, None, model, start_level=start)[tpos]
         nz = np.flatnonzero(loss > 0)
         rows.append(np.full(len(nz), j))
         cols.append(nz)
@@ -342,7 +344,7 @@ def _losses_levelsync(
         for j in done:
             blk_j = blocks[j]
             if blk_j is not None:
-                _take_targets(blk_j, j, tparts, tl_cols, nptr, S)
+                _take_targets(blk_j, j, tparts, tl_cols, S)
                 blocks[j] = None
     if len(tpos) == 0:
         return sp.csr_matrix((S, 0))
@@ -363,7 +365,6 @@ def _take_targets(
     j: int,
     tparts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     tl_cols: dict[int, np.ndarray],
-    nptr: np.ndarray,
     S: int,
 ) -> None:
     """Append the target-column entries of level ``j``'s loss block to ``tparts`` (COO)."""

@@ -315,6 +315,13 @@ def source_details(rec: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _pct_whole(x: float) -> str:
+    """Whole percent, with small non-zero values shown as "< 1 %" rather than "0 %"."""
+    if 0 < x < 0.005:
+        return "< 1 %"
+    return pct(x, 0)
+
+
 def country_name(code: Any) -> str:
     """Return a display name for an ISO 3166-1 alpha-3 code (or an aggregate code).
 
@@ -1135,10 +1142,10 @@ def _scenario_sentences(wide: pd.DataFrame) -> list[str]:
         if not uses:
             continue
         ranked = sorted(uses, key=lambda u: (-float(col[u]), str(u)))
-        parts = [f"{_stage_label(u)} {pct(float(col[u]), 0)}" for u in ranked]
+        parts = [f"{_stage_label(u)} {_pct_whole(float(col[u]))}" for u in ranked]
         text = f"{name}: end-use output falls by {_join(parts)}"
         if TOTAL_LABEL in col.index and pd.notna(col[TOTAL_LABEL]):
-            text += f" ({pct(float(col[TOTAL_LABEL]), 0)} over all end uses)"
+            text += f" ({_pct_whole(float(col[TOTAL_LABEL]))} over all end uses)"
         out.append(text + ".")
     return out
 

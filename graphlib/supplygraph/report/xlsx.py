@@ -179,6 +179,8 @@ def _summary(ws: Worksheet, data: ReportData) -> int:
     _put(ws, r, 1, "Provenance").font = Font(bold=True, size=12)
     r += 1
     for k, v in data.provenance.items():
+        if k == "date":
+            continue  # on the one date line above
         _put(ws, r, 1, k).font = Font(bold=True)
         _put(ws, r, 2, v)
         r += 1
