@@ -218,13 +218,18 @@ class _Worker:
 
 def _serve() -> None:  # pragma: no cover - runs in the worker process
     """Worker loop: import matplotlib at once, then draw each pickled batch of jobs."""
+    import os
     import pickle
     import sys
 
+    # the protocol owns the original stdout; anything printed by libraries goes to stderr
+    stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    stdin = sys.stdin.buffer
     _warm()
     import pandas  # noqa: F401  (job arguments are pandas objects)
 
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         try:
             rid, items = pickle.load(stdin)

@@ -113,6 +113,8 @@ class CompiledGraph:
         Codes into ``stages`` / ``countries``.
     end_use : list
         ``end_use`` attribute per position (None when absent).
+    unit : list
+        ``unit`` attribute per position (None when absent).
     is_source, is_sink : ndarray[bool]
         No inbound / outbound edges from / to other nodes (self-loops ignored).
     is_dag : bool
@@ -153,6 +155,7 @@ class CompiledGraph:
     countries: list[str]
     country_code: np.ndarray
     end_use: list[Any]
+    unit: list[Any]
     is_source: np.ndarray
     is_sink: np.ndarray
     is_dag: bool
@@ -280,6 +283,7 @@ class _Raw:
                 d.get("value"),
                 d.get("external_input"),
                 d.get("end_use"),
+                d.get("unit"),
             )
             for d in map(ndict.__getitem__, self.nodes)
         ]
@@ -404,6 +408,7 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     value0 = np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float)
     ext_in0 = np.maximum(_floats([0.0 if v[3] is None else v[3] for v in raw.vals]), 0.0)
     end_use0 = [v[4] for v in raw.vals]
+    unit0 = [v[5] for v in raw.vals]
 
     # ---- edges
     deg = np.array(raw.deg, dtype=np.int64)
@@ -544,6 +549,7 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
         countries=countries,
         country_code=country_code,
         end_use=[end_use0[i] for i in order],
+        unit=[unit0[i] for i in order],
         is_source=~has_in[order],
         is_sink=~has_out[order],
         is_dag=is_dag,

@@ -74,12 +74,30 @@ def target_positions(cg: CompiledGraph, targets: Iterable[Any] | None) -> np.nda
 
 
 def target_weights(cg: CompiledGraph, tpos: np.ndarray) -> np.ndarray:
-    """Output weights of targets: baseline / total baseline (equal weights if all are 0)."""
-    base = np.nan_to_num(cg.baseline[tpos].astype(float))
-    total = base.sum()
-    if total <= 0:
+    """Return the weights of targets in "output-weighted" losses (they sum to 1).
+
+    Output weights ``baseline / total baseline`` need one unit: adding tonnes of magnets to
+    tonnes of oxide means nothing. So when the targets' ``unit`` attributes differ (or all
+    baselines are 0), every target counts equally; :func:`target_weight_basis` says which
+    basis applies.
+    """
+    if target_weight_basis(cg, tpos) == "equal":
         return np.full(len(tpos), 1.0 / max(len(tpos), 1))
-    return base / total
+    base = np.nan_to_num(cg.baseline[tpos].astype(float))
+    return base / base.sum()
+
+
+def target_weight_basis(cg: CompiledGraph, tpos: np.ndarray) -> str:
+    """Return ``"output"`` or ``"equal"``: how :func:`target_weights` weighs these targets.
+
+    ``"output"`` when every target has the same ``unit`` (or none has one) and the baselines
+    are positive in total; ``"equal"`` otherwise (mixed units cannot be added).
+    """
+    units = {cg.unit[int(p)] for p in tpos}
+    base = np.nan_to_num(cg.baseline[tpos].astype(float))
+    if len(units) > 1 or base.sum() <= 0:
+        return "equal"
+    return "output"
 
 
 def _diag_leontief(cg: CompiledGraph) -> np.ndarray:

@@ -32,12 +32,13 @@ from supplygraph.analysis.dependency import (
     linear_removal,
     scenario_losses,
     target_positions,
+    target_weight_basis,
     target_weights,
 )
 from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_arrays
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
-from supplygraph.errors import ScenarioError, SupplyGraphError
+from supplygraph.errors import ScenarioError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -62,8 +63,11 @@ class DisruptionResult:
         One row per target (sink): the same columns plus ``weight`` (share of total target
         baseline).
     by_end_use : pandas.DataFrame
-        Targets grouped by ``end_use`` (their stage when they have none): ``baseline``,
-        ``lost``, ``remaining`` (fraction) and ``loss_share``; plus a ``total`` row.
+        Targets grouped by ``end_use`` (their stage when they have none): ``n_targets``,
+        ``unit``, ``baseline``, ``lost``, ``remaining`` (fraction) and ``loss_share`` (the
+        targets' weighted mean loss, weights as in ``targets["weight"]``); plus a ``total``
+        row. ``baseline`` and ``lost`` are sums, given only when the group's targets share one
+        unit (NaN otherwise: tonnes of magnets and tonnes of oxide do not add up).
     model : str
         ``"linear"`` or ``"leontief"``.
     shocks : list of Shock
@@ -82,11 +86,14 @@ class DisruptionResult:
 
     @property
     def total_loss_share(self) -> float:
-        """Output-weighted loss over all targets (fraction of total target output lost)."""
-        b = float(self.targets["baseline"].sum())
-        if b <= 0:
-            return float(self.targets["loss_share"].mean()) if len(self.targets) else 0.0
-        return float(self.targets["lost"].sum() / b)
+        """Weighted loss over all targets: Σ weight · loss_share (0..1).
+
+        The weights are output shares when the targets share one unit, equal otherwise (see
+        :func:`~supplygraph.analysis.dependency.target_weights`).
+        """
+        if not len(self.targets):
+            return 0.0
+        return float((self.targets["weight"] * self.targets["loss_share"]).sum())
 
 
 def disrupt(
@@ -168,6 +175,7 @@ def _node_table(cg: CompiledGraph, h: np.ndarray) -> pd.DataFrame:
             "stage": [cg.stages[c] for c in cg.stage_code[gp]],
             "country": [cg.countries[c] for c in cg.country_code[gp]],
             "end_use": [cg.end_use[p] for p in gp],
+            "unit": [cg.unit[p] for p in gp],
             "baseline": base,
             "remaining": hh,
             "lost": base * (1.0 - hh),
@@ -181,31 +189,30 @@ def _by_end_use(tab: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     key = tab["end_use"].where(tab["end_use"].notna(), tab["stage"]).astype(str)
-    g = tab.assign(_key=key).groupby("_key", sort=True)
-    out = pd.DataFrame(
-        {
-            "n_targets": g.size(),
-            "baseline": g["baseline"].sum(),
-            "lost": g["lost"].sum(),
-        }
-    )
-    total = pd.DataFrame(
-        {
-            "n_targets": [len(tab)],
-            "baseline": [float(tab["baseline"].sum())],
-            "lost": [float(tab["lost"].sum())],
-        },
-        index=["total"],
-    )
-    out = pd.concat([out, total])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(
-            out["baseline"] > 0, out["lost"] / out["baseline"].where(out["baseline"] > 0, 1.0), 0.0
+    groups = [(str(k), g) for k, g in tab.groupby(key, sort=True)]
+    groups.append(("total", tab))
+    rows = []
+    for name, g in groups:
+        units = set(g["unit"].fillna("").astype(str))
+        w = g["weight"].to_numpy(dtype=float)
+        loss = (
+            float((w * g["loss_share"]).sum() / w.sum())
+            if w.sum() > 0
+            else float(g["loss_share"].mean())
         )
-    out["loss_share"] = share
-    out["remaining"] = 1.0 - out["loss_share"]
-    out.index.name = "end_use"
-    return out[["n_targets", "baseline", "lost", "remaining", "loss_share"]]
+        one_unit = len(units) == 1
+        rows.append(
+            {
+                "end_use": name,
+                "n_targets": len(g),
+                "unit": units.pop() if one_unit else "mixed",
+                "baseline": float(g["baseline"].sum()) if one_unit else np.nan,
+                "lost": float(g["lost"].sum()) if one_unit else np.nan,
+                "remaining": 1.0 - loss,
+                "loss_share": loss,
+            }
+        )
+    return pd.DataFrame(rows).set_index("end_use")
 
 
 # ---------------------------------------------------------------------------------- sweeps
@@ -312,7 +319,8 @@ def sweep(
         One row per scenario, ranked (``rank`` 1 = worst) by ``weighted_loss`` (fraction of
         total target output lost, 0..1), ties broken by name. Columns: ``rank``, ``node`` (or
         ``country``), ``stage``, ``country`` (or ``n_nodes``), ``weighted_loss``,
-        ``lost`` (``weighted_loss`` x total target baseline, per year), ``max_loss`` (largest
+        ``lost`` (``weighted_loss`` x total target baseline, per year; NaN when the targets' units
+        differ), ``max_loss`` (largest
         loss fraction at a single target), ``max_loss_target``, ``n_targets_hit``.
 
     Notes
@@ -380,7 +388,8 @@ def sweep(
         data["stage"] = [s for _, s in gnames]
         data["n_nodes"] = [len(m) for m in scen]  # type: ignore[union-attr]
     data["weighted_loss"] = weighted
-    data["lost"] = weighted * total_base
+    # a total in one unit only: tonnes of magnets and tonnes of oxide do not add up
+    data["lost"] = weighted * total_base if target_weight_basis(cg, tpos) == "output" else np.nan
     if mx is not None:
         data["max_loss"] = np.asarray(mx, dtype=float)
         data["max_loss_target"] = [
@@ -447,31 +456,14 @@ def _run(
 def _run_dask(
     cg: CompiledGraph, scen: Sequence[np.ndarray], model: str, tpos: np.ndarray, scheduler: Any
 ) -> sp.csr_matrix:
-    """Run the scenarios on a Dask cluster (``scheduler``: address or ``distributed.Client``)."""
-    import scipy.sparse as sp
+    """Run the scenarios on a Dask cluster (``scheduler``: address, ``Client`` or cluster).
 
-    try:
-        from dask.distributed import Client
-    except ImportError as exc:  # pragma: no cover - optional extra
-        msg = "a Dask scheduler needs dask.distributed: pip install 'supplygraph[dask]'"
-        raise SupplyGraphError(msg) from exc
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
-    try:
-        nthreads = max(1, sum(client.nthreads().values()))
-        chunks = [ch for ch in np.array_split(np.arange(len(scen)), 4 * nthreads) if len(ch)]
-        cg_f = client.scatter(cg, broadcast=True)
-        futs = [
-            client.submit(
-                scenario_losses, cg_f, _take(scen, ch), model, tpos, progress=False, pure=False
-            )
-            for ch in chunks
-        ]
-        parts = client.gather(futs)
-    finally:
-        if own:
-            client.close()
-    return sp.vstack(parts).tocsr()
+    Delegates to :func:`supplygraph.parallel.run_scenarios` (chunking, one scatter of the
+    compiled graph, clean errors for a missing extra or an unreachable scheduler).
+    """
+    from supplygraph.parallel import run_scenarios
+
+    return run_scenarios(cg, scen, model, tpos, scheduler=scheduler)
 
 
 def _take(scen: Sequence[np.ndarray], idx: np.ndarray) -> Sequence[np.ndarray]:

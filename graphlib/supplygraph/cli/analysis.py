@@ -238,7 +238,11 @@ def disrupt_command(
     what = "; ".join(str(s) for s in shocks[: len(shock or [])])
     if scenario is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
-    message(f"{what} ({result.model}): {result.total_loss_share:.1%} of total target output lost")
+    units = set(result.targets["unit"].fillna("").astype(str))
+    basis = "output-weighted" if len(units) == 1 else "each end use weighted equally (mixed units)"
+    message(
+        f"{what} ({result.model}): {result.total_loss_share:.1%} of end-use output lost ({basis})"
+    )
 
 
 @app.command("sweep")
