@@ -428,7 +428,9 @@ def concentration(
         - ``total``, ``unit``: the stage total and its unit (``G.graph["units"]``; for reserves
           the records' unit, a stock rather than a flow per year).
 
-        All index values are NaN (``level`` "no data") for a stage with a zero total.
+        All index values are NaN (``level`` "no data") for a stage with a zero total, and
+        (``level`` "not comparable (mixed units)") for a stage whose nodes carry different
+        ``unit`` attributes: shares of a sum of unlike quantities mean nothing.
 
     Examples
     --------
@@ -454,8 +456,19 @@ def concentration(
     } - {None}
     if len(reserve_units) == 1:
         units[RESERVES] = reserve_units.pop()
+    node_units: dict[str, set[str]] = {}
+    for _, data in G.nodes(data=True):
+        if data.get("unit") is not None:
+            node_units.setdefault(str(data.get("stage")), set()).add(str(data["unit"]))
     rows: dict[str, dict[str, Any]] = {}
     for stage, by_country in values.items():
+        mixed = sorted(node_units.get(stage, ())) if stage != RESERVES else []
+        if len(mixed) > 1:
+            # shares of a sum of tonnes of magnets and tonnes of oxide mean nothing
+            rows[stage] = _stage_row({}, {}, thresholds)
+            rows[stage]["level"] = "not comparable (mixed units)"
+            rows[stage]["unit"] = "mixed: " + "; ".join(mixed)
+            continue
         if stage == RESERVES and G.graph.get("reserves"):
             gov = {c: g for (s, c), g in gov_all.items() if s is None}
             gov.update({c: g for c, g in reserve_gov.items() if g is not None})
