@@ -50,10 +50,10 @@ def _root(
 # -- further command modules are added below this line --
 from supplygraph.cli import analysis as _analysis  # noqa: E402,F401
 from supplygraph.cli import data as _data  # noqa: E402,F401
-from supplygraph.cli import views as _views  # noqa: E402,F401
 from supplygraph.cli import report as _report  # noqa: E402,F401
-from supplygraph.cli import time as _time  # noqa: E402,F401
 from supplygraph.cli import spreadsheets as _spreadsheets  # noqa: E402,F401
+from supplygraph.cli import time as _time  # noqa: E402,F401
+from supplygraph.cli import views as _views  # noqa: E402,F401
 
 
 def main() -> None:

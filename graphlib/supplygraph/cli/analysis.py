@@ -239,7 +239,11 @@ def disrupt_command(
     if scenario is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
     units = set(result.targets["unit"].fillna("").astype(str))
-    basis = "output-weighted" if len(units) == 1 else "each end use weighted equally, as their units differ"
+    basis = (
+        "output-weighted"
+        if len(units) == 1
+        else "each end use weighted equally, as their units differ"
+    )
     message(
         f"{what} ({result.model}): {result.total_loss_share:.1%} of end-use output lost ({basis})"
     )
