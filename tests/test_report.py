@@ -522,7 +522,7 @@ def test_cli_report_bad_input_is_one_line(tmp_path):
     assert bad.exit_code == 2
 
 
-def test_chart_worker_draws_the_same_charts():
+def test_chart_worker_draws_the_same_charts(tmp_path):
     from supplygraph import charts
 
     jobs = {
@@ -535,10 +535,16 @@ def test_chart_worker_draws_the_same_charts():
         if not charts.start_worker():
             pytest.skip("no chart worker on a single-CPU machine")
         assert charts.render_jobs(jobs) == local
+        assert charts._worker is not None  # drawn by the worker, not by the fallback
         first = charts.render_jobs({"a": jobs["a"]}, wait=False)
         second = charts.render_jobs({"b": jobs["b"]}, wait=False)
         assert second() == {"b": local["b"]}  # answers may be collected in any order
         assert first() == {"a": local["a"]}
+        view = charts.render_jobs(
+            {"net": ("visualize", (_toy_graph(), str(tmp_path / "net.html")), {})}
+        )
+        assert view == {"net": str(tmp_path / "net.html")}
+        assert charts._worker is not None and (tmp_path / "net.html").is_file()
         charts._worker.proc.kill()
         charts._worker.proc.wait()
         assert charts.render_jobs(jobs) == local  # a dead worker: drawn in-process instead

@@ -8,6 +8,12 @@ file metadata.
 
 The functions take plain tables (the report builder prepares them from the analyses), so they can
 be used for any supply graph.
+
+Speed: importing matplotlib and drawing costs about as much as loading the data and running every
+analysis. :func:`start_worker` (called by ``supplygraph report``) starts one child Python process
+that imports the drawing stack at once and later draws the charts -- and the network view -- while
+the parent computes and writes the other files. :func:`render_jobs` uses it when it runs and draws
+in-process otherwise (or when the worker fails); the output is the same bytes either way.
 """
 
 from __future__ import annotations
@@ -129,8 +135,41 @@ def _warm() -> bool:
     import matplotlib.figure
 
     with contextlib.suppress(ImportError):  # the network view, drawn here too when asked
+        _import_pyvis_without_ipython()
         import supplygraph.view  # noqa: F401
     return True
+
+
+def _import_pyvis_without_ipython() -> None:
+    """Import pyvis with a stand-in for IPython, which it imports only for notebook display.
+
+    Used in the worker process only: it never shows a notebook, and importing IPython costs
+    more than everything else the worker needs. The stand-in is removed again right after the
+    import, so nothing else ever sees it. Does nothing when IPython is already loaded.
+    """
+    import sys
+    import types
+
+    if "IPython" in sys.modules or "pyvis.network" in sys.modules:
+        return
+    ipython = types.ModuleType("IPython")
+    display = types.ModuleType("IPython.display")
+
+    class _NoNotebook:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            msg = "notebook display is not available in the chart worker"
+            raise RuntimeError(msg)
+
+    display.IFrame = display.HTML = _NoNotebook  # type: ignore[attr-defined]
+    ipython.display = display  # type: ignore[attr-defined]
+    sys.modules["IPython"] = ipython
+    sys.modules["IPython.display"] = display
+    try:
+        import pyvis.network  # noqa: F401
+    finally:
+        for name in ("IPython.display", "IPython"):
+            if sys.modules.get(name) in (ipython, display):
+                del sys.modules[name]
 
 
 def _draw(job: ChartJob) -> Any:
@@ -200,12 +239,14 @@ class _Worker:
 
         return result
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
         import contextlib
 
         with contextlib.suppress(OSError, ValueError):
             if self.proc.stdin is not None:
                 self.proc.stdin.close()  # the worker's loop ends at end of input
+        if not wait:
+            return  # at exit: the worker ends by itself on end of input
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=5)
         if self.proc.poll() is None:
@@ -280,16 +321,24 @@ def start_worker() -> bool:
     if not _atexit_registered:
         import atexit
 
-        atexit.register(stop_worker)
+        atexit.register(_stop_at_exit)
         _atexit_registered = True
     return True
 
 
 def stop_worker() -> None:
-    """Stop the background chart worker, if one runs."""
+    """Stop the background chart worker, if one runs, and wait for it to end."""
     global _worker
     if _worker is not None:
         _worker.close()
+        _worker = None
+
+
+def _stop_at_exit() -> None:
+    """Tell the worker to end, without waiting for its interpreter to shut down."""
+    global _worker
+    if _worker is not None:
+        _worker.close(wait=False)
         _worker = None
 
 

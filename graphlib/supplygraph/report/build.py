@@ -108,20 +108,29 @@ class Table:
     sheet: str | None = None
     in_text: bool = True
     text_columns: tuple[str, ...] | None = None
+    text_max_rows: int | None = None
 
     def text_view(self) -> Table:
         """Return the table restricted to ``text_columns`` (the Markdown/HTML view)."""
-        if not self.text_columns:
+        if not self.text_columns and self.text_max_rows is None:
             return self
-        cols = [c for c in self.text_columns if c in self.frame.columns]
+        cols = [c for c in self.text_columns or self.frame.columns if c in self.frame.columns]
+        frame = self.frame[cols]
+        note = self.note
+        if self.text_max_rows is not None and len(frame) > self.text_max_rows:
+            frame = frame.head(self.text_max_rows)
+            note = (
+                f"First {self.text_max_rows} of {len(self.frame)} rows; all rows are in "
+                f"report.xlsx and report.json. {note}"
+            ).strip()
         return Table(
             key=self.key,
             title=self.title,
-            frame=self.frame[cols],
+            frame=frame,
             formats=self.formats,
             headers=self.headers,
             scale=self.scale,
-            note=self.note,
+            note=note,
             sheet=self.sheet,
             in_text=self.in_text,
         )
@@ -886,6 +895,9 @@ def _origin_tables(
     top = sorted(mean.index, key=lambda c: (-float(mean[c]), str(c)))[:5]
     if origin in sub.columns and origin not in top:
         top = [origin, *top[:4]]
+    # largest end uses first (ties by id), so a long table shows the ones that matter
+    ends = sorted(ends, key=lambda n: (-float(weights[n]), str(n)))
+    sub = sub.loc[ends]
     frame = pd.DataFrame({"node": [str(n) for n in ends]})
     frame = _node_frame_cols(frame, G, "node")
     frame["output"] = [weights[n] for n in ends]
@@ -913,6 +925,7 @@ def _origin_tables(
         ),
         sheet="Origins",
         text_columns=tuple(c for c in frame.columns if c not in ("stage", "country")),
+        text_max_rows=25,
     )
     dm = deminimis_compare(G, origin, DEMINIMIS_THRESHOLDS, stage=stage)
     order = list(G.graph.get("stages") or [])
@@ -1027,15 +1040,24 @@ def _concentration_sentences(
     if not stages or not named:
         return out
     lead = _lead_country(wide)
-    parts = []
-    for s in stages:
-        share = float(wide.loc[s, lead])
-        if share <= 0:
-            continue
-        what = "of world reserves" if s == "reserves" else f"of {_stage_label(s)}"
-        parts.append(f"{pct(share)} {what}")
-    out.append(f"{country_name(lead)} holds {_join(parts)}.")
-    best = _focus_stage(wide, lead, focus)
+    if not _leads_most(wide, lead):
+        tops = []
+        for s in stages:
+            row = wide.loc[s, named].astype(float)
+            top = str(row.idxmax())
+            tops.append(f"{_stage_label(s)}: {country_name(top)} ({pct(float(row[top]))})")
+        out.append(f"The largest supplier differs by stage: {'; '.join(tops)}.")
+        best = None
+    else:
+        parts = []
+        for s in stages:
+            share = float(wide.loc[s, lead])
+            if share <= 0:
+                continue
+            what = "of world reserves" if s == "reserves" else f"of {_stage_label(s)}"
+            parts.append(f"{pct(share)} {what}")
+        out.append(f"{country_name(lead)} holds {_join(parts)}.")
+        best = _focus_stage(wide, lead, focus)
     if "reserves" in stages and best is not None:
         r, b = float(wide.loc["reserves", lead]), float(wide.loc[best, lead])
         if b > r:
@@ -1071,6 +1093,13 @@ def _lead_country(wide: pd.DataFrame) -> str:
     named = [c for c in wide.columns if c != "Other"]
     tops = [str(wide.loc[s, named].astype(float).idxmax()) for s in wide.index]
     return min(named, key=lambda c: (-tops.count(c), -float(wide[c].sum()), str(c)))
+
+
+def _leads_most(wide: pd.DataFrame, lead: str) -> bool:
+    """Whether ``lead`` is the largest supplier of more than half of the stages."""
+    named = [c for c in wide.columns if c != "Other"]
+    tops = [str(wide.loc[s, named].astype(float).idxmax()) for s in wide.index]
+    return tops.count(lead) * 2 > len(tops)
 
 
 def _focus_stage(wide: pd.DataFrame, lead: str, focus: tuple[str, str] | None) -> str | None:
@@ -1286,12 +1315,16 @@ def build_report_data(
         "65 % of a stage from a single third country.",
         f"Disruptions propagate downstream with the {model} production model: each node's output "
         "scales with the share of its inputs that still arrives.",
-        f"Scenario results are static: every shock that starts within the first "
-        f"{STATIC_HORIZON_DAYS} days applies at full strength at once, with no inventories; "
-        "time to shortage is left to the timeline analysis.",
         "Spreadsheet outputs neutralise text that starts with =, +, -, @ or a control character "
         "by prefixing an apostrophe, so no cell is ever read as a formula.",
     ]
+    if specs:
+        notes.insert(
+            -1,
+            f"Scenario results are static: every shock that starts within the first "
+            f"{STATIC_HORIZON_DAYS} days applies at full strength at once, with no inventories; "
+            "time to shortage is left to the timeline analysis.",
+        )
     data = ReportData(
         title=f"Chokepoint report: {name}",
         dataset=name,
@@ -1370,7 +1403,7 @@ def _chart_headline(wide: pd.DataFrame, focus: tuple[str, str] | None = None) ->
         return "Concentration by stage"
     lead = _lead_country(wide)
     best = _focus_stage(wide, lead, focus)
-    if best is None:
+    if best is None or not _leads_most(wide, lead):
         return "Concentration by stage"
     b = float(wide.loc[best, lead])
     if "reserves" in wide.index:
