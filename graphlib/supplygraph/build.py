@@ -169,6 +169,8 @@ def graph_from_frames(
                 continue
             if col in NUMERIC_NODE_ATTRS:
                 value = to_number(value)
+            elif col == "year":
+                value = _year(value)
             attrs[str(col)] = value
         attrs.setdefault("label", node_id)
         G.add_node(node_id, **attrs)
@@ -184,6 +186,8 @@ def graph_from_frames(
                 continue
             if col in NUMERIC_EDGE_ATTRS:
                 value = to_number(value)
+            elif col == "year":
+                value = _year(value)
             attrs[str(col)] = value
         if G.has_edge(u, v):
             G.edges[u, v]["flow"] = G.edges[u, v].get("flow", 0.0) + attrs.pop("flow", 0.0)
@@ -207,6 +211,14 @@ def graph_from_frames(
     G.graph.setdefault("provenance", {})
     G.graph["warnings"] = [str(p) for p in warnings]
     return G
+
+
+def _year(value: Any) -> Any:
+    """Return a whole-number year as int (``"2024"``, ``2024.0`` -> 2024); other text as is."""
+    number = to_number(value)
+    if number is not None and float(number).is_integer():
+        return int(number)
+    return value
 
 
 def _warning(message: str) -> Any:

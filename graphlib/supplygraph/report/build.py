@@ -696,7 +696,8 @@ def _chokepoints_table(G: nx.DiGraph, model: str) -> tuple[Table, pd.DataFrame]:
             scale=scale,
             note=(
                 "Nodes and country-stage groups ranked by the share of total end-use output lost "
-                "if they were removed (output-weighted over end uses); max dependency is the "
+                "if they were removed (weighted over end uses: by output when they share one unit, "
+                "otherwise each end use counts equally); max dependency is the "
                 "largest loss of a single end use. A dominator lies on every supply path to at "
                 "least one end use."
             ),
@@ -772,7 +773,8 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
         ),
         note=(
             "Every supplier node removed one at a time (end uses themselves left out), ranked by "
-            "the share of total end-use output lost (output-weighted over end uses; the "
+            "the share of total end-use output lost (weighted over end uses: by output when they "
+            "share one unit, otherwise each end use counts equally; the "
             "supply-chain analogue of a systemic-risk index)."
         ),
         sheet="Sweep",
