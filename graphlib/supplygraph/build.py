@@ -162,16 +162,7 @@ def graph_from_frames(
     node_cols = [c for c in nodes.columns if not str(c).startswith(_LOCATION_PREFIX)]
     for row in nodes[node_cols].to_dict("records"):
         node_id = str(row.pop("id")).strip()
-        attrs: dict[str, Any] = {}
-        for col, raw in row.items():
-            value = _clean(raw)
-            if value is None:
-                continue
-            if col in NUMERIC_NODE_ATTRS:
-                value = to_number(value)
-            elif col == "year":
-                value = _year(value)
-            attrs[str(col)] = value
+        attrs = _attributes(row, NUMERIC_NODE_ATTRS)
         attrs.setdefault("label", node_id)
         G.add_node(node_id, **attrs)
 
@@ -179,16 +170,7 @@ def graph_from_frames(
     for row in edges[edge_cols].to_dict("records"):
         u = str(row.pop("source")).strip()
         v = str(row.pop("target")).strip()
-        attrs = {}
-        for col, raw in row.items():
-            value = _clean(raw)
-            if value is None:
-                continue
-            if col in NUMERIC_EDGE_ATTRS:
-                value = to_number(value)
-            elif col == "year":
-                value = _year(value)
-            attrs[str(col)] = value
+        attrs = _attributes(row, NUMERIC_EDGE_ATTRS)
         if G.has_edge(u, v):
             G.edges[u, v]["flow"] = G.edges[u, v].get("flow", 0.0) + attrs.pop("flow", 0.0)
             for key, value in attrs.items():
@@ -211,6 +193,21 @@ def graph_from_frames(
     G.graph.setdefault("provenance", {})
     G.graph["warnings"] = [str(p) for p in warnings]
     return G
+
+
+def _attributes(row: Mapping[str, Any], numeric: tuple[str, ...]) -> dict[str, Any]:
+    """Return a table row as graph attributes: blanks left out, numbers and years parsed."""
+    attrs: dict[str, Any] = {}
+    for col, raw in row.items():
+        value = _clean(raw)
+        if value is None:
+            continue
+        if col in numeric:
+            value = to_number(value)
+        elif col == "year":
+            value = _year(value)
+        attrs[str(col)] = value
+    return attrs
 
 
 def _year(value: Any) -> Any:

@@ -95,6 +95,33 @@ def load_source(source: str) -> nx.DiGraph:
     return load(source)
 
 
+def scenario_dataset(source: str) -> str:
+    """Return the built-in dataset whose scenarios a scenario *name* refers to.
+
+    The source itself when it is a built-in dataset, else the default dataset.
+    """
+    from supplygraph.datasets import is_dataset_name
+
+    return source if is_dataset_name(source) else DEFAULT_SOURCE
+
+
+def apply_scenario(G: nx.DiGraph, source: str, scenario: str) -> tuple[nx.DiGraph, Any]:
+    """Load a scenario (name or file), apply its capacity changes and check it against ``G``.
+
+    Returns
+    -------
+    (graph, Scenario)
+        A copy of ``G`` with the scenario's capacity changes applied (``G`` itself when it has
+        none), and the scenario, whose shocks have been checked to match something in it.
+    """
+    from supplygraph.analysis.scenarios import apply_capacity, get_scenario, validate_scenario
+
+    sc = get_scenario(scenario, dataset=scenario_dataset(source))
+    H = apply_capacity(G, sc)
+    validate_scenario(H, sc)
+    return H, sc
+
+
 def _jsonable(value: Any) -> Any:
     import math
 

@@ -18,6 +18,7 @@ from supplygraph.cli._common import (
     FormatOpt,
     OutputFormat,
     SourceArg,
+    apply_scenario,
     emit_table,
     guarded,
     load_source,
@@ -218,14 +219,7 @@ def disrupt_command(
     G = load_source(source)
     chosen = model.value if model is not None else None
     if scenario is not None:
-        # scenario files belong to the time helper's module (supplygraph.analysis.scenarios)
-        from supplygraph.analysis.scenarios import apply_capacity, get_scenario, validate_scenario
-        from supplygraph.datasets import is_dataset_name
-
-        dataset = source if is_dataset_name(source) else DEFAULT_SOURCE
-        sc = get_scenario(scenario, dataset=dataset)
-        G = apply_capacity(G, sc)
-        validate_scenario(G, sc)
+        G, sc = apply_scenario(G, source, scenario)
         shocks.extend(sc.shocks)
         chosen = chosen or sc.model
     result = disrupt(G, shocks, model=chosen or "linear")

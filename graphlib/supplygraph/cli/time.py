@@ -17,6 +17,7 @@ from supplygraph.cli._common import (
     guarded,
     load_source,
     message,
+    scenario_dataset,
 )
 
 if TYPE_CHECKING:
@@ -42,16 +43,10 @@ class Level(StrEnum):
     node = "node"
 
 
-def _dataset_for(source: str) -> str:
-    from supplygraph.datasets import is_dataset_name
-
-    return source if is_dataset_name(source) else DEFAULT_SOURCE
-
-
 def _scenario(G: nx.DiGraph, source: str, name: str) -> Scenario:
     from supplygraph.analysis.scenarios import get_scenario, validate_scenario
 
-    sc = get_scenario(name, dataset=_dataset_for(source))
+    sc = get_scenario(name, dataset=scenario_dataset(source))
     validate_scenario(G, sc)
     return sc
 

@@ -12,7 +12,14 @@ from typing import Annotated
 import typer
 
 from supplygraph.cli import app
-from supplygraph.cli._common import DEFAULT_SOURCE, SourceArg, guarded, load_source, message
+from supplygraph.cli._common import (
+    DEFAULT_SOURCE,
+    SourceArg,
+    apply_scenario,
+    guarded,
+    load_source,
+    message,
+)
 
 
 class ViewModel(StrEnum):
@@ -91,13 +98,7 @@ def visualize_command(
 
         shocks.extend(parse_shock(text) for text in shock)
     if scenario is not None:
-        from supplygraph.analysis.scenarios import apply_capacity, get_scenario, validate_scenario
-        from supplygraph.datasets import is_dataset_name
-
-        dataset = source if is_dataset_name(source) else DEFAULT_SOURCE
-        sc = get_scenario(scenario, dataset=dataset)
-        G = apply_capacity(G, sc)
-        validate_scenario(G, sc)
+        G, sc = apply_scenario(G, source, scenario)
         shocks.extend(sc.shocks)
         chosen = chosen or sc.model
         if title is None:
