@@ -271,3 +271,21 @@ def test_cli_help_is_fast_and_lazy():
         [sys.executable, "-m", "supplygraph", "--help"], capture_output=True, text=True, check=True
     )
     assert "Usage" in result.stdout
+
+
+def test_manifest_summary_matches_built_graph():
+    from supplygraph.datasets import dataset_summaries
+
+    for record in dataset_summaries():
+        G = sg.load(record["name"])
+        assert (record["nodes"], record["edges"]) == (G.number_of_nodes(), G.number_of_edges())
+
+
+def test_cli_datasets_does_not_import_pandas():
+    code = (
+        "import sys; from typer.testing import CliRunner; from supplygraph.cli import app;"
+        "r = CliRunner().invoke(app, ['datasets']); assert r.exit_code == 0, r.output;"
+        "print(sorted(m for m in ('pandas', 'networkx', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

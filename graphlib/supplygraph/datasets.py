@@ -74,6 +74,9 @@ class DatasetManifest:
         Role -> file name (``nodes``, ``edges``, ``shares``, ``flows``, ``reserves``, ``sources``).
     assumptions
         Plain-English statements of every modelling assumption.
+    summary
+        ``nodes`` and ``edges`` of the built graph, so datasets can be listed without building
+        them (a test keeps them equal to the built graph).
     extra
         Any other top-level keys of the manifest.
     """
@@ -86,6 +89,7 @@ class DatasetManifest:
     builder: str = "frames"
     files: dict[str, str] = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def file(self, role: str) -> Path | None:
@@ -94,7 +98,16 @@ class DatasetManifest:
         return self.folder / name if name else None
 
 
-_KNOWN_KEYS = {"name", "description", "stages", "units", "builder", "files", "assumptions"}
+_KNOWN_KEYS = {
+    "name",
+    "description",
+    "stages",
+    "units",
+    "builder",
+    "files",
+    "assumptions",
+    "summary",
+}
 
 
 def read_manifest(folder: str | Path) -> DatasetManifest:
@@ -138,6 +151,7 @@ def read_manifest(folder: str | Path) -> DatasetManifest:
         builder=builder,
         files={str(k): str(v) for k, v in data.get("files", {}).items()},
         assumptions=[str(a) for a in data.get("assumptions", [])],
+        summary={str(k): int(v) for k, v in data.get("summary", {}).items()},
         extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
     )
 
@@ -177,13 +191,38 @@ def is_dataset_name(name: str) -> bool:
     return name in _dataset_dirs()
 
 
+def dataset_summaries() -> list[dict[str, Any]]:
+    """Return one record per built-in dataset, read from the manifests alone (fast).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``nodes``, ``edges`` (from the manifest's ``[summary]``; None when absent),
+        ``stages`` (count) and ``description``, sorted by name.
+    """
+    rows = []
+    for name, folder in sorted(_dataset_dirs().items()):
+        manifest = read_manifest(folder)
+        rows.append(
+            {
+                "name": name,
+                "nodes": manifest.summary.get("nodes"),
+                "edges": manifest.summary.get("edges"),
+                "stages": len(manifest.stages),
+                "description": manifest.description,
+            }
+        )
+    return rows
+
+
 def list_datasets() -> pd.DataFrame:
     """List the built-in datasets with their size and description.
 
     Returns
     -------
     pandas.DataFrame
-        One row per dataset: ``name``, ``nodes``, ``edges``, ``stages`` (count), ``description``.
+        One row per dataset: ``name``, ``nodes``, ``edges``, ``stages`` (count),
+        ``description``.
 
     Examples
     --------
@@ -192,18 +231,6 @@ def list_datasets() -> pd.DataFrame:
     """
     import pandas as pd
 
-    from supplygraph.loading import load
-
-    rows = []
-    for name in sorted(_dataset_dirs()):
-        G = load(name)
-        rows.append(
-            {
-                "name": name,
-                "nodes": G.number_of_nodes(),
-                "edges": G.number_of_edges(),
-                "stages": len(G.graph.get("stages", [])),
-                "description": G.graph.get("description", ""),
-            }
-        )
-    return pd.DataFrame(rows, columns=["name", "nodes", "edges", "stages", "description"])
+    return pd.DataFrame(
+        dataset_summaries(), columns=["name", "nodes", "edges", "stages", "description"]
+    )

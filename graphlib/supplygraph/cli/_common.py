@@ -165,6 +165,28 @@ def emit_table(df: pd.DataFrame, fmt: OutputFormat, *, index: bool = True) -> No
             typer.echo(frame.to_string(index=False, float_format=_fmt_float))
 
 
+def emit_records(records_: list[dict[str, Any]], fmt: OutputFormat, columns: list[str]) -> None:
+    """Print plain records like :func:`emit_table`, without importing pandas (fast commands)."""
+    import csv
+
+    from supplygraph.io.safe_text import neutralize_text
+
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(records_, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for rec in records_:
+            writer.writerow([neutralize_text(rec.get(c, "")) for c in columns])
+        return
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in records_]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
 def _fmt_float(x: float) -> str:
     if x != x:  # NaN
         return ""

@@ -15,6 +15,7 @@ from supplygraph.cli._common import (
     FormatOpt,
     OutputFormat,
     SourceArg,
+    emit_records,
     emit_table,
     guarded,
     load_source,
@@ -26,9 +27,10 @@ from supplygraph.cli._common import (
 @guarded
 def datasets_command(fmt: FormatOpt = OutputFormat.table) -> None:
     """List the built-in datasets with their size and description."""
-    from supplygraph.datasets import list_datasets
+    from supplygraph.datasets import dataset_summaries
 
-    emit_table(list_datasets(), fmt, index=False)
+    columns = ["name", "nodes", "edges", "stages", "description"]
+    emit_records(dataset_summaries(), fmt, columns)
 
 
 @app.command("info")
