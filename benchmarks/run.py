@@ -203,7 +203,7 @@ def fmt_ratio(x: float | None) -> str:
 
 def naive_load_csv(folder: Path) -> nx.DiGraph:
     """Plain pandas + networkx: read both CSVs, build the DiGraph, no validation."""
-    nodes = pd.read_csv(folder / "nodes.csv")
+    nodes = pd.read_csv(folder / "nodes.csv", low_memory=False)
     edges = pd.read_csv(folder / "edges.csv")
     return _naive_graph(nodes, edges)
 

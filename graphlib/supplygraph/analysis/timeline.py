@@ -96,8 +96,10 @@ class TimelineResult:
         ``tts_lt_ttr`` (True when TTS < recovery_days; NA when either is missing). Sorted by
         time to shortage.
     end_uses
-        One row per end-use sector (index ``end_use``), output-weighted over its nodes:
-        ``nodes``, ``value``, ``unit``, ``time_to_shortage``, ``shortage_date`` (when the
+        One row per end-use sector (index ``end_use``), output-weighted over its nodes (each
+        node equally when their units differ; ``value`` and ``cumulative_lost`` are then NaN
+        and ``unit`` is "mixed"): ``nodes``, ``value``, ``unit``, ``time_to_shortage``,
+        ``shortage_date`` (when the
         scenario has a start date), ``first_node`` (the first node to fall short), ``depth``,
         ``final_output``, ``lost_days``, ``cumulative_lost``.
     daily_end_uses
@@ -520,8 +522,10 @@ def end_use_groups(G: nx.DiGraph) -> dict[str, list[Any]]:
 
 
 def _weights(G: nx.DiGraph, members: list[Any]) -> np.ndarray:
+    """Value weights within a sector; equal weights when the members' units differ."""
     w = np.array([_num(G.nodes[m].get("value"), 0.0) for m in members])
-    if w.sum() <= 0:
+    units = {G.nodes[m].get("unit") for m in members}
+    if w.sum() <= 0 or len(units) > 1:
         w = np.ones(len(members))
     return w / w.sum()
 
@@ -541,18 +545,24 @@ def _end_use_tables(
         sub = summary.loc[members]
         first = sub["time_to_shortage"].idxmin() if sub["time_to_shortage"].notna().any() else None
         units = sorted({str(u) for u in sub["unit"].dropna()})
+        # sums only within one unit: tonnes of magnets and tonnes of oxide do not add up
+        one_unit = len(units) <= 1
         rows.append(
             {
                 "end_use": sector,
                 "nodes": len(members),
-                "value": float(np.nansum(sub["value"].to_numpy(dtype=float))),
-                "unit": ", ".join(units) if units else None,
+                "value": float(np.nansum(sub["value"].to_numpy(dtype=float)))
+                if one_unit
+                else np.nan,
+                "unit": units[0] if len(units) == 1 else ("mixed" if units else None),
                 "time_to_shortage": float(short[0]) if short.size else np.nan,
                 "first_node": first,
                 "depth": float(out.min()) if out.size else 1.0,
                 "final_output": float(out[-1]) if out.size else 1.0,
                 "lost_days": float(np.where(out < 1.0 - SHORTAGE_TOL, 1.0 - out, 0.0).sum()),
-                "cumulative_lost": float(np.nansum(sub["cumulative_lost"].to_numpy(dtype=float))),
+                "cumulative_lost": float(np.nansum(sub["cumulative_lost"].to_numpy(dtype=float)))
+                if one_unit
+                else np.nan,
             }
         )
     columns = [
