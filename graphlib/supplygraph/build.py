@@ -47,12 +47,17 @@ _LOCATION_PREFIX = "_"
 
 def _clean(value: Any) -> Any:
     """Return a cell value fit for a graph attribute, or None when the cell is blank."""
+    kind = type(value)
+    if kind is str:
+        return value.strip() or None
+    if kind is float:
+        return None if value != value else value  # NaN is blank
+    if kind is int or value is None:
+        return value
     if is_blank(value):
         return None
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()  # numpy scalar -> Python scalar
-    if isinstance(value, str):
-        return value.strip()
+    if hasattr(value, "item"):
+        return value.item()  # numpy scalar -> Python scalar
     return value
 
 
@@ -85,12 +90,10 @@ def infer_stage_order(
     appearance: dict[str, int] = {}
     for stage in node_stages.values():
         appearance.setdefault(stage, len(appearance))
+    pairs = {(node_stages.get(u), node_stages.get(v)) for u, v in edges}
     H = nx.DiGraph()
     H.add_nodes_from(appearance)
-    for u, v in edges:
-        su, sv = node_stages.get(u), node_stages.get(v)
-        if su is not None and sv is not None and su != sv:
-            H.add_edge(su, sv)
+    H.add_edges_from((su, sv) for su, sv in pairs if None not in (su, sv) and su != sv)
     try:
         order = list(nx.lexicographical_topological_sort(H, key=appearance.__getitem__))
     except nx.NetworkXUnfeasible:
@@ -107,6 +110,7 @@ def graph_from_frames(
     graph_attrs: Mapping[str, Any] | None = None,
     file: str | None = None,
     strict: bool = False,
+    validated: bool = False,
 ) -> nx.DiGraph:
     """Build a supply graph from a node table and an edge table.
 
@@ -131,6 +135,10 @@ def graph_from_frames(
         The input's name, used in problem messages when the tables carry no location columns.
     strict
         Treat warnings as errors.
+    validated
+        True when the tables were already checked (by
+        :func:`supplygraph.validate_tables.validate_tables`, which reads spreadsheets); the
+        checks of :func:`supplygraph.validate.check_frames` are then not run again.
 
     Returns
     -------
@@ -155,28 +163,30 @@ def graph_from_frames(
     """
     import networkx as nx
 
-    problems = check_frames(nodes, edges, stages=stages, file=file)
+    problems = [] if validated else check_frames(nodes, edges, stages=stages, file=file)
     warnings = raise_on_errors(problems, strict=strict)
 
     G = nx.DiGraph()
-    node_cols = [c for c in nodes.columns if not str(c).startswith(_LOCATION_PREFIX)]
-    for row in nodes[node_cols].to_dict("records"):
-        node_id = str(row.pop("id")).strip()
-        attrs = _attributes(row, NUMERIC_NODE_ATTRS)
+    node_ids, node_attrs = _attribute_rows(nodes, "id", NUMERIC_NODE_ATTRS)
+    for node_id, attrs in zip(node_ids, node_attrs, strict=True):
         attrs.setdefault("label", node_id)
-        G.add_node(node_id, **attrs)
+    G.add_nodes_from(zip(node_ids, node_attrs, strict=True))
 
-    edge_cols = [c for c in edges.columns if not str(c).startswith(_LOCATION_PREFIX)]
-    for row in edges[edge_cols].to_dict("records"):
-        u = str(row.pop("source")).strip()
-        v = str(row.pop("target")).strip()
-        attrs = _attributes(row, NUMERIC_EDGE_ATTRS)
-        if G.has_edge(u, v):
-            G.edges[u, v]["flow"] = G.edges[u, v].get("flow", 0.0) + attrs.pop("flow", 0.0)
-            for key, value in attrs.items():
-                G.edges[u, v].setdefault(key, value)
-        else:
-            G.add_edge(u, v, **attrs)
+    sources, edge_attrs = _attribute_rows(edges, "source", NUMERIC_EDGE_ATTRS)
+    targets = [str(v).strip() for v in edges["target"].tolist()]
+    for attrs in edge_attrs:
+        attrs.pop("target", None)
+    if len(set(zip(sources, targets, strict=True))) == len(sources):
+        G.add_edges_from(zip(sources, targets, edge_attrs, strict=True))
+    else:  # duplicate pairs: their flows are added together (check_frames warned)
+        for u, v, attrs in zip(sources, targets, edge_attrs, strict=True):
+            if G.has_edge(u, v):
+                data = G.edges[u, v]
+                data["flow"] = data.get("flow", 0.0) + attrs.pop("flow", 0.0)
+                for key, value in attrs.items():
+                    data.setdefault(key, value)
+            else:
+                G.add_edge(u, v, **attrs)
 
     graph_attrs = dict(graph_attrs or {})
     node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
@@ -195,19 +205,34 @@ def graph_from_frames(
     return G
 
 
-def _attributes(row: Mapping[str, Any], numeric: tuple[str, ...]) -> dict[str, Any]:
-    """Return a table row as graph attributes: blanks left out, numbers and years parsed."""
-    attrs: dict[str, Any] = {}
-    for col, raw in row.items():
-        value = _clean(raw)
-        if value is None:
+def _attribute_rows(
+    df: pd.DataFrame, key: str, numeric: tuple[str, ...]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Return a table's key column (stripped text) and one attribute dict per row.
+
+    Works column by column (a Python loop per cell costs too much on 10^5-row tables): blanks
+    are left out, numeric schema columns parsed as numbers, ``year`` as int where whole.
+    Location columns (``_file``, ``_row`` ...) are not copied.
+    """
+    keys = [str(v).strip() for v in df[key].tolist()]
+    rows: list[dict[str, Any]] = [{} for _ in keys]
+    for col in df.columns:
+        name = str(col)
+        if name == key or name.startswith(_LOCATION_PREFIX):
             continue
-        if col in numeric:
-            value = to_number(value)
-        elif col == "year":
-            value = _year(value)
-        attrs[str(col)] = value
-    return attrs
+        column = df[col]
+        if name in numeric and column.dtype.kind in "fiu":
+            values = [None if x != x else float(x) for x in column.tolist()]
+        elif name in numeric:
+            values = [to_number(v) if not is_blank(v) else None for v in column.tolist()]
+        elif name == "year":
+            values = [_year(_clean(v)) if not is_blank(v) else None for v in column.tolist()]
+        else:
+            values = [_clean(v) for v in column.tolist()]
+        for row, value in zip(rows, values, strict=True):
+            if value is not None:
+                row[name] = value
+    return keys, rows
 
 
 def _year(value: Any) -> Any:

@@ -199,8 +199,14 @@ def _load_tables(path: Path, *, strict: bool) -> nx.DiGraph:
             tables.shares, tables.edges, stages=tables.stages, name=path.stem, strict=strict
         )
     else:
+        # read_tables has validated every cell already (and raised on errors)
         G = graph_from_frames(
-            tables.nodes, tables.edges, stages=tables.stages, name=path.stem, strict=strict
+            tables.nodes,
+            tables.edges,
+            stages=tables.stages,
+            name=path.stem,
+            strict=strict,
+            validated=True,
         )
     # the builder re-checks the frames, so table warnings can appear twice: keep each once
     G.graph["warnings"] = list(

@@ -157,12 +157,18 @@ def check_frames(
     if problems:
         return problems
 
+    # plain lists, not iterrows: a Series per row (and pandas' deep copy of frame.attrs for
+    # each) costs a thousand times more than the checks themselves on big tables
     stage_list = list(stages) if stages is not None else None
     stage_rank = {s: i for i, s in enumerate(stage_list or [])}
     seen: dict[str, Any] = {}
     node_stage: dict[str, str] = {}
-    for idx, row in nodes.iterrows():
-        node_id = row["id"]
+    node_index = list(nodes.index)
+    numeric_nodes = [(c, nodes[c].tolist()) for c in NUMERIC_NODE_ATTRS if c in nodes.columns]
+    for pos, (node_id, stage) in enumerate(
+        zip(nodes["id"].tolist(), nodes["stage"].tolist(), strict=True)
+    ):
+        idx = node_index[pos]
         if is_blank(node_id):
             problems.append(nloc.problem(idx, "id", "empty node id"))
             continue
@@ -176,7 +182,6 @@ def check_frames(
             )
         else:
             seen[key] = idx
-        stage = row["stage"]
         if is_blank(stage):
             problems.append(nloc.problem(idx, "stage", "empty stage"))
         elif stage_list is not None and str(stage).strip() not in stage_rank:
@@ -190,16 +195,18 @@ def check_frames(
             )
         else:
             node_stage[str(node_id).strip()] = str(stage).strip()
-        for col in NUMERIC_NODE_ATTRS:
-            if col in nodes.columns:
-                problems.extend(_check_number(nloc, idx, col, row[col]))
+        for col, values in numeric_nodes:
+            problems.extend(_check_number(nloc, idx, col, values[pos]))
 
-    node_ids = {str(k).strip() for k in nodes["id"] if not is_blank(k)}
+    node_ids = {str(k).strip() for k in nodes["id"].tolist() if not is_blank(k)}
     pairs: dict[tuple[str, str], Any] = {}
-    for idx, row in edges.iterrows():
+    edge_index = list(edges.index)
+    sources, targets, flows = (edges[c].tolist() for c in ("source", "target", "flow"))
+    numeric_edges = [(c, edges[c].tolist()) for c in NUMERIC_EDGE_ATTRS if c in edges.columns]
+    for pos in range(len(edge_index)):
+        idx = edge_index[pos]
         ends = []
-        for col in ("source", "target"):
-            value = row[col]
+        for col, value in (("source", sources[pos]), ("target", targets[pos])):
             if is_blank(value):
                 problems.append(eloc.problem(idx, col, f"empty {col} node"))
             elif str(value).strip() not in node_ids:
@@ -210,11 +217,11 @@ def check_frames(
                 )
             else:
                 ends.append(str(value).strip())
-        if is_blank(row["flow"]):
+        if is_blank(flows[pos]):
             problems.append(eloc.problem(idx, "flow", "empty flow"))
-        for col in NUMERIC_EDGE_ATTRS:
-            if col in edges.columns and not (col == "flow" and is_blank(row[col])):
-                problems.extend(_check_number(eloc, idx, col, row[col]))
+        for col, values in numeric_edges:
+            if not (col == "flow" and is_blank(values[pos])):
+                problems.extend(_check_number(eloc, idx, col, values[pos]))
         if len(ends) == 2:
             pair = (ends[0], ends[1])
             if pair in pairs:
