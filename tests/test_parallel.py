@@ -8,6 +8,8 @@ the graph, removes the node and re-propagates by fixed-point iteration in plain 
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -137,7 +139,7 @@ def test_chunk_bounds():
     assert chunk_bounds(0, 4) == []
     bounds = chunk_bounds(1001, 16)
     assert bounds[0][0] == 0 and bounds[-1][1] == 1001
-    assert all(b == c for (_, b), (c, _) in zip(bounds[:-1], bounds[1:], strict=True))
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(bounds))
 
 
 @pytest.mark.parametrize("cycles", [False, True])

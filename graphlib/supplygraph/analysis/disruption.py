@@ -302,10 +302,6 @@ def sweep(
         Dask scheduler address (``"tcp://host:8786"``) or a ``dask.distributed.Client``: run the
         per-scenario part on that cluster instead (needs the ``supplygraph[dask]`` extra).
         Results are identical to the single-process sweep.
-    scheduler
-        Run the per-scenario part on a Dask cluster instead: a scheduler address
-        (``"tcp://host:8786"``), a ``dask.distributed.Client`` or a cluster object (needs the
-        ``supplygraph[dask]`` extra; see :mod:`supplygraph.parallel`). Results are identical.
     details
         Compute ``max_loss``, ``max_loss_target`` and ``n_targets_hit`` (needs the loss at every
         target, not just the weighted sum; for the linear node sweep that costs more than the
