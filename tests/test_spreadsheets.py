@@ -570,3 +570,149 @@ def test_flourish_csv_pair(tmp_path: Path) -> None:
     edges.write_text("source,target,value\nm,s,3\n")
     t = read_tables([nodes, edges])
     assert len(t.nodes) == 2 and t.edges.loc[0, "flow"] == 3.0
+
+
+# ------------------------------------------------------------- column-wise reading = cell by cell
+
+_CLEAN_IDS = [f"n{i}" for i in range(60)]
+_BAD_TEXT = ["", " ", "'=x", "'+1", "=SUM(A1)", " =x", "x\x01y", "'abc", "x" * 33_000, "\u00a0"]
+_BAD_NUMBER = ["1,234.5", "1 234.5", "0,5", "1.234,5", "90 %", "abc", "1e400", "nan", "inf", "TRUE"]
+_BAD_NUMBER += ["", " ", "１２", "\u200b5", "+.5", "5.", "-3", "0x10", "1_000", "'=1", " 2.5 "]
+_BAD_COUNTRY = ["China", "cn", "NA", "XX", "Congo", "123", "", "usa "]
+
+
+def _mixed_rows(rng: random.Random, bad: float) -> tuple[list[list[str]], list[list[str]]]:
+    """Node and edge rows (header first): mostly clean cells, a share ``bad`` of bad ones."""
+
+    def pick(clean: str, pool: list[str]) -> str:
+        return rng.choice(pool) if rng.random() < bad else clean
+
+    nodes = [["ID", "Label", "Stage", "Country", "Value", "Unit", "Year", "Notes"]]
+    for i, nid in enumerate(_CLEAN_IDS):
+        nodes.append(
+            [
+                pick(nid if rng.random() > bad / 2 else nid.upper(), _BAD_TEXT),
+                pick(f"Node {i}", _BAD_TEXT),
+                pick(rng.choice(["mining", "separation", "metal"]), [*_BAD_TEXT, "Mining"]),
+                pick(rng.choice(["CHN", "USA", "NAM", "AUS"]), _BAD_COUNTRY),
+                pick(f"{rng.uniform(0, 100):.6g}", _BAD_NUMBER),
+                pick("t", _BAD_TEXT),
+                pick("2020", ["2020-23", " 2021 ", "2020.0", "abc", "٢٠٢٠", ""]),
+                pick("", _BAD_TEXT),
+            ]
+        )
+        if rng.random() < bad / 2:
+            nodes[-1].append("stray")  # a value right of the header
+        if rng.random() < bad / 3:
+            nodes.append([" ", ""])  # a blank row
+    edges = [["From", "To", "Flow", "Lead days", "Source"]]
+    for _ in range(200):
+        u = rng.choice(_CLEAN_IDS) if rng.random() > bad / 2 else rng.choice(["zz", "N1", "Node 1"])
+        v = rng.choice(_CLEAN_IDS) if rng.random() > bad / 2 else rng.choice(["", "n2 ", "x"])
+        edges.append([u, v, pick(f"{rng.uniform(0, 50):.4f}", _BAD_NUMBER), pick("", _BAD_NUMBER)])
+        edges[-1].append(pick(rng.choice(["", "USGS"]), _BAD_TEXT))
+        if rng.random() < bad / 3:
+            edges.append(list(edges[-1]))  # a duplicate connection
+    return nodes, edges
+
+
+def _write_mixed(folder: Path, nodes: list[list[str]], edges: list[list[str]], how: str) -> Path:
+    import csv
+
+    folder.mkdir()
+    if how == "xlsx":  # typed cells too: numbers, booleans, formulas without a value
+        wb = openpyxl.Workbook()
+        for name, rows in (("Elements", nodes), ("Connections", edges)):
+            ws = wb.create_sheet(name)
+            for r, row in enumerate(rows, start=1):
+                for c, value in enumerate(row, start=1):
+                    typed: object = value
+                    if r > 1 and value.strip() and not value.strip().isalpha():
+                        try:
+                            typed = float(value)
+                            typed = int(typed) if typed.is_integer() and r % 2 else typed
+                        except (ValueError, OverflowError):
+                            pass
+                    if typed == "TRUE":
+                        typed = True
+                    elif isinstance(typed, str) and "\x01" in typed:
+                        typed = "=1+1"  # control characters cannot be stored in xlsx
+                    elif isinstance(typed, float) and not math.isfinite(typed):
+                        typed = value
+                    if value != "":
+                        ws.cell(row=r, column=c, value=typed)
+        del wb["Sheet"]
+        wb.save(folder / "mixed.xlsx")
+        return folder / "mixed.xlsx"
+    for name, rows in (("nodes.csv", nodes), ("edges.csv", edges)):
+        with open(folder / name, "w", newline="", encoding="utf-8") as fh:
+            if how == "quoted":  # csv.writer quotes some cells: the csv-module path
+                csv.writer(fh, quoting=csv.QUOTE_MINIMAL).writerows(rows)
+            else:  # no quotes, ";" separated: the line-splitting path
+                fh.write("\n".join(";".join(r) for r in rows) + "\n")
+    return folder
+
+
+def _read_and_validate(path: Path) -> tuple[object, list]:
+    from supplygraph.validate_tables import validate_tables
+
+    tables = read_tables(path, validate=False)
+    raw_problems = [p.as_dict() for p in tables.problems]
+    problems = validate_tables(tables, raise_errors=False)
+    return tables, [raw_problems, [p.as_dict() for p in problems], tables.notes, tables.counts]
+
+
+@pytest.mark.parametrize("how", ["plain", "quoted", "xlsx"])
+@pytest.mark.parametrize("bad", [0.0, 0.05, 0.3])
+def test_column_wise_reading_equals_cell_by_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, bad: float
+) -> None:
+    import pandas as pd
+
+    import supplygraph.io.tables as tables_module
+    import supplygraph.validate_tables as validate_module
+
+    nodes, edges = _mixed_rows(random.Random(f"{how}{bad}"), bad)
+    if how == "plain":  # ";" separates the cells, so no cell may hold one
+        assert not any(";" in c or "\n" in c for r in nodes + edges for c in r)
+    path = _write_mixed(tmp_path / "in", nodes, edges, how)
+    fast, fast_out = _read_and_validate(path)
+    monkeypatch.setattr(tables_module, "_FAST", False)
+    monkeypatch.setattr(validate_module, "_FAST", False)
+    slow, slow_out = _read_and_validate(path)
+    assert fast_out == slow_out
+    for a, b in ((fast.nodes, slow.nodes), (fast.edges, slow.edges)):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert list(a.dtypes) == list(b.dtypes)
+        assert a.attrs == b.attrs
+        for col in a.columns:  # same Python types cell by cell (e.g. int years, None)
+            assert [type(x) for x in a[col].tolist()] == [type(x) for x in b[col].tolist()]
+    if bad >= 0.3:  # the table really mixes problems of many kinds
+        assert len({p["message"][:25] for p in fast_out[1]}) >= 12
+    if bad == 0.0:
+        assert all(p["severity"] == "warning" for p in fast_out[1])
+
+
+def test_plain_csv_lines_split_as_the_csv_module_reads() -> None:
+    import csv
+    import io
+
+    from supplygraph.io.tables import _plain_csv_lines, _RawTable
+
+    rng = random.Random(7)
+    alphabet = ["a", "b", ",", ";", "\t", "\n", "\r\n", "\r", " ", "\u2028", "\x0b", "é", '"']
+    checked = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))
+        lines = _plain_csv_lines(text)
+        if lines is None:
+            assert '"' in text or "\r" in text.replace("\r\n", "")
+            continue
+        for delim in (",", ";", "\t"):
+            expected = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+            raw = _RawTable("f.csv", None, None, lines=lines, delim=delim)
+            assert list(raw.iter_rows()) == list(
+                _RawTable("f.csv", None, None, records=expected).iter_rows()
+            )
+            checked += 1
+    assert checked > 1000

@@ -31,6 +31,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,10 @@ __all__ = ["SHARE_SUM_TOLERANCE", "validate_tables"]
 
 #: How far (as a fraction) a stage's shares may sum from 1 before a warning.
 SHARE_SUM_TOLERANCE = 0.02
+
+#: Private switch: False checks the node and edge tables row by row only (the reference path
+#: the column-wise checks are tested against).
+_FAST = True
 
 
 def _blank(value: Any) -> bool:
@@ -61,10 +66,13 @@ class _Checker:
         self.problems = problems
         self.headers: dict[str, str] = dict(frame.attrs.get("columns", {}))
         self.bad: set[tuple[int, str]] = set(frame.attrs.get("bad_cells", set()))
-        self.files = list(frame["_file"]) if "_file" in frame.columns else [None] * len(frame)
-        self.sheets = list(frame["_sheet"]) if "_sheet" in frame.columns else [None] * len(frame)
-        if "_row" in frame.columns:
-            self.rows = [int(r) for r in frame["_row"]]
+        n = len(frame)
+        self.files = frame["_file"].tolist() if "_file" in frame.columns else [None] * n
+        self.sheets = frame["_sheet"].tolist() if "_sheet" in frame.columns else [None] * n
+        if "_row" in frame.columns and frame["_row"].dtype == "int64":
+            self.rows = frame["_row"].tolist()
+        elif "_row" in frame.columns:
+            self.rows = [int(r) for r in frame["_row"].tolist()]
         else:
             self.rows = [i + 2 for i in range(len(frame))]
 
@@ -105,7 +113,7 @@ class _Checker:
 
     def column(self, col: str) -> list[Any]:
         if col in self.frame.columns:
-            return list(self.frame[col])
+            return self.frame[col].tolist()
         return [None] * len(self.frame)
 
 
@@ -130,7 +138,7 @@ def _check_stage_column(
     rewritten: dict[str, str] = {}
     out = []
     for i, v in enumerate(values):
-        if _blank(v) or v in exact:
+        if (v.__class__ is str and v in exact) or _blank(v) or v in exact:
             out.append(v)
             continue
         s = str(v).strip()
@@ -152,8 +160,18 @@ def _check_stage_column(
 
 
 def _check_numbers(chk: _Checker, cols: Iterable[str], non_negative: bool = True) -> None:
+    import numpy as np
+
     for col in cols:
         if col not in chk.frame.columns:
+            continue
+        series = chk.frame[col]
+        if _FAST and isinstance(series.dtype, np.dtype) and series.dtype.kind in "fi":
+            # float64/int64: the only blanks are NaN, which compare False
+            if non_negative:
+                values = series.to_numpy()
+                for i in np.flatnonzero(values < 0).tolist():
+                    chk.add(i, col, "negative number", value=_fmt(values[i].item()))
             continue
         for i, v in enumerate(chk.column(col)):
             if _blank(v):
@@ -189,6 +207,20 @@ def _check_nodes(
     ids = chk.column("id")
     stages = chk.column("stage")
     first_row: dict[str, int] = {}
+    if _FAST and _plain_text(ids) and (not has_stage or _plain_text(stages)):
+        # every id and stage is trimmed text: no blank cells, so the only possible problem
+        # is a duplicate id; without one, the lookups are built in bulk (in row order)
+        folded = dict(zip(map(str.casefold, ids), ids, strict=True))
+        if len(folded) == len(ids):
+            folded_ids.update(folded)
+            if has_stage:
+                node_stage.update(zip(ids, stages, strict=True))
+            _check_numbers(chk, ("value", "external_input", "inventory_days", "recovery_days"))
+            return node_stage, folded_ids
+    if _FAST:
+        _check_node_rows(chk, ids, stages, has_stage, first_row, folded_ids, node_stage)
+        _check_numbers(chk, ("value", "external_input", "inventory_days", "recovery_days"))
+        return node_stage, folded_ids
     for i, node_id in enumerate(ids):
         if _blank(node_id):
             if not chk.is_bad(i, "id") and not chk.is_bad(i, "label"):
@@ -216,13 +248,234 @@ def _check_nodes(
     return node_stage, folded_ids
 
 
+def _plain_text(values: list[Any]) -> bool:
+    """True when every value is a non-empty ``str`` without surrounding whitespace."""
+    return (
+        set(map(type, values)) <= {str}
+        and "" not in values
+        and list(map(str.strip, values)) == values
+    )
+
+
+def _check_node_rows(
+    chk: _Checker,
+    ids: list[Any],
+    stages: list[Any],
+    has_stage: bool,
+    first_row: dict[str, int],
+    folded_ids: dict[str, str],
+    node_stage: dict[str, str],
+) -> None:
+    """The row-by-row node checks of :func:`_check_nodes`, with a shortcut for plain text."""
+    rows = chk.rows
+    for i, node_id in enumerate(ids):
+        if node_id.__class__ is str:
+            nid = node_id.strip()
+            blank = not nid
+        else:
+            blank = _blank(node_id)
+            nid = "" if blank else str(node_id).strip()
+        if blank:
+            if not chk.is_bad(i, "id") and not chk.is_bad(i, "label"):
+                chk.add(i, "id", "empty required cell: the node has no ID and no Label")
+            continue
+        key = nid.casefold()
+        if key in first_row:
+            chk.add(
+                i,
+                "id",
+                f"duplicate ID (same as row {first_row[key]} after trimming and ignoring case)",
+                value=node_id,
+            )
+        else:
+            first_row[key] = rows[i]
+            folded_ids[key] = nid
+        if has_stage:
+            st = stages[i]
+            if st.__class__ is str and st.strip():
+                node_stage[nid] = st
+            elif _blank(st):
+                if not chk.is_bad(i, "stage"):
+                    chk.add(i, "stage", "empty required cell: every node needs a stage")
+            else:
+                node_stage[nid] = str(st)
+
+
+class _Labels:
+    """Node label -> id, built on first use (only unknown endpoints need it)."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.map: dict[str, str] | None = None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.get()
+
+    def __getitem__(self, key: str) -> str:
+        return self.get()[key]
+
+    def get(self) -> dict[str, str]:
+        if self.map is None:
+            self.map = _node_labels(self.tables)
+        return self.map
+
+
+def _node_labels(tables: Tables) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    if len(tables.nodes) and "label" in tables.nodes.columns:
+        ids = tables.nodes["id"].tolist()
+        for nid, lab in zip(ids, tables.nodes["label"].tolist(), strict=True):
+            if not _blank(lab) and not _blank(nid):
+                labels.setdefault(str(lab).strip(), str(nid).strip())
+    return labels
+
+
+def _endpoint_problems(
+    chk: _Checker,
+    i: int,
+    source: Any,
+    target: Any,
+    known_ids: set[str],
+    folded_ids: dict[str, str],
+    labels: dict[str, str] | _Labels,
+) -> list[str]:
+    """Check both ends of edge row ``i``; return the ends found among the known ids."""
+    ends: list[str] = []
+    for col, value in (("source", source), ("target", target)):
+        if _blank(value):
+            if not chk.is_bad(i, col):
+                chk.add(i, col, "empty required cell: the connection needs both ends")
+            continue
+        v = str(value).strip()
+        if v in known_ids:
+            ends.append(v)
+            continue
+        hint = ""
+        if v.casefold() in folded_ids:
+            hint = f" (did you mean '{folded_ids[v.casefold()]}'? IDs are case-sensitive)"
+        elif v in labels:
+            hint = f" (that is the Label of '{labels[v]}'; use the ID)"
+        else:
+            hint = _suggest(v, known_ids) if len(known_ids) < 50_000 else ""
+        chk.add(i, col, f"unknown node: no element has this ID{hint}", value=value)
+    return ends
+
+
+def _check_edge_rows_fast(
+    chk: _Checker,
+    edges: pd.DataFrame,
+    node_stage: dict[str, str],
+    folded_ids: dict[str, str],
+    known_ids: set[str],
+    labels: dict[str, str] | _Labels,
+    rank: dict[str, int],
+) -> None:
+    """The row-by-row edge checks of :func:`_check_edges`, column-wise.
+
+    Rows whose two ends are known ids as written and whose flow is filled (almost all) are
+    checked in bulk for duplicates, self-loops and backward connections (on integer codes of
+    the ids); every other row goes through the row-by-row checks. Problems come out in the
+    same order as row by row.
+    """
+    import numpy as np
+
+    n = len(edges)
+    rows = chk.rows
+    sources, targets = chk.column("source"), chk.column("target")
+    # integer codes: ids as written (str, trimmed) first, then any other known id
+    exact = [k for k in known_ids if k.__class__ is str and k == k.strip()]
+    code = dict(zip(exact, range(len(exact)), strict=True))
+    n_exact = len(code)
+    if n_exact < len(known_ids):
+        for k in known_ids:
+            code.setdefault(k, len(code))
+    cu = np.fromiter(map(code.get, sources, repeat(-1)), dtype=np.int64, count=n)
+    cv = np.fromiter(map(code.get, targets, repeat(-1)), dtype=np.int64, count=n)
+    fast = (cu >= 0) & (cu < n_exact) & (cv >= 0) & (cv < n_exact)
+    has_flow = "flow" in edges.columns
+    flow_blank = np.zeros(n, dtype=bool)
+    if has_flow:
+        flow = edges["flow"]
+        if isinstance(flow.dtype, np.dtype) and flow.dtype.kind == "f":
+            flow_blank = np.isnan(flow.to_numpy())
+        else:
+            flow_blank = np.fromiter(map(_blank, flow.tolist()), dtype=bool, count=n)
+        fast &= ~flow_blank
+    # rows checked one by one: their problems, and their ends when both are known
+    row_problems: dict[int, list[Problem]] = {}
+    slow_ends: dict[int, tuple[str, str]] = {}
+    problems = chk.problems
+    for i in np.flatnonzero(~fast).tolist():
+        start = len(problems)
+        ends = _endpoint_problems(chk, i, sources[i], targets[i], known_ids, folded_ids, labels)
+        if flow_blank[i] and not chk.is_bad(i, "flow"):
+            chk.add(i, "flow", "empty required cell: every connection needs a flow")
+        if len(problems) > start:
+            row_problems[i] = problems[start:]
+            del problems[start:]
+        if len(ends) == 2:
+            slow_ends[i] = (ends[0], ends[1])
+    # the rows with both ends known, in row order
+    for i, (u, v) in slow_ends.items():
+        cu[i], cv[i] = code[u], code[v]
+        fast[i] = True
+    if fast.all():
+        pair_rows = np.arange(n)
+    else:
+        pair_rows = np.flatnonzero(fast)
+        cu, cv = cu[pair_rows], cv[pair_rows]
+    m = len(pair_rows)
+    if not m:
+        problems.extend(p for i in sorted(row_problems) for p in row_problems[i])
+        return
+    # first occurrence of each (source, target) pair (np.unique sorts stably)
+    _, first_at, inverse = np.unique(cu * len(code) + cv, return_index=True, return_inverse=True)
+    first = first_at[inverse.reshape(-1)]
+    dup = first != np.arange(m)
+    loop = cu == cv
+    backwards = np.zeros(m, dtype=bool)
+    if rank:
+        ranks = [rank.get(node_stage.get(k), -1) for k in code]  # -1: no rank
+        rank_of = np.asarray(ranks, dtype=np.int64)
+        ru, rv = rank_of[cu], rank_of[cv]
+        backwards = (ru >= 0) & (rv >= 0) & (ru > rv) & ~loop
+    warn: dict[int, list[Problem]] = {}
+    start = len(problems)
+    for k in np.flatnonzero(dup | loop | backwards).tolist():
+        i = int(pair_rows[k])
+        u, v = slow_ends[i] if i in slow_ends else (sources[i], targets[i])
+        if dup[k]:
+            chk.add(
+                i,
+                None,
+                f"duplicate connection {u} -> {v} (also in row {rows[pair_rows[first[k]]]}); "
+                "their flows are added together",
+                severity="warning",
+            )
+        if loop[k]:
+            chk.add(i, None, f"self-loop on {u} (legal: recycling)", severity="warning")
+        elif backwards[k]:
+            su, sv = node_stage.get(u), node_stage.get(v)
+            chk.add(
+                i,
+                None,
+                f"connection runs backwards across stages ({su} -> {sv})",
+                severity="warning",
+            )
+        warn[i] = problems[start:]
+        del problems[start:]
+    for i in sorted(set(row_problems) | set(warn)):
+        problems.extend(row_problems.get(i, ()))
+        problems.extend(warn.get(i, ()))
+
+
 def _check_edges(
     tables: Tables,
     problems: list[Problem],
     node_stage: dict[str, str],
     folded_ids: dict[str, str],
     known_ids: set[str],
-    labels: dict[str, str],
+    labels: dict[str, str] | _Labels,
 ) -> None:
     edges = tables.edges
     if len(edges) == 0:
@@ -239,6 +492,10 @@ def _check_edges(
             "connections table has no Flow column (also accepted: Weight, Value, Quantity)",
         )
     rank = {s: i for i, s in enumerate(tables.stages or [])}
+    if _FAST:
+        _check_edge_rows_fast(chk, edges, node_stage, folded_ids, known_ids, labels, rank)
+        _check_numbers(chk, ("flow", "lead_days"))
+        return
     seen: dict[tuple[str, str], int] = {}
     sources, targets, flows = chk.column("source"), chk.column("target"), chk.column("flow")
     for i in range(len(edges)):
@@ -421,11 +678,7 @@ def validate_tables(
     node_stage, folded_ids = _check_nodes(tables, problems, notes)
     share_ids = _check_shares(tables, problems, notes)
     known = set(node_stage) | set(folded_ids.values())
-    labels: dict[str, str] = {}
-    if len(tables.nodes) and "label" in tables.nodes.columns:
-        for nid, lab in zip(tables.nodes["id"], tables.nodes["label"], strict=True):
-            if not _blank(lab) and not _blank(nid):
-                labels.setdefault(str(lab).strip(), str(nid).strip())
+    labels: dict[str, str] | _Labels = _Labels(tables) if _FAST else _node_labels(tables)
     if not len(tables.nodes):
         known = share_ids
         if len(tables.edges) and tables.shares is None:

@@ -64,9 +64,12 @@ import io
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import compress
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +185,7 @@ SHEET_KINDS: dict[str, str] = {
 HEADER_SCAN_ROWS = 10
 _MAX_TEXT = 32_767
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # as _CONTROL
 
 
 @dataclass
@@ -496,13 +500,45 @@ class _Cell:
 
 @dataclass
 class _RawTable:
-    """One sheet or CSV file as rows of sparse cells."""
+    """One sheet or CSV file as rows of sparse cells.
+
+    A CSV file keeps its text rows instead, so the table can be built column by column: either
+    ``lines`` (a file without quotes: one line per spreadsheet row, cells separated by
+    ``delim``) or ``records`` (as :func:`csv.reader` read them: one list of text cells per
+    row). Row number = index + 1, ``""`` is an empty cell; :meth:`iter_rows` yields the same
+    rows as sparse cells.
+    """
 
     file: str
     sheet: str | None
-    rows: Iterable[tuple[int, list[tuple[int, Any]]]]
+    rows: Iterable[tuple[int, list[tuple[int, Any]]]] | None
     kind_hint: str | None = None  # from the sheet / file name
     merged: Any = None  # callable returning merged ranges after reading
+    records: list[list[str]] | None = None
+    lines: list[str] | None = None
+    delim: str = ","
+    plain: bool = False  # no cell of ``lines`` can need a text check (see _plain_csv_lines)
+
+    @property
+    def dense(self) -> bool:
+        """True for a CSV file (text rows, not sparse cells)."""
+        return self.records is not None or self.lines is not None
+
+    def iter_rows(self) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+        """Yield ``(row number, [(column number, value), ...])`` without empty cells."""
+        if self.lines is not None:
+            delim = self.delim
+            return (
+                (rownum, [(i, v) for i, v in enumerate(line.split(delim), start=1) if v != ""])
+                for rownum, line in enumerate(self.lines, start=1)
+            )
+        if self.records is not None:
+            return (
+                (rownum, [(i, v) for i, v in enumerate(record, start=1) if v != ""])
+                for rownum, record in enumerate(self.records, start=1)
+            )
+        assert self.rows is not None
+        return iter(self.rows)
 
 
 def _classify_headers(norm: list[str]) -> str | None:
@@ -620,7 +656,7 @@ def _build_frame(
 
     cell = _Cell(kind, raw.file, raw.sheet, problems)
     where = raw.file + (f", sheet '{raw.sheet}'" if raw.sheet else "")
-    rows_iter: Iterator[tuple[int, list[tuple[int, Any]]]] = iter(raw.rows)
+    rows_iter: Iterator[tuple[int, list[tuple[int, Any]]]] = raw.iter_rows()
 
     # find the header row among the first non-blank rows
     header_row = None
@@ -670,53 +706,20 @@ def _build_frame(
     col_header = dict(headers)
 
     numeric = set(NUMERIC_COLUMNS.get(kind, ()))
-    data: dict[str, list[Any]] = {c: [] for c in mapping}
-    extra_data: dict[str, list[Any]] = {h: [] for h in extras}
-    loc_rows: list[int] = []
-    percent_rows: dict[str, list[bool]] = {c: [] for c in mapping if c in SHARE_LIKE}
-    blank: list[int] = []  # the first blank rows (for the note)
-    n_blank = 0
-    n_rejected = 0
-    headerless: dict[int, int] = {}  # column -> first row with a value
-    read_rows = 0
-    previous = header_row
-
-    for rownum, cells in rows_iter:
-        if rownum > previous + 1:  # rows absent from the file are blank rows
-            n_blank += rownum - previous - 1
-            blank.extend(range(previous + 1, min(rownum, previous + 12)))
-        previous = rownum
-        present = [(c, v) for c, v in cells if v.__class__ is not str or v.strip()]
-        if not present:
-            n_blank += 1
-            blank.append(rownum)
-            continue
-        row_cells = dict(present)
-        if all(c not in col_header for c in row_cells):
-            # values only in columns without a header: reported below, not a table row
-            for c in row_cells:
-                headerless.setdefault(c, rownum)
-            n_rejected += 1
-            continue
-        read_rows += 1
-        loc_rows.append(rownum)
-        for c in row_cells:
-            if c not in col_header:
-                headerless.setdefault(c, rownum)
-        for col, idx in mapping.items():
-            header = col_header[idx]
-            value = row_cells.get(idx)
-            if col in numeric:
-                number, pct = cell.number(rownum, header, col, value)
-                data[col].append(number)
-                if col in percent_rows:
-                    percent_rows[col].append(pct)
-            elif col == "year":
-                data[col].append(cell.year(rownum, header, col, value))
-            else:
-                data[col].append(cell.text(rownum, header, col, value))
-        for header, idx in extras.items():
-            extra_data[header].append(cell.extra(rownum, header, row_cells.get(idx)))
+    table = _dense_rows(raw, header_row, col_header) if raw.dense and _FAST else None
+    if table is None:
+        table = _sparse_rows(rows_iter, header_row, col_header)
+    loc_rows = table.loc_rows
+    read_rows = len(loc_rows)
+    blank, n_blank, n_rejected, headerless = (
+        table.blank,
+        table.n_blank,
+        table.n_rejected,
+        table.headerless,
+    )
+    data, percent_rows, extra_data = _convert_columns(
+        table, mapping, extras, col_header, numeric, cell
+    )
 
     for c, first in sorted(headerless.items()):
         letter = column_letter(c)
@@ -773,10 +776,375 @@ def _build_frame(
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     frame["_file"] = raw.file
     frame["_sheet"] = raw.sheet
-    frame["_row"] = pd.Series(loc_rows, dtype="int64")
+    frame["_row"] = pd.Series(_int_array(loc_rows), dtype="int64")
     frame.attrs["columns"] = dict(originals)
     frame.attrs["bad_cells"] = set(cell.bad)
     return frame
+
+
+# ------------------------------------------------------------------------ column reading
+
+#: Private switch: False reads every cell through :class:`_Cell` one by one, row by row (the
+#: reference path the column-wise reading is tested against).
+_FAST = True
+
+_NOT_NUMBER_CHAR = re.compile(r"[^0-9.eE+\-\n]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_PLAIN_ASCII = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_EXACT_INT = 2**53
+
+
+@dataclass
+class _Rows:
+    """The data rows of a table: row numbers, raw values by column, and what was skipped."""
+
+    loc_rows: list[int]
+    columns: dict[int, Sequence[Any]]  # column number -> raw values (None or "" when empty)
+    stripped: dict[int, list[str]] | None = None  # CSV: the values stripped (all str)
+    plain: bool = False  # CSV text without apostrophes, "=", control characters, long cells
+    blank: list[int] = field(default_factory=list)
+    n_blank: int = 0
+    n_rejected: int = 0
+    headerless: dict[int, int] = field(default_factory=dict)  # column -> first row with a value
+
+
+def _sparse_rows(
+    rows_iter: Iterator[tuple[int, list[tuple[int, Any]]]],
+    header_row: int,
+    col_header: dict[int, str],
+) -> _Rows:
+    """Collect the data rows of sparse-cell rows (a workbook sheet), row by row."""
+    out = _Rows([], {})
+    blank = out.blank
+    headerless = out.headerless
+    row_dicts: list[dict[int, Any]] = []
+    previous = header_row
+    for rownum, cells in rows_iter:
+        if rownum > previous + 1:  # rows absent from the file are blank rows
+            out.n_blank += rownum - previous - 1
+            blank.extend(range(previous + 1, min(rownum, previous + 12)))
+        previous = rownum
+        present = [(c, v) for c, v in cells if v.__class__ is not str or v.strip()]
+        if not present:
+            out.n_blank += 1
+            blank.append(rownum)
+            continue
+        row_cells = dict(present)
+        if all(c not in col_header for c in row_cells):
+            # values only in columns without a header: reported later, not a table row
+            for c in row_cells:
+                headerless.setdefault(c, rownum)
+            out.n_rejected += 1
+            continue
+        out.loc_rows.append(rownum)
+        row_dicts.append(row_cells)
+        for c in row_cells:
+            if c not in col_header:
+                headerless.setdefault(c, rownum)
+    out.columns = {idx: [rc.get(idx) for rc in row_dicts] for idx in col_header}
+    return out
+
+
+def _dense_columns(raw: _RawTable, header_row: int, min_width: int) -> list[Sequence[str]] | None:
+    """The CSV rows below the header as columns of text cells (short rows padded with ``""``).
+
+    None when one row is so much wider than the header that the columns would waste memory.
+    """
+
+    if raw.lines is not None:
+        lines = raw.lines[header_row:]
+        delim = raw.delim
+        n = len(lines)
+        if not n:
+            return [[] for _ in range(min_width)]
+        counts = [line.count(delim) for line in lines]
+        width = max(max(counts) + 1, min_width)
+        if width > 4 * min_width + 64:
+            return None
+        if min(counts) < width - 1:
+            lines = [
+                line if c == width - 1 else line + delim * (width - 1 - c)
+                for line, c in zip(lines, counts, strict=True)
+            ]
+        flat = delim.join(lines).split(delim)
+        return [flat[j::width] for j in range(width)]
+    assert raw.records is not None
+    rows = raw.records[header_row:]
+    width = max(max(map(len, rows), default=0), min_width)
+    if width > 4 * min_width + 64:
+        return None
+    if rows and min(map(len, rows)) < width:
+        rows = [r if len(r) == width else r + [""] * (width - len(r)) for r in rows]
+    return [list(map(itemgetter(j), rows)) for j in range(width)]
+
+
+def _dense_rows(raw: _RawTable, header_row: int, col_header: dict[int, str]) -> _Rows | None:
+    """Collect the data rows of a CSV file (below the header row) column by column.
+
+    Same outcome as :func:`_sparse_rows` on the rows as sparse cells: a row whose cells are
+    all empty or whitespace is blank; a row with values only in columns without a header is
+    rejected; other values outside the header columns are recorded in ``headerless``. None
+    when the file is better read row by row (see :func:`_dense_columns`).
+    """
+    import numpy as np
+
+    columns = _dense_columns(raw, header_row, max(col_header))
+    if columns is None:
+        return None
+    first = header_row + 1
+    n = len(columns[0]) if columns else 0
+    stripped = [list(map(str.strip, c)) for c in columns]
+    filled = [_filled(c, n) for c in stripped]
+    in_header = np.zeros(n, dtype=bool)
+    anywhere = np.zeros(n, dtype=bool)
+    out = _Rows([], {}, plain=raw.plain)
+    for c, mask in enumerate(filled, start=1):
+        anywhere |= mask
+        if c in col_header:
+            in_header |= mask
+        elif mask.any():
+            out.headerless[c] = first + int(np.argmax(mask))
+    blank = np.flatnonzero(~anywhere)
+    out.blank = (blank + first).tolist()
+    out.n_blank = len(out.blank)
+    out.n_rejected = int((anywhere & ~in_header).sum())
+    if in_header.all():
+        out.loc_rows = list(range(first, first + n))
+        out.columns = {idx: columns[idx - 1] for idx in col_header}
+        out.stripped = {idx: stripped[idx - 1] for idx in col_header}
+    else:
+        keep = in_header.tolist()
+        out.loc_rows = (np.flatnonzero(in_header) + first).tolist()
+        out.columns = {idx: list(compress(columns[idx - 1], keep)) for idx in col_header}
+        out.stripped = {idx: list(compress(stripped[idx - 1], keep)) for idx in col_header}
+    return out
+
+
+def _filled(stripped: list[str], n: int) -> Any:
+    """Boolean mask of the non-empty cells of a stripped column."""
+    import numpy as np
+
+    empty = stripped.count("")
+    if empty == 0:
+        return np.ones(n, dtype=bool)
+    if empty == n:
+        return np.zeros(n, dtype=bool)
+    return np.fromiter(map(bool, stripped), dtype=bool, count=n)
+
+
+def _convert_columns(
+    table: _Rows,
+    mapping: dict[str, int],
+    extras: dict[str, int],
+    col_header: dict[int, str],
+    numeric: set[str],
+    cell: _Cell,
+) -> tuple[dict[str, list[Any]], dict[str, list[bool]], dict[str, list[Any]]]:
+    """Convert every column; problems come out in row order, then column order, as if read
+    row by row."""
+    reader = _ColumnReader(cell, table.loc_rows, _FAST, table.plain)
+    stripped = table.stripped or {}
+    data: dict[str, list[Any]] = {}
+    percent_rows: dict[str, list[bool]] = {}
+    extra_data: dict[str, list[Any]] = {}
+    problems = cell.problems
+    cell.problems = reader.buf
+    try:
+        j = 0
+        for col, idx in mapping.items():
+            header = col_header[idx]
+            values = table.columns[idx]
+            strip = stripped.get(idx)
+            if col in numeric:
+                data[col], pct = reader.number(values, strip, header, col, j)
+                if col in SHARE_LIKE:
+                    percent_rows[col] = pct
+            elif col == "year":
+                data[col] = reader.year(values, strip, header, col, j)
+            else:
+                data[col] = reader.text(values, strip, header, col, j)
+            j += 1
+        for header, idx in extras.items():
+            values, strip = table.columns[idx], stripped.get(idx)
+            extra_data[header] = reader.text(values, strip, header, header, j, extra=True)
+            j += 1
+    finally:
+        cell.problems = problems
+    reader.keyed.sort(key=lambda t: (t[0], t[1]))
+    problems.extend(p for _, _, p in reader.keyed)
+    return data, percent_rows, extra_data
+
+
+def _text_needs_checks(stripped: list[str]) -> bool:
+    """True when some stripped cell may need :meth:`_Cell.text`: an apostrophe or ``=`` first,
+    a control character, or text longer than a spreadsheet cell."""
+    if not stripped:
+        return False
+    joined = "\n".join(stripped)
+    return (
+        joined[:1] in ("'", "=")
+        or "\n'" in joined
+        or "\n=" in joined
+        or _CONTROL.search(joined) is not None
+        or (len(joined) > _MAX_TEXT and max(map(len, stripped)) > _MAX_TEXT)
+    )
+
+
+class _ColumnReader:
+    """Column-wise cell conversion: plain cells in bulk, any other cell through :class:`_Cell`.
+
+    A cell is only converted here when :class:`_Cell` would return the same value without a
+    problem; every other cell goes to :class:`_Cell`, whose problems are collected with their
+    (row position, column position) so they can be put in row-by-row order.
+    """
+
+    def __init__(self, cell: _Cell, rows: list[int], fast: bool, plain: bool = False) -> None:
+        self.cell = cell
+        self.rows = rows
+        self.fast = fast
+        self.plain = plain
+        self.buf: list[Problem] = []
+        self.keyed: list[tuple[int, int, Problem]] = []
+
+    def _slow(self, k: int, j: int, method: Any, *args: Any) -> Any:
+        result = method(self.rows[k], *args)
+        if self.buf:
+            self.keyed.extend((k, j, p) for p in self.buf)
+            self.buf.clear()
+        return result
+
+    def text(
+        self,
+        values: Sequence[Any],
+        stripped: list[str] | None,
+        header: str,
+        col: str,
+        j: int,
+        extra: bool = False,
+    ) -> list[Any]:
+        cell = self.cell
+        if not self.fast:
+            if extra:
+                return [self._slow(k, j, cell.extra, header, v) for k, v in enumerate(values)]
+            return [self._slow(k, j, cell.text, header, col, v) for k, v in enumerate(values)]
+        if stripped is not None and (self.plain or not _text_needs_checks(stripped)):
+            return [s or None for s in stripped]
+        out: list[Any] = []
+        append = out.append
+        for k, v in enumerate(values):
+            cls = v.__class__
+            if cls is str:
+                s = v.strip()
+                if not s:
+                    append(None)
+                    continue
+                if s[0] != "'" and s[0] != "=" and len(s) <= _MAX_TEXT and not _CONTROL.search(s):
+                    append(s)
+                    continue
+            elif v is None:
+                append(None)
+                continue
+            elif extra and (cls is float or (cls is int and -_EXACT_INT <= v <= _EXACT_INT)):
+                append(v)
+                continue
+            if extra:
+                append(self._slow(k, j, cell.extra, header, v))
+            else:
+                append(self._slow(k, j, cell.text, header, col, v))
+        return out
+
+    def number(
+        self, values: Sequence[Any], stripped: list[str] | None, header: str, col: str, j: int
+    ) -> tuple[list[float | None], list[bool]]:
+        cell = self.cell
+        n = len(values)
+        if not self.fast:
+            pairs = [self._slow(k, j, cell.number, header, col, v) for k, v in enumerate(values)]
+            return [p[0] for p in pairs], [p[1] for p in pairs]
+        if stripped is not None and _NOT_NUMBER_CHAR.search("\n".join(stripped)) is None:
+            # only digits, signs, points and exponents: float() accepts exactly what
+            # parse_number's plain-number pattern accepts
+            try:
+                nums: list[float | None] | None = [float(s) if s else None for s in stripped]
+            except ValueError:
+                nums = None
+            if nums is not None and math.inf not in nums and -math.inf not in nums:
+                return nums, [False] * n
+        out: list[float | None] = []
+        pct: list[bool] = []
+        for k, v in enumerate(values):
+            cls = v.__class__
+            if cls is str:
+                s = v.strip()
+                if not s:
+                    out.append(None)
+                    pct.append(False)
+                    continue
+                if _PLAIN_ASCII.fullmatch(s):
+                    number = float(s)
+                    if not math.isinf(number):
+                        out.append(number)
+                        pct.append(False)
+                        continue
+            elif cls is float:
+                if math.isfinite(v):
+                    out.append(v)
+                    pct.append(False)
+                    continue
+            elif cls is int:
+                if -_EXACT_INT <= v <= _EXACT_INT:
+                    out.append(float(v))
+                    pct.append(False)
+                    continue
+            elif v is None:
+                out.append(None)
+                pct.append(False)
+                continue
+            number_or_none, is_pct = self._slow(k, j, cell.number, header, col, v)
+            out.append(number_or_none)
+            pct.append(is_pct)
+        return out, pct
+
+    def year(
+        self, values: Sequence[Any], stripped: list[str] | None, header: str, col: str, j: int
+    ) -> list[Any]:
+        cell = self.cell
+        if not self.fast:
+            return [self._slow(k, j, cell.year, header, col, v) for k, v in enumerate(values)]
+        if (
+            stripped is not None
+            and _NOT_DIGIT.search("".join(stripped)) is None
+            and set(map(len, stripped)) <= {0, 4}
+        ):
+            return [int(s) if s else None for s in stripped]
+        out: list[Any] = []
+        for k, v in enumerate(values):
+            cls = v.__class__
+            if cls is str:
+                s = v.strip()
+                if not s:
+                    out.append(None)
+                    continue
+                if len(s) == 4 and s.isascii() and s.isdigit():
+                    out.append(int(s))
+                    continue
+            elif cls is int:
+                out.append(v)
+                continue
+            elif cls is float and v.is_integer():
+                out.append(int(v))
+                continue
+            elif v is None:
+                out.append(None)
+                continue
+            out.append(self._slow(k, j, cell.year, header, col, v))
+        return out
+
+
+def _int_array(values: list[int]) -> Any:
+    import numpy as np
+
+    return np.array(values, dtype=np.int64)
 
 
 def _report_merge(cell: _Cell, ref: str, header_row: int, col_header: dict[int, str]) -> None:
@@ -875,17 +1243,58 @@ def _read_csv_raw(path: Path) -> _RawTable:
         ) from None
     if "\x00" in text:
         raise InputError("file contains NUL bytes; it is not a CSV text file", file=name)
-    first_line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first_line = _first_line(text)
     counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
     delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    lines = _plain_csv_lines(text)
+    if lines is not None:
+        plain = (
+            b"'" not in data
+            and b"=" not in data
+            and len(data.translate(None, _CONTROL_BYTES)) == len(data)
+            and max(map(len, lines), default=0) <= _MAX_TEXT
+        )
+        return _RawTable(name, None, None, _file_kind(path), lines=lines, delim=delim, plain=plain)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    rows: list[tuple[int, list[tuple[int, Any]]]] = []
     try:
-        for rownum, record in enumerate(reader, start=1):
-            rows.append((rownum, [(i, v) for i, v in enumerate(record, start=1) if v != ""]))
+        records = list(reader)
     except csv.Error as exc:
         raise InputError(f"not a readable CSV file: {exc}", file=name) from None
-    return _RawTable(name, None, rows, kind_hint=_file_kind(path))
+    return _RawTable(name, None, None, _file_kind(path), records=records)
+
+
+def _first_line(text: str) -> str:
+    """The first line holding more than whitespace (as ``str.splitlines`` splits), or ``""``."""
+    size = 1 << 16
+    while True:
+        lines = text[:size].splitlines()
+        if size >= len(text):
+            return next((ln for ln in lines if ln.strip()), "")
+        for ln in lines[:-1]:  # the last line may be cut by the slice
+            if ln.strip():
+                return ln
+        size *= 4
+
+
+def _plain_csv_lines(text: str) -> list[str] | None:
+    """The lines of CSV text without quotes, one per record; None when the text has quotes.
+
+    Without a quote character :func:`csv.reader` reads one record per line (ended by
+    ``\\n`` or ``\\r\\n``; a lone ``\\r`` is left to the csv module), the line split at
+    the delimiter, an empty line being an empty record.
+    """
+    if '"' in text:
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if max(map(len, lines), default=0) > csv.field_size_limit():
+        return None  # let the csv module report the over-long field
+    return lines
 
 
 def _file_kind(path: Path) -> str | None:
@@ -896,10 +1305,11 @@ def _file_kind(path: Path) -> str | None:
 
 def _peek_kind(raw: _RawTable) -> tuple[str | None, _RawTable]:
     """Classify a raw table by its headers (first rows), returning a re-iterable table."""
-    rows = raw.rows if isinstance(raw.rows, list) else list(raw.rows)
-    raw = _RawTable(raw.file, raw.sheet, rows, raw.kind_hint, raw.merged)
+    if not raw.dense:
+        rows = raw.rows if isinstance(raw.rows, list) else list(raw.rows or ())
+        raw = _RawTable(raw.file, raw.sheet, rows, raw.kind_hint, raw.merged)
     scanned = 0
-    for _, cells in rows:
+    for _, cells in raw.iter_rows():
         vals = [str(v).strip() for _, v in cells if v is not None and str(v).strip()]
         if not vals:
             continue
@@ -984,35 +1394,81 @@ def _normalize_countries(
         return
     header = frame.attrs.get("columns", {}).get("country", "country")
     rewrites: dict[tuple[str, str], int] = {}
-    out: list[Any] = []
     bad = frame.attrs.setdefault("bad_cells", set())
-    for value, f, s, r in zip(
-        frame["country"], frame["_file"], frame["_sheet"], frame["_row"], strict=True
+    values = frame["country"].tolist()
+    kinds = set(map(type, values))
+    if (
+        _FAST
+        and kinds <= {str, float}
+        and (float not in kinds or all(v != v for v in values if v.__class__ is float))
     ):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            out.append(None)
-            continue
-        try:
-            code = to_iso3(value)
-        except InputError as exc:
-            problems.append(
-                Problem(
-                    message=exc.problem.message,
-                    severity="error",
-                    file=f,
-                    sheet=s,
-                    row=int(r),
-                    column=header,
-                    value=str(value),
-                )
+        # text or NaN: look each distinct name up once; same problems, notes and values
+        codes: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        for value in dict.fromkeys(values):
+            if value.__class__ is str:
+                try:
+                    codes[value] = to_iso3(value)
+                except InputError as exc:
+                    errors[value] = exc.problem.message
+        if errors:
+            places = zip(
+                values,
+                frame["_file"].tolist(),
+                frame["_sheet"].tolist(),
+                frame["_row"].tolist(),
+                strict=True,
             )
-            bad.add((int(r), "country"))
-            out.append(value)
-            continue
-        if code != value:
-            rewrites[(str(value), code)] = rewrites.get((str(value), code), 0) + 1
-        out.append(code)
-    frame["country"] = out
+            for value, f, s, r in places:
+                if value.__class__ is str and value in errors:
+                    problems.append(
+                        Problem(
+                            message=errors[value],
+                            severity="error",
+                            file=f,
+                            sheet=s,
+                            row=int(r),
+                            column=header,
+                            value=str(value),
+                        )
+                    )
+                    bad.add((int(r), "country"))
+        if any(code != value for value, code in codes.items()):
+            counted = Counter(values)
+            for value, code in codes.items():
+                if code != value:
+                    rewrites[(value, code)] = counted[value]
+        convert: dict[str, str] = {**codes, **{value: value for value in errors}}
+        frame["country"] = list(map(convert.get, values))
+    else:
+        out: list[Any] = []
+        for value, f, s, r in zip(
+            frame["country"], frame["_file"], frame["_sheet"], frame["_row"], strict=True
+        ):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                out.append(None)
+                continue
+            try:
+                code = to_iso3(value)
+            except InputError as exc:
+                problems.append(
+                    Problem(
+                        message=exc.problem.message,
+                        severity="error",
+                        file=f,
+                        sheet=s,
+                        row=int(r),
+                        column=header,
+                        value=str(value),
+                    )
+                )
+                bad.add((int(r), "country"))
+                out.append(value)
+                continue
+            if code != value:
+                rewrites[(str(value), code)] = rewrites.get((str(value), code), 0) + 1
+            out.append(code)
+        frame["country"] = out
     if rewrites:
         shown = "; ".join(
             f"'{a}' -> {b}" + (f" ({n} rows)" if n > 1 else "")

@@ -220,6 +220,7 @@ class _CellParser:
         self.v_tag = f"{{{ns}}}v"
         self.f_tag = f"{{{ns}}}f"
         self.is_tag = f"{{{ns}}}is"
+        self.t_tag = f"{{{ns}}}t"
         self.columns: dict[str, int] = {}
 
     def column(self, ref: str) -> int:
@@ -246,11 +247,15 @@ class _CellParser:
     def value(self, c: Any) -> Any:
         t = c.get("t", "n")
         if t == "inlineStr":
+            child = c.find(self.is_tag)
+            if child is None:
+                return None
+            if len(child) == 1 and not child.attrib and child[0].tag == self.t_tag:
+                # <is><t>text</t></is>: what Text.from_tree(child).content gives, directly
+                return child[0].text or None
             from openpyxl.cell.text import Text
 
-            child = c.find(self.is_tag)
-            text = Text.from_tree(child).content if child is not None else None
-            return text or None
+            return Text.from_tree(child).content or None
         v = c.findtext(self.v_tag)
         if v is None or v == "":
             if c.find(self.f_tag) is not None:
