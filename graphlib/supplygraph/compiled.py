@@ -42,6 +42,7 @@ import contextlib
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -267,43 +268,46 @@ class CompiledGraph:
 
 # ---------------------------------------------------------------------------------------------
 class _Raw:
-    """Plain lists extracted from the graph in one pass (what the kernels read)."""
+    """Plain lists extracted from the graph in one pass (what the kernels read).
 
-    __slots__ = ("deg", "edge_data", "fingerprint", "nodes", "stages", "targets", "vals")
+    Every list is gathered by C-level ``map``/``chain`` passes over the networkx dicts (no
+    per-item Python code, no per-item tuples), so the pass is cheap enough to run on every
+    :func:`compile_graph` call as the cache check.
+    """
+
+    __slots__ = ("cols", "deg", "fingerprint", "flows", "materials", "nodes", "stages", "targets")
 
     def __init__(self, G: nx.DiGraph, *, fingerprint: bool = True) -> None:
         # the adjacency dicts behind G.adj / G.nodes: the public views cost ~10x more per item
         succ = getattr(G, "_succ", None) or getattr(G, "_adj", None) or G.adj
         ndict = getattr(G, "_node", None) or G.nodes
         self.nodes = list(succ)
-        self.vals = [
-            (
-                d.get("stage"),
-                d.get("country"),
-                d.get("value"),
-                d.get("external_input"),
-                d.get("end_use"),
-                d.get("unit"),
-            )
-            for d in map(ndict.__getitem__, self.nodes)
-        ]
+        attrs = list(map(ndict.__getitem__, self.nodes))
+        # stage, country, value, external_input, end_use, unit: one list per attribute
+        self.cols = [list(map(dict.get, attrs, repeat(k))) for k in _NODE_KEYS]
         nbrs = list(succ.values())
-        self.deg = [len(nb) for nb in nbrs]
-        self.targets = [v for nb in nbrs for v in nb]
-        self.edge_data = [
-            (d.get("flow", 0.0), d.get("material")) for nb in nbrs for d in nb.values()
-        ]
+        self.deg = list(map(len, nbrs))
+        self.targets = list(chain.from_iterable(nbrs))
+        edata = list(chain.from_iterable(map(dict.values, nbrs)))
+        self.flows = list(map(dict.get, edata, repeat("flow")))
+        self.materials = list(map(dict.get, edata, repeat("material")))
         self.stages = tuple(G.graph.get("stages") or ())
         self.fingerprint = None
         if fingerprint:
             self.fingerprint = (
                 len(self.nodes),
-                len(self.edge_data),
-                hash(tuple(self.edge_data)),
-                hash(tuple(self.vals)),
+                len(self.flows),
+                hash(tuple(self.flows)),
+                hash(tuple(self.materials)),
+                *(hash(tuple(c)) for c in self.cols),
                 hash(tuple(self.targets)),
+                hash(tuple(self.deg)),
+                hash(tuple(self.nodes)),
                 self.stages,
             )
+
+
+_NODE_KEYS = ("stage", "country", "value", "external_input", "end_use", "unit")
 
 
 def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
@@ -402,13 +406,9 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     nodes0 = raw.nodes
     n = len(nodes0)
     node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
-    stage_raw = [v[0] for v in raw.vals]
-    country_raw = [v[1] for v in raw.vals]
-    vals_raw = [v[2] for v in raw.vals]
+    stage_raw, country_raw, vals_raw, ext_raw, end_use0, unit0 = raw.cols
     value0 = np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float)
-    ext_in0 = np.maximum(_floats([0.0 if v[3] is None else v[3] for v in raw.vals]), 0.0)
-    end_use0 = [v[4] for v in raw.vals]
-    unit0 = [v[5] for v in raw.vals]
+    ext_in0 = np.maximum(_floats([0.0 if x is None else x for x in ext_raw]), 0.0)
 
     # ---- edges
     deg = np.array(raw.deg, dtype=np.int64)
@@ -416,8 +416,8 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     t_all = node_index.get_indexer(pd.Index(raw.targets, dtype=object, tupleize_cols=False)).astype(
         np.int64
     )
-    f_all = np.maximum(_floats([0.0 if f is None else f for f, _ in raw.edge_data]), 0.0)
-    mats = [mt for _, mt in raw.edge_data]
+    f_all = np.maximum(_floats([0.0 if f is None else f for f in raw.flows]), 0.0)
+    mats = raw.materials
     not_loop = s_all != t_all
     has_in = np.zeros(n, dtype=bool)
     has_in[t_all[not_loop]] = True

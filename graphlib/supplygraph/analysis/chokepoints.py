@@ -51,61 +51,188 @@ COLUMNS: list[str] = [
 ]
 
 
-_ROOT = -1  # the virtual super-source in the position graphs below
+def _supply_edges(cg: CompiledGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positive-flow edges between kernel positions, plus which positions the root feeds.
 
+    A virtual super-source (the root) feeds every node that receives no positive flow from
+    another node (the raw sources) and every node with a positive external input (it has
+    supply that the graph does not show, so it is never cut off by its upstream alone).
+    Self-loops are left out: they never carry a node's only supply.
 
-def _supply_graph(cg: CompiledGraph) -> nx.DiGraph:
-    """Return the positive-flow graph on kernel positions plus a super-source ``-1``.
-
-    The super-source feeds every node that receives no positive flow from another node (the
-    raw sources) and every node with a positive external input (it has supply that the graph
-    does not show, so it is never cut off by its upstream alone). Self-loops are left out: they
-    never carry a node's only supply.
+    Returns ``(src, tgt, fed)``: edge arrays (sorted by target, as in the compiled graph) and a
+    boolean mask of the fed positions.
     """
-    import networkx as nx
-
-    H = nx.DiGraph()
-    H.add_nodes_from(range(cg.n))
-    src = np.asarray(cg.src)
-    tgt = np.asarray(cg.tgt)
+    src = np.asarray(cg.src, dtype=np.int64)
+    tgt = np.asarray(cg.tgt, dtype=np.int64)
     keep = src != tgt
-    H.add_edges_from(zip(src[keep].tolist(), tgt[keep].tolist(), strict=True))
+    src, tgt = src[keep], tgt[keep]
     has_in = np.zeros(cg.n, dtype=bool)
-    has_in[tgt[keep]] = True
-    fed = np.flatnonzero(~has_in | (np.asarray(cg.ext) > 0))
-    H.add_node(_ROOT)
-    H.add_edges_from((_ROOT, int(p)) for p in fed)
-    return H
+    has_in[tgt] = True
+    fed = ~has_in | (np.asarray(cg.ext) > 0)
+    return src, tgt, fed
 
 
-def _dominated_counts(
-    H: nx.DiGraph, root: Any, targets: Mapping[Hashable, Iterable[Hashable]]
-) -> dict[Hashable, int]:
-    """Number of targets each node of ``H`` strictly dominates (from one dominator tree).
+def _intersect(a: int, b: int, idom: list[int], rank: list[int]) -> int:
+    """Nearest common dominator of ``a`` and ``b`` (Cooper, Harvey and Kennedy's walk).
 
-    ``targets`` maps a node of ``H`` to the targets it stands for (one for a plain graph, the
-    members of a group for a quotient graph). A node dominates a target when it lies on the
-    dominator-tree path from the root to the target's node, excluding that node itself.
+    Ancestors in the dominator tree have the smaller ``rank`` (reverse postorder of a DFS).
     """
-    import networkx as nx
+    ra, rb = rank[a], rank[b]
+    while a != b:
+        while ra > rb:
+            a = idom[a]
+            ra = rank[a]
+        while rb > ra:
+            b = idom[b]
+            rb = rank[b]
+    return a
 
-    idom = nx.immediate_dominators(H, root)
-    children: dict[Hashable, list[Hashable]] = {}
-    for v, d in idom.items():
-        if v != root:
-            children.setdefault(d, []).append(v)
-    # pre-order from the root, then accumulate subtree target counts bottom-up
-    order: list[Hashable] = []
-    stack = [root]
+
+def _idom_topological(n: int, src: np.ndarray, tgt: np.ndarray, fed: np.ndarray) -> list[int]:
+    """Immediate dominators on an acyclic graph whose node ids are a topological order.
+
+    Nodes ``0..n-1`` with every edge ``src < tgt``, plus the root ``-1`` feeding ``fed``.
+    Returns ``idom`` shifted by one (index ``p + 1`` for node ``p``, the root at 0, ``-1`` for
+    nodes the root does not reach). One pass in topological order: every predecessor of a node
+    is final before the node is visited (Cooper, Harvey and Kennedy, "A Simple, Fast Dominance
+    Algorithm", 2001, on an acyclic graph).
+    """
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tgt, minlength=n), out=ptr[1:])
+    order = np.argsort(tgt, kind="stable")
+    preds = (src[order] + 1).tolist()
+    ptr_l = ptr.tolist()
+    fed_l = fed.tolist()
+    idom = [-1] * (n + 1)
+    idom[0] = 0
+    for v in range(n):
+        if fed_l[v]:
+            idom[v + 1] = 0
+            continue
+        new = -1
+        for p in preds[ptr_l[v] : ptr_l[v + 1]]:
+            if idom[p] < 0:
+                continue
+            if new < 0:
+                new = p
+            elif new != p:
+                a, b = p, new
+                while a != b:
+                    while a > b:
+                        a = idom[a]
+                    while b > a:
+                        b = idom[b]
+                new = a
+            if new == 0:
+                break
+        idom[v + 1] = new
+    return idom
+
+
+def _idom_general(n: int, src: np.ndarray, tgt: np.ndarray, fed: np.ndarray) -> list[int]:
+    """Immediate dominators on any directed graph (same layout and result as above).
+
+    Cooper, Harvey and Kennedy's iterative algorithm over the reverse postorder of a DFS from
+    the root, repeated until no dominator changes.
+    """
+    N = n + 1  # node p -> p + 1, root -> 0
+    s = np.concatenate([np.zeros(int(fed.sum()), dtype=np.int64), src + 1])
+    t = np.concatenate([np.flatnonzero(fed) + 1, tgt + 1])
+    o = np.lexsort((t, s))
+    s_ptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(np.bincount(s, minlength=N), out=s_ptr[1:])
+    succ = t[o].tolist()
+    sptr = s_ptr.tolist()
+    # iterative DFS postorder from the root
+    post: list[int] = []
+    seen = bytearray(N)
+    seen[0] = 1
+    stack = [0]
+    nxt = sptr[:-1]
     while stack:
-        v = stack.pop()
-        order.append(v)
-        stack.extend(children.get(v, ()))
-    own = {v: len(list(targets.get(v, ()))) for v in order}
-    below: dict[Hashable, int] = {}
-    for v in reversed(order):
-        below[v] = sum(below[c] + own[c] for c in children.get(v, ()))
-    return {v: below[v] for v in order if v != root}
+        v = stack[-1]
+        i = nxt[v]
+        end = sptr[v + 1]
+        while i < end and seen[succ[i]]:
+            i += 1
+        if i < end:
+            w = succ[i]
+            nxt[v] = i + 1
+            seen[w] = 1
+            stack.append(w)
+        else:
+            nxt[v] = end
+            stack.pop()
+            post.append(v)
+    rpo = post[::-1]
+    rank = [N] * N
+    for i, v in enumerate(rpo):
+        rank[v] = i
+    o = np.argsort(t, kind="stable")
+    p_ptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t, minlength=N), out=p_ptr[1:])
+    preds = s[o].tolist()
+    pptr = p_ptr.tolist()
+    idom = [-1] * N
+    idom[0] = 0
+    changed = True
+    while changed:
+        changed = False
+        for v in rpo[1:]:
+            new = -1
+            for p in preds[pptr[v] : pptr[v + 1]]:
+                if idom[p] < 0:
+                    continue
+                new = p if new < 0 else _intersect(p, new, idom, rank)
+            if idom[v] != new:
+                idom[v] = new
+                changed = True
+    return idom
+
+
+def _idom(
+    n: int, src: np.ndarray, tgt: np.ndarray, fed: np.ndarray, *, topological: bool
+) -> list[int]:
+    """Immediate dominators from a root feeding ``fed`` (see :func:`_idom_topological`)."""
+    if topological:
+        return _idom_topological(n, src, tgt, fed)
+    return _idom_general(n, src, tgt, fed)
+
+
+def _dominated_counts(idom: list[int], own: np.ndarray) -> np.ndarray:
+    """Number of targets each node strictly dominates, from the (shifted) dominator tree.
+
+    ``own[p]``: targets node ``p`` stands for (one for a plain graph, the members of a group for
+    a quotient graph). A node dominates a target when it lies on the dominator-tree path from
+    the root to the target's node, excluding that node itself. Returns counts per node (0 for
+    nodes the root does not reach).
+    """
+    n = len(own)
+    par = np.asarray(idom, dtype=np.int64)
+    reach = par >= 0
+    reach[0] = False
+    # depth in the dominator tree, then accumulate subtree totals deepest first
+    depth = np.full(n + 1, -1, dtype=np.int64)
+    depth[0] = 0
+    todo = np.flatnonzero(reach)
+    while todo.size:
+        d = depth[par[todo]]
+        ok = d >= 0
+        if not ok.any():  # pragma: no cover - a dominator tree is a tree
+            raise RuntimeError("dominator tree has a cycle")
+        depth[todo[ok]] = d[ok] + 1
+        todo = todo[~ok]
+    tot = np.zeros(n + 1, dtype=np.int64)
+    tot[1:] = own
+    tot[~reach] = 0
+    nodes = np.flatnonzero(reach)
+    dn = depth[nodes]
+    for d in range(int(dn.max()) if nodes.size else 0, 0, -1):
+        at = nodes[dn == d]
+        np.add.at(tot, par[at], tot[at])
+    below = tot[1:] - np.where(reach[1:], own, 0)
+    below[~reach[1:]] = 0
+    return below
 
 
 def dominated_targets(G: nx.DiGraph, targets: Iterable[Hashable] | None = None) -> pd.Series:
@@ -145,8 +272,19 @@ def dominated_targets(G: nx.DiGraph, targets: Iterable[Hashable] | None = None) 
 
     cg = compile_graph(G)
     tpos = target_positions(cg, None if targets is None else list(targets))
-    counts = _dominated_counts(_supply_graph(cg), _ROOT, {int(p): [p] for p in tpos})
-    return pd.Series({n: int(counts.get(cg.index[n], 0)) for n in G.nodes}, dtype=int)
+    counts = _node_dominated_counts(cg, tpos)
+    return pd.Series(
+        dict(zip(cg.graph_nodes, counts[cg.graph_pos].tolist(), strict=True)), dtype=int
+    )
+
+
+def _node_dominated_counts(cg: CompiledGraph, tpos: np.ndarray) -> np.ndarray:
+    """Targets strictly dominated by each position (kernel order)."""
+    src, tgt, fed = _supply_edges(cg)
+    idom = _idom(cg.n, src, tgt, fed, topological=bool(cg.is_dag))
+    own = np.zeros(cg.n, dtype=np.int64)
+    own[np.asarray(tpos, dtype=np.int64)] = 1
+    return _dominated_counts(idom, own)
 
 
 def target_weights(G: nx.DiGraph, targets: Iterable[Hashable]) -> pd.Series:
@@ -198,50 +336,79 @@ def _pct(x: float) -> str:
     return f"{x * 100:.0f} %"
 
 
+def _pct_many(x: np.ndarray) -> list[str]:
+    """:func:`_pct` of every entry of ``x`` (the same strings, formatted in bulk).
+
+    ``f"{y:.0f}"`` rounds ``y = 100 x`` half-to-even, exactly as ``numpy.rint`` does, so the
+    common case formats each distinct rounded value once; zeros, the "<1 %" and "n/a" cases
+    are constants and the rare rest (negative, 99-100 %) goes through :func:`_pct` itself.
+    """
+    x = np.asarray(x, dtype=float)
+    res = np.empty(len(x), dtype=object)
+    fin = np.isfinite(x)
+    res[~fin] = "n/a"
+    small = fin & (x > 0) & (x < 0.01)
+    res[small] = "<1 %"
+    near = fin & (x > 0.99) & (x < 1)
+    plain = fin & (x > 0) & ~small & ~near
+    if plain.any():
+        u, inv = np.unique(np.rint(x[plain] * 100), return_inverse=True)
+        res[plain] = np.array([f"{v:.0f} %" for v in u.tolist()], dtype=object)[inv]
+    zero = x == 0
+    res[zero & ~np.signbit(x)] = "0 %"
+    res[zero & np.signbit(x)] = "-0 %"
+    for i in np.flatnonzero(fin & ~small & ~plain & ~zero).tolist():
+        res[i] = _pct(float(x[i]))
+    return res.tolist()
+
+
 def _reason(
     *,
     stage: str | None,
-    stage_share: float,
+    share_text: str | None,
     hi: float,
     lo: float,
+    hi_text: str,
+    lo_text: str,
     k: int,
     n: int,
     top_target: str | None,
-    threshold: float,
+    threshold_text: str,
     noun: str,
     n_dominated: int,
     sector_text: str | None = None,
 ) -> str:
     """One plain-English line from a row's numbers.
 
-    ``hi``/``lo``: largest / smallest loss over the ``n`` targets; ``k``: targets losing at
-    least ``threshold``; ``top_target``: where the largest loss falls. ``sector_text``, when
-    given, replaces the dependency clause with a per-end-use-sector one.
+    ``hi``/``lo``: largest / smallest loss over the ``n`` targets (``*_text``: as :func:`_pct`
+    formats them); ``share_text``: the stage share, None when not shown; ``k``: targets losing
+    at least the threshold; ``top_target``: where the largest loss falls. ``sector_text``,
+    when given, replaces the dependency clause with a per-end-use-sector one.
     """
     parts: list[str] = []
-    if stage is not None and math.isfinite(stage_share):
-        parts.append(f"{_pct(stage_share)} of {stage}")
+    if stage is not None and share_text is not None:
+        parts.append(f"{share_text} of {stage}")
     if sector_text:
         parts.append(sector_text)
     elif n:
         if hi <= 0:
             parts.append(f"no {noun} depends on it")
         elif n == 1:
-            parts.append(f"{top_target} depends on it for {_pct(hi)} of supply")
+            parts.append(f"{top_target} depends on it for {hi_text} of supply")
         elif hi - lo < 0.005:
-            parts.append(f"every {noun} depends on it for {_pct(hi)} of supply")
+            parts.append(f"every {noun} depends on it for {hi_text} of supply")
         elif k == n:
             parts.append(
-                f"every {noun} depends on it for at least {_pct(lo)} of supply "
-                f"(up to {_pct(hi)}: {top_target})"
+                f"every {noun} depends on it for at least {lo_text} of supply "
+                f"(up to {hi_text}: {top_target})"
             )
         elif k > 0:
             parts.append(
-                f"{k} of {n} {noun}s depend on it for ≥ {_pct(threshold)} of supply "
-                f"(up to {_pct(hi)}: {top_target})"
+                f"{k} of {n} {noun}s depend on it for ≥ {threshold_text} of supply "
+                f"(up to {hi_text}: {top_target})"
             )
         else:
-            parts.append(f"{top_target} depends on it for {_pct(hi)} of supply at most")
+            parts.append(f"{top_target} depends on it for {hi_text} of supply at most")
     if n_dominated:
         if n_dominated == n and n > 1:
             parts.append(f"every supply path to every {noun} runs through it")
@@ -252,8 +419,17 @@ def _reason(
     return text[0].upper() + text[1:]
 
 
-def _group_key(attrs: Mapping[str, Any]) -> tuple[str, str]:
-    return (_country(attrs), str(attrs.get("stage")))
+def _country_memo(attrs: Mapping[str, Any], memo: dict[Any, str]) -> str:
+    """:func:`~supplygraph.analysis.concentration._country`, memoised on the raw value."""
+    c = attrs.get("country")
+    key = (c.__class__, c)
+    try:
+        return memo[key]
+    except KeyError:
+        out = memo[key] = _country(attrs)
+        return out
+    except TypeError:  # unhashable value
+        return _country(attrs)
 
 
 def chokepoints(
@@ -341,7 +517,11 @@ def chokepoints(
     >>> cp.loc["CHN:separation", "reason"]
     '100 % of separation; USA:vehicles depends on it for 100 % of supply; every supply path to 1 end use runs through it'
     """
-    from supplygraph.analysis.dependency import MAX_DENSE_CELLS, dependency, target_positions
+    from supplygraph.analysis.dependency import (
+        MAX_DENSE_CELLS,
+        dependency_matrix,
+        target_positions,
+    )
     from supplygraph.analysis.dependency import target_weights as _target_weights
     from supplygraph.analysis.propagation import check_model
     from supplygraph.compiled import compile_graph
@@ -369,29 +549,32 @@ def chokepoints(
 
     qty = _quantities(G)
     stage_hhi = concentration(G)["hhi"].to_dict()
-    stage_totals: dict[str, float] = {}
-    for n, attrs in G.nodes(data=True):
-        s = attrs.get("stage")
-        if s is not None:
-            stage_totals[str(s)] = stage_totals.get(str(s), 0.0) + float(qty[n])
-
-    def hhi_of(stage: str | None) -> float:
-        return float(stage_hhi.get(str(stage), float("nan"))) if stage is not None else float("nan")
-
-    def share_of(stage: str | None, q: float) -> float:
-        tot = stage_totals.get(str(stage), 0.0) if stage is not None else 0.0
-        return q / tot if tot > 0 else float("nan")
 
     # dominators: nodes exactly, groups on the merged (quotient) graph
-    H = _supply_graph(cg)
-    dom_pos = _dominated_counts(H, _ROOT, {cg.index[t]: [t] for t in tlist})
-    node_dom = {cg.nodes[p]: c for p, c in dom_pos.items()}
-    groups: dict[tuple[str, str], list[Hashable]] = {}
-    for n, attrs in G.nodes(data=True):
-        if attrs.get("stage") is not None:
-            groups.setdefault(_group_key(attrs), []).append(n)
+    tpos = np.asarray([cg.index[t] for t in tlist], dtype=np.int64)
+    node_dom = _node_dominated_counts(cg, tpos)
 
-    node_rows = [n for n in G.nodes if n not in tset] if kind in ("all", "node") else []
+    # one pass over the nodes: stage totals, country-stage groups, the node rows
+    want_nodes = kind in ("all", "node")
+    stage_totals: dict[str, float] = {}
+    groups: dict[tuple[str, str], list[Hashable]] = {}
+    node_rows: list[Hashable] = []
+    meta: list[tuple[str, str, str | None, str | None, int, float, int]] = []
+    memo: dict[Any, str] = {}
+    dom_g = node_dom[cg.graph_pos].tolist()  # graph order, as G.nodes
+    for (n, attrs), n_dom in zip(G.nodes(data=True), dom_g, strict=True):
+        s = attrs.get("stage")
+        country = _country_memo(attrs, memo)
+        q = qty[n]
+        stage = None
+        if s is not None:
+            stage = str(s)
+            stage_totals[stage] = stage_totals.get(stage, 0.0) + float(q)
+            groups.setdefault((country, stage), []).append(n)
+        if want_nodes and n not in tset:
+            node_rows.append(n)
+            meta.append((str(n), "node", stage, country, 1, float(q), n_dom))
+
     wanted = (
         {
             key: members
@@ -405,35 +588,25 @@ def chokepoints(
     dense = cg.n * max(T, 1) <= MAX_DENSE_CELLS
     need_single = node_rows + [m[0] for m in wanted.values() if len(m) == 1]
     if dense and T:
-        dep = dependency(G, tlist, model)
-        single = dep.loc[need_single].to_numpy(dtype=float) if need_single else np.zeros((0, T))
+        D = dependency_matrix(cg, tpos, model)
+        single = (
+            D[np.asarray([cg.index[n] for n in need_single], dtype=np.int64)]
+            if need_single
+            else np.zeros((0, T))
+        )
+        del D
     else:
         single = _scenario_rows(cg, [[n] for n in need_single], tlist, model, sparse=True)
     multi = [members for members in wanted.values() if len(members) > 1]
     multi_loss = _scenario_rows(cg, multi, tlist, model, sparse=not dense)
 
-    meta: list[tuple[str, str, str | None, str | None, int, float, int]] = []
-    for n in node_rows:
-        attrs = G.nodes[n]
-        stage = attrs.get("stage")
-        meta.append(
-            (
-                str(n),
-                "node",
-                None if stage is None else str(stage),
-                _country(attrs),
-                1,
-                float(qty[n]),
-                int(node_dom.get(n, 0)),
-            )
-        )
     # group rows: single-node groups reuse their node's row of `single`
     row_index = list(range(len(node_rows)))
     n_single = len(node_rows)
     n_multi = 0
     excluded: list[tuple[int, list[int]]] = []  # (row, columns of its own member targets)
     tcol = {t: j for j, t in enumerate(tlist)}
-    group_dom = _group_dominators(cg, H, groups, tlist) if wanted else {}
+    group_dom = _group_dominators(cg, groups, tpos) if wanted else {}
     for (country, stage), members in wanted.items():
         if len(members) == 1:
             row_index.append(n_single)
@@ -441,7 +614,7 @@ def chokepoints(
         else:
             row_index.append(len(need_single) + n_multi)
             n_multi += 1
-        own = [tcol[m] for m in members if m in tset]
+        own = [tcol[m] for m in filter(tset.__contains__, members)]
         if own:
             excluded.append((len(meta), own))
         meta.append(
@@ -451,7 +624,7 @@ def chokepoints(
                 stage,
                 country,
                 len(members),
-                float(sum(qty[m] for m in members)),
+                float(sum(map(qty.__getitem__, members))),
                 int(group_dom.get((country, stage), 0)),
             )
         )
@@ -460,6 +633,15 @@ def chokepoints(
 
     M = _stack(single, multi_loss)[row_index]
     mx, arg, mn, k_at, wl, n_valid = _row_stats(M, weights, threshold, excluded)
+    nan = float("nan")
+    hhi_by = {st: float(stage_hhi.get(st, nan)) for st in stage_totals}
+    shares = [
+        nan if m[2] is None or not stage_totals.get(m[2], 0.0) > 0 else m[5] / stage_totals[m[2]]
+        for m in meta
+    ]
+    top_names = [
+        str(tlist[a]) if x > 0 else None for a, x in zip(arg.tolist(), mx.tolist(), strict=True)
+    ]
 
     out = pd.DataFrame(
         {
@@ -468,12 +650,10 @@ def chokepoints(
             "stage": [m[2] for m in meta],
             "country": [m[3] for m in meta],
             "members": [m[4] for m in meta],
-            "stage_share": [share_of(m[2], m[5]) for m in meta],
-            "stage_hhi": [hhi_of(m[2]) for m in meta],
+            "stage_share": shares,
+            "stage_hhi": [nan if m[2] is None else hhi_by.get(m[2], nan) for m in meta],
             "max_dependency": mx,
-            "max_dependency_target": [
-                str(tlist[a]) if x > 0 else None for a, x in zip(arg, mx, strict=True)
-            ],
+            "max_dependency_target": top_names,
             "n_targets_at_threshold": k_at,
             "weighted_loss": wl,
             "dominator": [m[6] > 0 for m in meta],
@@ -506,26 +686,45 @@ def chokepoints(
         if len(by_sector) < 2:
             by_sector = {}
     own_cols = dict(excluded)
+    sel = order[: len(out)]
+    sh = np.asarray(shares, dtype=float)[sel]
+    sh_text = _pct_many(sh)
+    rows = zip(
+        sel.tolist(),
+        [meta[i][2] for i in sel],
+        [t if math.isfinite(v) else None for v, t in zip(sh.tolist(), sh_text, strict=True)],
+        mx[sel].tolist(),
+        mn[sel].tolist(),
+        _pct_many(mx[sel]),
+        _pct_many(mn[sel]),
+        k_at[sel].tolist(),
+        n_valid[sel].tolist(),
+        [top_names[i] for i in sel],
+        [meta[i][6] for i in sel],
+        strict=True,
+    )
+    threshold_text = _pct(threshold)
     reasons: list[str] = []
-    for i, r in enumerate(out.itertuples(index=False)):
+    for m_row, stage, share_text, hi, lo, hi_text, lo_text, k, n_, top_target, n_dom in rows:
         sector_text = None
-        if by_sector and r.n_targets_at_threshold > 0:
-            m_row = int(order[i])
+        if by_sector and k > 0:
             sector_text = _sector_clause(
                 _dense_row(M, m_row), by_sector, set(own_cols.get(m_row, ())), noun
             )
         reasons.append(
             _reason(
-                stage=r.stage,
-                stage_share=r.stage_share,
-                hi=r.max_dependency,
-                lo=r.lo_,
-                k=r.n_targets_at_threshold,
-                n=r.n_,
-                top_target=r.max_dependency_target,
-                threshold=threshold,
+                stage=stage,
+                share_text=share_text,
+                hi=hi,
+                lo=lo,
+                hi_text=hi_text,
+                lo_text=lo_text,
+                k=k,
+                n=n_,
+                top_target=top_target,
+                threshold_text=threshold_text,
                 noun=noun,
-                n_dominated=r.n_dominated_targets,
+                n_dominated=n_dom,
                 sector_text=sector_text,
             )
         )
@@ -673,28 +872,29 @@ def _scenario_rows(
 
 def _group_dominators(
     cg: CompiledGraph,
-    H: nx.DiGraph,
     groups: Mapping[tuple[str, str], list[Hashable]],
-    targets: list[Hashable],
+    tpos: np.ndarray,
 ) -> dict[tuple[str, str], int]:
-    """Targets strictly dominated by each country-stage group, on the merged graph."""
-    import networkx as nx
+    """Targets strictly dominated by each country-stage group, on the merged graph.
 
+    Every group becomes one node (nodes without a stage stay on their own); edges inside a
+    group disappear. The merged graph may be cyclic even when the graph is not.
+    """
     keys = list(groups)
-    where = np.arange(len(keys), len(keys) + cg.n)  # nodes without a stage stay on their own
+    G_ = len(keys)
+    where = np.arange(G_, G_ + cg.n, dtype=np.int64)  # nodes without a stage stay on their own
     for g, key in enumerate(keys):
-        for m in groups[key]:
-            where[cg.index[m]] = g
-    Q = nx.DiGraph()
-    Q.add_nodes_from(np.unique(where).tolist())
-    Q.add_node(_ROOT)
-    for u, v in H.edges:
-        gu = _ROOT if u == _ROOT else int(where[u])
-        gv = int(where[v])
-        if gu != gv:
-            Q.add_edge(gu, gv)
-    by_group: dict[Hashable, list[Hashable]] = {}
-    for t in targets:
-        by_group.setdefault(int(where[cg.index[t]]), []).append(t)
-    counts = _dominated_counts(Q, _ROOT, by_group)
-    return {keys[g]: c for g, c in counts.items() if 0 <= g < len(keys)}
+        where[[cg.index[m] for m in groups[key]]] = g
+    src, tgt, fed = _supply_edges(cg)
+    # compact the merged node ids to 0..m-1 (groups first, in key order)
+    used, inv = np.unique(where, return_inverse=True)
+    qs, qt = inv[src], inv[tgt]
+    cross = qs != qt
+    m = len(used)
+    pairs = np.unique(qs[cross] * m + qt[cross])
+    qfed = np.zeros(m, dtype=bool)
+    qfed[inv[fed]] = True
+    idom = _idom(m, pairs // m, pairs % m, qfed, topological=False)
+    own = np.bincount(inv[np.asarray(tpos, dtype=np.int64)], minlength=m)
+    counts = _dominated_counts(idom, own)
+    return {keys[int(g)]: int(counts[q]) for q, g in enumerate(used.tolist()) if g < G_}

@@ -479,14 +479,72 @@ def dependency(
     check_model(model)
     cg = compile_graph(G)
     tpos = target_positions(cg, targets)
-    D = dependency_matrix(cg, tpos, model)
+    D = _linear_targets_graph_order(cg, tpos) if model == "linear" else None
+    if D is None:
+        D = dependency_matrix(cg, tpos, model)[cg.graph_pos]
     cols = [cg.nodes[p] for p in tpos]
-    df = pd.DataFrame(
-        D[cg.graph_pos],
-        index=pd.Index(cg.graph_nodes, dtype=object, tupleize_cols=False, name="node"),
+    # D is a fresh array owned by nobody else: wrap it without pandas' defensive copy
+    return pd.DataFrame(
+        D,
+        index=_graph_index(cg),
         columns=pd.Index(cols, dtype=object, tupleize_cols=False, name="target"),
+        copy=False,
     )
-    return df
+
+
+def _graph_index(cg: CompiledGraph) -> pd.Index:
+    """The node ids in graph order as an (immutable, hence shareable) Index named ``node``."""
+    idx = cg._cache.get("graph_index")
+    if idx is None:
+        import pandas as pd
+
+        idx = pd.Index(cg.graph_nodes, dtype=object, tupleize_cols=False, name="node")
+        cg._cache["graph_index"] = idx
+    return idx
+
+
+def _linear_targets_graph_order(cg: CompiledGraph, tpos: np.ndarray) -> np.ndarray | None:
+    """Linear ``D[:, T]`` in graph row order on a DAG, without the dense right-hand side.
+
+    The same level-by-level reverse pass as :func:`linear_removal` with ``B = E_T`` (so the
+    same floating-point operations in the same order), written straight into graph order:
+    the share matrix's columns are renumbered to graph rows once (cached), each level's rows
+    are scattered to their graph rows, and ``B``'s unit entries are added only at the targets
+    (adding the zeros elsewhere changes nothing). On a DAG ``diag(L) = 1`` and no node is in
+    a closed cycle, so only the clip to [0, 1] remains. Returns None where that does not
+    apply (cyclic or deep graphs, too large a table): the caller takes the general path.
+    """
+    from supplygraph.analysis.propagation import DEEP_LEVELS
+
+    T = len(tpos)
+    if not cg.is_dag or cg.n_levels > DEEP_LEVELS or cg.n * T > MAX_DENSE_CELLS:
+        return None
+    import scipy.sparse as sp
+
+    n = cg.n
+    cached = cg._cache.get("A_open_graph_rows")
+    if cached is None:
+        A = sp.csr_matrix(cg.open_share_matrix())
+        rows = np.empty(n, dtype=np.int64)  # kernel position -> graph row
+        rows[cg.graph_pos] = np.arange(n, dtype=np.int64)
+        Ag = sp.csr_matrix((A.data, rows[A.indices], A.indptr), shape=A.shape)
+        cached = (Ag, rows)
+        cg._cache["A_open_graph_rows"] = cached
+    Ag, rows = cached
+    X = np.zeros((n, T))
+    tpos = np.asarray(tpos, dtype=np.int64)
+    cols = np.arange(T, dtype=np.int64)
+    tlev = cg.level[tpos] if T else np.zeros(0, dtype=np.int64)
+    nptr = cg.level_nptr
+    for k in range(cg.n_levels - 1, -1, -1):
+        a, b = int(nptr[k]), int(nptr[k + 1])
+        rhs = Ag[a:b] @ X
+        here = tlev == k
+        if here.any():
+            rhs[tpos[here] - a, cols[here]] += 1.0
+        X[rows[a:b]] = rhs
+    np.clip(X, 0.0, 1.0, out=X)
+    return X
 
 
 def flow_throughput(
