@@ -223,12 +223,19 @@ def _naive_graph(nodes: pd.DataFrame, edges: pd.DataFrame) -> nx.DiGraph:
 
 
 def naive_pyvis(G: nx.DiGraph, path: Path) -> None:
-    """pyvis ``Network.from_nx`` + ``write_html`` (the usual quick network view)."""
+    """pyvis ``Network.from_nx`` + ``write_html`` (the usual quick network view).
+
+    pyvis's default ("local") resources copy a ``lib/`` folder into the current directory, so
+    the baseline runs inside the output's folder, never in the caller's working directory.
+    """
+    import contextlib
+
     from pyvis.network import Network
 
     net = Network(directed=True)
     net.from_nx(G)
-    net.write_html(str(path), notebook=False)
+    with contextlib.chdir(Path(path).resolve().parent):
+        net.write_html(str(Path(path).resolve()), notebook=False)
 
 
 def naive_origin_budget(G: nx.DiGraph, budget: float) -> tuple[float, str, pd.DataFrame | None]:
