@@ -289,3 +289,9 @@ def test_cli_datasets_does_not_import_pandas():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves():
+    for name in sg.__all__:
+        assert getattr(sg, name) is not None, name
+    assert callable(sg.load)  # the function, even after the loading module was imported
