@@ -287,7 +287,6 @@ class Config:
     xlsx_upto: int
     heavy_upto: int
     e2e_size: int
-    cyclic_sample: int
     quick: bool
     heavy_timeout: float = 150.0
     naive_timeout: float = 60.0
@@ -513,68 +512,42 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
         )
     )
 
-    # ---- leontief sweep
+    # ---- leontief sweep (cyclic graphs too: their SCCs are resolved for all scenarios at once)
     scen = np.arange(cg.n)
-    sample_note = ""
-    if cyclic and cg.n > cfg.cyclic_sample:
-        # cyclic graphs run one propagation per scenario: time a random sample, extrapolate
-        rng = np.random.default_rng(0)
-        sub = np.sort(rng.choice(cg.n, size=cfg.cyclic_sample, replace=False))
-        sec, peak, k, err = measure(
-            lambda: scenario_losses(cg, sub, "leontief", tpos, progress=False), 1, cfg.timeout
+    sec, peak, k, err = measure(
+        lambda: scenario_losses(cg, scen, "leontief", tpos, progress=False),
+        reps,
+        cfg.timeout,
+    )
+    add(
+        Row(
+            "leontief sweep, kernel (all nodes)",
+            size,
+            sec,
+            peak,
+            k,
+            "nx copy/remove/propagate per node",
+            naive_leo.full_estimate,
+            nnote(naive_leo),
+            note=err,
         )
-        if sec is not None:
-            sec = sec * cg.n / len(sub)
-        sample_note = f"extrapolated from {len(sub):,} scenarios"
-        add(
-            Row(
-                "leontief sweep, kernel (all nodes)",
-                size,
-                sec,
-                peak,
-                k,
-                "nx copy/remove/propagate per node",
-                naive_leo.full_estimate,
-                nnote(naive_leo),
-                note=(err or sample_note),
-            )
+    )
+    sec, peak, k, err = measure(
+        lambda: sg.sweep(G, model="leontief", progress=False), reps, cfg.timeout
+    )
+    r = add(
+        Row(
+            "leontief sweep, API (ranked table)",
+            size,
+            sec,
+            peak,
+            k,
+            "nx copy/remove/propagate per node",
+            naive_leo.full_estimate,
+            nnote(naive_leo),
+            note=err,
         )
-        r = res.rows[-1]
-    else:
-        sec, peak, k, err = measure(
-            lambda: scenario_losses(cg, scen, "leontief", tpos, progress=False),
-            reps,
-            cfg.timeout,
-        )
-        add(
-            Row(
-                "leontief sweep, kernel (all nodes)",
-                size,
-                sec,
-                peak,
-                k,
-                "nx copy/remove/propagate per node",
-                naive_leo.full_estimate,
-                nnote(naive_leo),
-                note=err,
-            )
-        )
-        sec, peak, k, err = measure(
-            lambda: sg.sweep(G, model="leontief", progress=False), reps, cfg.timeout
-        )
-        r = add(
-            Row(
-                "leontief sweep, API (ranked table)",
-                size,
-                sec,
-                peak,
-                k,
-                "nx copy/remove/propagate per node",
-                naive_leo.full_estimate,
-                nnote(naive_leo),
-                note=err,
-            )
-        )
+    )
     if 90_000 <= n <= 110_000:
         _target(r, 3.0, "≤ 3 s single process")
     if n >= 390_000:
@@ -867,7 +840,6 @@ def main(argv: list[str] | None = None) -> int:
             xlsx_upto=1000,
             heavy_upto=1000,
             e2e_size=10_000,
-            cyclic_sample=60,
             quick=True,
         )
     else:
@@ -881,7 +853,6 @@ def main(argv: list[str] | None = None) -> int:
             xlsx_upto=a.xlsx_max if a.xlsx_max is not None else 10_000,
             heavy_upto=100_000,
             e2e_size=100_000,
-            cyclic_sample=500,
             quick=False,
             heavy_timeout=200.0,
         )

@@ -22,9 +22,10 @@ shortest-path betweenness.
 
 Leontief model
 --------------
-No superposition holds, so each removal is its own scenario. On acyclic graphs every scenario is
-propagated at once, level by level, as sparse rows (only each removed node's downstream cone is
-ever touched: the losses stay sparse); on cyclic graphs each scenario is propagated separately.
+No superposition holds, so each removal is its own scenario. Every scenario is propagated at
+once, level by level, as sparse rows (only each removed node's downstream cone is ever touched:
+the losses stay sparse); the cyclic SCCs of a level are resolved for all scenarios together
+(:mod:`supplygraph.analysis.cyclic_levels`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from supplygraph.analysis.propagation import (
-    check_model,
-    propagate_arrays,
-    reverse_solve,
-)
+from supplygraph.analysis.cyclic_levels import cyclic_level_losses
+from supplygraph.analysis.propagation import MAX_ITER, TOL, check_model, reverse_solve
+from supplygraph.analysis.sparse_rows import insert_empty_rows, set_ones
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
 
@@ -199,46 +198,30 @@ def scenario_losses(
 ) -> sp.csr_matrix:
     """Loss at each target (columns, in ``tpos`` order) for each scenario (rows).
 
-    A scenario removes a set of positions (``h = 0`` fixed). On a DAG all scenarios run at once
-    (level-synchronous sparse propagation; each scenario only touches its downstream cone); on a
-    cyclic graph one propagation per scenario.
+    A scenario removes a set of positions (``h = 0`` fixed). All scenarios run at once, level
+    by level (level-synchronous sparse propagation: each scenario only touches its downstream
+    cone); the cyclic SCCs of a level are resolved for every scenario at once by
+    :func:`~supplygraph.analysis.cyclic_levels.cyclic_level_losses` (exact sparse solve for the
+    linear model, the per-scenario fixed-point iteration for Leontief).
 
     Returns
     -------
     scipy.sparse.csr_matrix
         ``(len(scenarios), len(tpos))`` losses in [0, 1].
     """
-    import scipy.sparse as sp
-
-    S = len(scenarios)
-    if cg.is_dag:
-        return _losses_levelsync(cg, scenarios, model, tpos)
-    bar = Progress(S, f"{model} sweep") if progress else None
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    for j, rem in enumerate(scenarios):
-        cap = np.ones(cg.n)
-        cap[rem] = 0.0
-        # only levels from the removed nodes' own level on can change (cone restriction)
-        start = int(np.min(cg.level[rem])) if np.size(rem) else cg.n_levels
-        loss = 1.0 - propagate_arrays(cg, cap, None, model, start_level=start)[tpos]
-        nz = np.flatnonzero(loss > 0)
-        rows.append(np.full(len(nz), j))
-        cols.append(nz)
-        vals.append(loss[nz])
-        if bar is not None:
-            bar.update(j + 1)
+    bar = Progress(cg.n_levels, f"{model} sweep") if progress else None
+    out = _losses_levelsync(cg, scenarios, model, tpos, bar)
     if bar is not None:
         bar.close()
-    r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    c = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    v = np.concatenate(vals) if vals else np.zeros(0)
-    return sp.csr_matrix((v, (r, c)), shape=(S, len(tpos)))
+    return out
 
 
 def _losses_levelsync(
-    cg: CompiledGraph, scenarios: Sequence[np.ndarray], model: str, tpos: np.ndarray
+    cg: CompiledGraph,
+    scenarios: Sequence[np.ndarray],
+    model: str,
+    tpos: np.ndarray,
+    bar: Progress | None = None,
 ) -> sp.csr_matrix:
     import scipy.sparse as sp
 
@@ -277,6 +260,7 @@ def _losses_levelsync(
         colmap[tpos[idx] - int(nptr[j])] = idx
         tl_cols[j] = colmap
     tparts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    cyclic = set(cg.cyclic_levels().tolist())
     for k in range(cg.n_levels):
         a, b = int(nptr[k]), int(nptr[k + 1])
         nk = b - a
@@ -290,7 +274,8 @@ def _losses_levelsync(
                 ga = int(gptr[k])
                 col, wt, ncol = cg.grp[ea:eb] - ga, cg.wgrp[ea:eb], int(gptr[k + 1]) - ga
             slev = level_of[src]
-            used = [j for j in np.unique(slev).tolist() if blocks[j].nnz]  # type: ignore[union-attr]
+            # earlier levels only: losses inside a level's cyclic SCCs are resolved below
+            used = [j for j in np.unique(slev).tolist() if j < k and blocks[j].nnz]  # type: ignore[union-attr]
             if used:
                 # one product over the (column-stacked) blocks of every source level
                 off = np.zeros(cg.n_levels + 1, dtype=np.int64)
@@ -345,17 +330,27 @@ def _losses_levelsync(
             blk = sp.csr_matrix((v, c, indptr), shape=(S, nk))
         elif singletons:
             # the removed node's own row has no computed loss in this level (DAG): insert 1s
-            blk = _insert_rows(indptr, c, v, S, nk, rem_scn[ra:rb], rem_pos[ra:rb] - a)
+            blk = insert_empty_rows(indptr, c, v, S, nk, rem_scn[ra:rb], rem_pos[ra:rb] - a)
         else:
-            r = np.repeat(np.arange(S, dtype=np.int64), np.diff(indptr))
-            r = np.concatenate([r, rem_scn[ra:rb]])
-            c = np.concatenate([c, rem_pos[ra:rb] - a])
-            v = np.concatenate([v, np.full(rb - ra, 2.0)])  # 2 > any loss: removed wins
-            blk = sp.csr_matrix((v, (r, c)), shape=(S, nk))
-            blk.sum_duplicates()
-            blk.data = np.where(blk.data >= 2.0, 1.0, blk.data)
+            blk = set_ones(
+                sp.csr_matrix((v, c, indptr), shape=(S, nk)), rem_scn[ra:rb], rem_pos[ra:rb] - a
+            )
         np.clip(blk.data, 0.0, 1.0, out=blk.data)
+        if k in cyclic:
+            blk = cyclic_level_losses(
+                cg,
+                k,
+                blk,
+                acc,
+                model,
+                rem_scn[ra:rb],
+                rem_pos[ra:rb] - a,
+                tol=TOL,
+                max_iter=MAX_ITER,
+            )
         blocks.append(blk)
+        if bar is not None:
+            bar.update(k + 1)
         # keep only what later levels still read: a level's block is freed (after taking its
         # target columns) once every customer level of its nodes has been computed
         done = range(k + 1) if k + 1 == cg.n_levels else np.flatnonzero(last_use == k).tolist()
@@ -395,35 +390,6 @@ def _take_targets(
     tparts.append((rows[keep], tc[keep], blk.data[keep]))
 
 
-def _insert_rows(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    S: int,
-    ncol: int,
-    rows: np.ndarray,
-    cols: np.ndarray,
-) -> sp.csr_matrix:
-    """CSR matrix plus one entry of value 1 in each of ``rows`` (distinct, currently empty)."""
-    import scipy.sparse as sp
-
-    counts = np.diff(indptr)
-    add = np.zeros(S, dtype=np.int64)
-    add[rows] = 1
-    new_ptr = np.zeros(S + 1, dtype=np.int64)
-    np.cumsum(counts + add, out=new_ptr[1:])
-    shift = new_ptr[:-1] - indptr[:-1]
-    nnz = len(data) + len(rows)
-    new_idx = np.empty(nnz, dtype=np.int64)
-    new_dat = np.empty(nnz)
-    pos = np.arange(len(data)) + np.repeat(shift, counts)
-    new_idx[pos] = indices
-    new_dat[pos] = data
-    new_idx[new_ptr[rows]] = cols
-    new_dat[new_ptr[rows]] = 1.0
-    return sp.csr_matrix((new_dat, new_idx, new_ptr), shape=(S, ncol))
-
-
 # --------------------------------------------------------------------------------- public API
 def dependency_matrix(
     cg: CompiledGraph, tpos: np.ndarray, model: str = "linear", *, progress: bool = True
@@ -457,7 +423,7 @@ def dependency(
     model
         ``"linear"``: ``D[u, t] = L[u, t] / L[u, u]`` with ``L = (I - A)^-1``, all nodes from one
         factorisation; ``"leontief"``: one propagation per removed node (cone-restricted and
-        batched on acyclic graphs). See the module docstring.
+        batched for all nodes at once). See the module docstring.
 
     Returns
     -------

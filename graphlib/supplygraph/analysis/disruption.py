@@ -14,8 +14,8 @@ by the output-weighted loss at the targets,
 needs no per-node loop: ``weighted_loss = (L w) / diag(L)`` for all nodes from one pass (see
 :mod:`supplygraph.analysis.dependency`). Group removals and the Leontief model propagate each
 scenario with its removed nodes fixed at ``h = 0``: all scenarios at once, level by level, as
-sparse rows on acyclic graphs (each scenario only touches its downstream cone), and one
-propagation per scenario on cyclic graphs (with a progress bar on stderr for long runs).
+sparse rows (each scenario only touches its downstream cone; cyclic components are resolved for
+all scenarios together), optionally split over worker processes or a Dask cluster.
 """
 
 from __future__ import annotations
@@ -307,7 +307,8 @@ def sweep(
         target, not just the weighted sum; for the linear node sweep that costs more than the
         one-pass ``weighted_loss``).
     progress
-        Show a progress bar on stderr for long per-scenario runs (terminal only, after 2 s).
+        Show a progress bar on stderr for long runs (per level, or per worker chunk; terminal
+        only, after 2 s).
 
     Returns
     -------
@@ -323,9 +324,9 @@ def sweep(
     -----
     Linear, by node: ``weighted_loss = (L w) / diag(L)`` from one pass, no per-node loop; the
     per-target columns come from the dependency matrix (dense when it fits, else sparse
-    all-scenario propagation on acyclic graphs). Linear by group and Leontief: one propagation
-    per scenario with the removed nodes fixed at 0 -- batched level by level as sparse rows on
-    acyclic graphs, a loop (optionally over ``workers`` processes) on cyclic graphs.
+    all-scenario propagation). Linear by group and Leontief: one propagation per scenario with
+    the removed nodes fixed at 0, all batched level by level as sparse rows (optionally split
+    over ``workers`` processes or a Dask ``scheduler``).
 
     Examples
     --------
