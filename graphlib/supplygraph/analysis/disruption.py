@@ -186,28 +186,40 @@ def _node_table(cg: CompiledGraph, h: np.ndarray) -> pd.DataFrame:
 
 
 def _by_end_use(tab: pd.DataFrame) -> pd.DataFrame:
+    """Weighted loss per end use (stage where no end use is given), plus the total."""
     import pandas as pd
 
-    key = tab["end_use"].where(tab["end_use"].notna(), tab["stage"]).astype(str)
-    groups = [(str(k), g) for k, g in tab.groupby(key, sort=True)]
-    groups.append(("total", tab))
+    end_use = tab["end_use"].tolist()
+    stage = tab["stage"].tolist()
+    key = [
+        str(e) if e is not None and e == e else str(s) for e, s in zip(end_use, stage, strict=True)
+    ]
+    units = ["" if u is None or u != u else str(u) for u in tab["unit"].tolist()]
+    w = tab["weight"].to_numpy(dtype=float)
+    share = tab["loss_share"].to_numpy(dtype=float)
+    base = tab["baseline"].to_numpy(dtype=float)
+    lost = tab["lost"].to_numpy(dtype=float)
+    names = sorted(set(key))
+    members: dict[str, list[int]] = {k: [] for k in names}
+    for i, k in enumerate(key):
+        members[k].append(i)
+    groups = [(k, np.asarray(members[k], dtype=np.int64)) for k in names]
+    groups.append(("total", np.arange(len(key), dtype=np.int64)))
     rows = []
-    for name, g in groups:
-        units = set(g["unit"].fillna("").astype(str))
-        w = g["weight"].to_numpy(dtype=float)
+    for name, idx in groups:
+        unit_set = {units[i] for i in idx.tolist()}
+        wi = w[idx]
         loss = (
-            float((w * g["loss_share"]).sum() / w.sum())
-            if w.sum() > 0
-            else float(g["loss_share"].mean())
+            float((wi * share[idx]).sum() / wi.sum()) if wi.sum() > 0 else float(share[idx].mean())
         )
-        one_unit = len(units) == 1
+        one_unit = len(unit_set) == 1
         rows.append(
             {
                 "end_use": name,
-                "n_targets": len(g),
-                "unit": units.pop() if one_unit else "mixed",
-                "baseline": float(g["baseline"].sum()) if one_unit else np.nan,
-                "lost": float(g["lost"].sum()) if one_unit else np.nan,
+                "n_targets": len(idx),
+                "unit": unit_set.pop() if one_unit else "mixed",
+                "baseline": float(base[idx].sum()) if one_unit else np.nan,
+                "lost": float(lost[idx].sum()) if one_unit else np.nan,
                 "remaining": 1.0 - loss,
                 "loss_share": loss,
             }

@@ -27,7 +27,6 @@ from supplygraph.report.build import (
     ReportData,
     Table,
     build_report_data,
-    chart_jobs,
 )
 
 if TYPE_CHECKING:
@@ -88,13 +87,24 @@ def write_report(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # each chart goes to the background worker (see supplygraph.charts.start_worker) as soon as
+    # its tables exist, so it draws while the remaining analyses run and this process writes
+    # the other files; without a worker, a chart is drawn here when first needed
+    pending: dict[str, Any] = {}
+
+    def submit(stem: str, job: Any) -> None:
+        pending[stem] = render_jobs({stem: job}, wait=False)
+
     data = build_report_data(
-        G, scenarios=scenarios, shocks=shocks, model=model, date=date, charts=False
+        G,
+        scenarios=scenarios,
+        shocks=shocks,
+        model=model,
+        date=date,
+        charts=False,
+        on_chart=submit,
     )
     data.network = network
-    # charts and the network view draw in the background worker when one runs (see
-    # supplygraph.charts.start_worker), while this process writes the other files
-    pending = render_jobs(chart_jobs(data), wait=False)
     pending_view = None
     if network:
         job = (
@@ -103,15 +113,24 @@ def write_report(
             {"model": model, "chokepoints": data.raw.get("chokepoints")},
         )
         pending_view = render_jobs({"network.html": job}, wait=False)
+
+    def collect(stem: str) -> None:
+        if stem in pending:
+            data.charts.update(pending.pop(stem)())
+
     written: dict[str, Path] = {}
     written["report.md"] = atomic_write(out / "report.md", render_markdown(data))
     written["report.json"] = atomic_write(out / "report.json", render_json(data))
-    data.charts.update(pending())
+    # the workbook's only picture is the concentration chart: lay out the cells while it draws
+    written["report.xlsx"] = Path(
+        write_xlsx(data, out / "report.xlsx", await_charts=lambda: collect("concentration"))
+    )
+    for stem in list(pending):
+        collect(stem)
     for key, chart in data.charts.items():
         name = f"charts/{key}.png"
         written[name] = atomic_write(out / name, chart.png)
     written["report.html"] = atomic_write(out / "report.html", render_html(data))
-    written["report.xlsx"] = Path(write_xlsx(data, out / "report.xlsx"))
     if pending_view is not None:
         pending_view()
         written["network.html"] = out / "network.html"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -1219,6 +1219,7 @@ def build_report_data(
     model: str = "linear",
     date: Any = None,
     charts: bool = True,
+    on_chart: Callable[[str, tuple[str, tuple[Any, ...], dict[str, Any]]], None] | None = None,
 ) -> ReportData:
     """Run the analyses on ``G`` and collect the report's tables, sentences and charts.
 
@@ -1240,6 +1241,10 @@ def build_report_data(
         ``SOURCE_DATE_EPOCH`` environment variable when set.
     charts
         Render the charts (PNG and SVG).
+    on_chart
+        Called with ``(stem, job)`` for each chart (see :func:`chart_jobs`) as soon as its
+        tables exist, before the remaining analyses run: a caller can start drawing it in a
+        worker meanwhile (:func:`supplygraph.charts.render_jobs` with ``wait=False``).
 
     Returns
     -------
@@ -1260,14 +1265,23 @@ def build_report_data(
     name = str(G.graph.get("name") or "supply graph")
     prov_in = G.graph.get("provenance") or {}
 
+    def plan(p: ChartPlan | None) -> None:
+        if p is not None and on_chart is not None:
+            on_chart(p[0], p[1])
+
+    # in the order the writer needs the charts: the workbook, written first, shows the
+    # concentration chart (whose title needs the origin analysis)
     conc_table, wide, conc = _concentration_tables(G)
     choke, choke_raw = _chokepoints_table(G, model)
-    sweep_t = _sweep_table(G, model)
-    scen_long, scen_wide_t, scen_wide = _scenario_tables(G, specs)
     origins = _origin_tables(G, choke_raw, conc)
+    focus = origins[2:] if origins is not None else None
+    plan(_concentration_chart_plan(wide, conc, focus))
+    plan(_chokepoints_chart_plan(choke))
+    scen_long, scen_wide_t, scen_wide = _scenario_tables(G, specs)
+    plan(_scenario_chart_plan(scen_wide))
+    sweep_t = _sweep_table(G, model)
     nodes_t, edges_t, sources_t = _input_tables(G)
 
-    focus = origins[2:] if origins is not None else None
     headline = _concentration_sentences(conc_table, wide, focus)
     headline += _chokepoint_sentences(G, choke)
     headline += _sweep_sentences(G, sweep_t)
@@ -1347,11 +1361,57 @@ def build_report_data(
             "stages": [str(x) for x in (G.graph.get("stages") or [])],
         },
     )
+    jobs = chart_jobs(data)  # also fills data.chart_titles
     if charts:
         from supplygraph.charts import render_jobs
 
-        data.charts.update(render_jobs(chart_jobs(data)))
+        data.charts.update(render_jobs(jobs))
     return data
+
+
+ChartPlan = tuple[str, tuple[str, tuple[Any, ...], dict[str, Any]], str]
+
+
+def _concentration_chart_plan(
+    wide: pd.DataFrame | None, conc: pd.DataFrame | None, focus: tuple[str, str] | None
+) -> ChartPlan | None:
+    """(stem, job, title) of the concentration chart, or None when there is nothing to draw."""
+    if wide is None or conc is None or not len(wide):
+        return None
+    title = _chart_headline(wide, focus)
+    names = {c: country_name(c) for c in wide.columns}
+    hhi = conc["hhi"].astype(float)
+    job = ("concentration_chart", (wide,), {"hhi": hhi, "title": title, "names": names})
+    return "concentration", job, title
+
+
+def _chokepoints_chart_plan(choke: Table | None) -> ChartPlan | None:
+    """(stem, job, title) of the top-chokepoints chart, or None."""
+    df = choke.frame if choke is not None else pd.DataFrame()
+    loss_col = next((c for c in ("weighted_loss", "max_dependency") if c in df.columns), None)
+    if choke is None or not len(df) or loss_col is None:
+        return None
+    id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[1])
+    losses = df[loss_col].astype(float).fillna(0.0)
+    title = "Top chokepoints"
+    job = (
+        "chokepoints_chart",
+        ([str(x) for x in df[id_col]], losses.tolist()),
+        {
+            "title": title,
+            "xlabel": f"{choke.header(loss_col)} if removed (red: 50 % or more)",
+            "highlight": [bool(v >= 0.5) for v in losses],
+        },
+    )
+    return "chokepoints", job, f"{title}, by {choke.header(loss_col)}"
+
+
+def _scenario_chart_plan(scen_wide: pd.DataFrame | None) -> ChartPlan | None:
+    """(stem, job, title) of the end-use losses per scenario chart, or None."""
+    if scen_wide is None or not len(scen_wide) or not len(scen_wide.columns):
+        return None
+    title = "End-use output lost per scenario"
+    return "scenarios", ("scenario_chart", (scen_wide,), {"title": title}), title
 
 
 def chart_jobs(data: ReportData) -> dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]:
@@ -1361,41 +1421,18 @@ def chart_jobs(data: ReportData) -> dict[str, tuple[str, tuple[Any, ...], dict[s
     (:func:`supplygraph.charts.render_jobs`). Also fills ``data.chart_titles``.
     """
     jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
-    wide = data.raw.get("shares")
-    conc = data.raw.get("concentration")
-    focus = data.raw.get("focus")
-    if wide is not None and conc is not None and len(wide):
-        title = _chart_headline(wide, focus)
-        names = {c: country_name(c) for c in wide.columns}
-        hhi = conc["hhi"].astype(float)
-        jobs["concentration"] = (
-            "concentration_chart",
-            (wide,),
-            {"hhi": hhi, "title": title, "names": names},
-        )
-        data.chart_titles["concentration"] = title
-    choke = data.tables.get("chokepoints")
-    df = choke.frame if choke is not None else pd.DataFrame()
-    loss_col = next((c for c in ("weighted_loss", "max_dependency") if c in df.columns), None)
-    if choke is not None and len(df) and loss_col is not None:
-        id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[1])
-        losses = df[loss_col].astype(float).fillna(0.0)
-        title = "Top chokepoints"
-        jobs["chokepoints"] = (
-            "chokepoints_chart",
-            ([str(x) for x in df[id_col]], losses.tolist()),
-            {
-                "title": title,
-                "xlabel": f"{choke.header(loss_col)} if removed (red: 50 % or more)",
-                "highlight": [bool(v >= 0.5) for v in losses],
-            },
-        )
-        data.chart_titles["chokepoints"] = f"{title}, by {choke.header(loss_col)}"
-    scen_wide = data.raw.get("scenario_losses")
-    if scen_wide is not None and len(scen_wide) and len(scen_wide.columns):
-        title = "End-use output lost per scenario"
-        jobs["scenarios"] = ("scenario_chart", (scen_wide,), {"title": title})
-        data.chart_titles["scenarios"] = title
+    plans = (
+        _concentration_chart_plan(
+            data.raw.get("shares"), data.raw.get("concentration"), data.raw.get("focus")
+        ),
+        _chokepoints_chart_plan(data.tables.get("chokepoints")),
+        _scenario_chart_plan(data.raw.get("scenario_losses")),
+    )
+    for plan in plans:
+        if plan is not None:
+            stem, job, title = plan
+            jobs[stem] = job
+            data.chart_titles[stem] = title
     return jobs
 
 

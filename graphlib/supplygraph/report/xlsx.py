@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.io.safe_text import atomic_path, neutralize_text
@@ -217,7 +218,12 @@ def _summary(ws: Worksheet, data: ReportData) -> int:
     return r + 2
 
 
-def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> os.PathLike[str] | str:
+def write_xlsx(
+    data: ReportData,
+    path: str | os.PathLike[str],
+    *,
+    await_charts: Callable[[], None] | None = None,
+) -> os.PathLike[str] | str:
     """Write the report workbook atomically.
 
     Parameters
@@ -226,6 +232,10 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> os.PathLike[st
         The report data.
     path
         Target ``.xlsx`` path (written through a temporary file and renamed).
+    await_charts
+        Called once every cell is laid out and before ``data.charts`` is read: a caller whose
+        charts are still drawing elsewhere fills them in here, having overlapped the wait with
+        building the workbook.
 
     Returns
     -------
@@ -238,8 +248,6 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> os.PathLike[st
     ws = wb.active
     ws.title = "Summary"
     last = _summary(ws, data)
-    if "concentration" in data.charts:
-        _add_image(ws, data.charts["concentration"].png, f"B{last}")
     order = [
         ("concentration", False),
         ("chokepoints", False),
@@ -281,6 +289,10 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> os.PathLike[st
         wb.properties.created = stamp.replace(tzinfo=None)
     wb.properties.creator = "supplygraph"
     wb.properties.title = data.title
+    if await_charts is not None:
+        await_charts()
+    if "concentration" in data.charts:
+        _add_image(ws, data.charts["concentration"].png, f"B{last}")
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return path
