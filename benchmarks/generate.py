@@ -331,9 +331,19 @@ def generate_network(n_nodes: int = 1000, **kwargs: Any) -> nx.DiGraph:
     return G
 
 
-def frames_to_graph(nodes: pd.DataFrame, edges: pd.DataFrame, names: list[str]) -> nx.DiGraph:
-    """Build the DiGraph of :func:`generate_frames` tables directly (no validation pass)."""
-    G = nx.DiGraph()
+def frames_to_graph(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    names: list[str],
+    *,
+    graph_class: type[nx.DiGraph] = nx.DiGraph,
+) -> nx.DiGraph:
+    """Build the graph of :func:`generate_frames` tables directly (no validation pass).
+
+    ``graph_class`` is ``networkx.DiGraph`` (for the naive baselines) or
+    ``supplygraph.TrackedDiGraph`` (what ``supplygraph.load`` returns).
+    """
+    G = graph_class()
     attrs = [
         {"label": i, "stage": st, "country": c, "value": v, "unit": "t/yr"}
         for i, st, c, v in zip(

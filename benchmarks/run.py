@@ -347,7 +347,10 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
     cyc_kw = {} if cyclic else {"back_edges": 0.0, "self_loops": 0.0}
     t0 = time.perf_counter()
     nodes, edges, names = generate_frames(n, seed=n, **cyc_kw)
-    G = frames_to_graph(nodes, edges, names)
+    # supplygraph runs on the graph sg.load returns (a TrackedDiGraph, whose compiled arrays are
+    # re-checked in constant time); every naive baseline on a plain networkx DiGraph
+    G = frames_to_graph(nodes, edges, names, graph_class=sg.TrackedDiGraph)
+    G_nx = frames_to_graph(nodes, edges, names)
     gen_s = time.perf_counter() - t0
     size = f"{_size_label(G)} ({kind})"
     print(f"\n## {n:,} nodes, {G.number_of_edges():,} edges, {kind} (generated in {gen_s:.1f} s)")
@@ -415,9 +418,13 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
     np.add.at(wv, tpos, w)
 
     # ---- naive sweeps (shared by several rows)
-    prep = prepare(G)
-    naive_lin = naive_sweep(G, "linear", prep=prep, budget=None if full_naive else budget, seed=1)
-    naive_leo = naive_sweep(G, "leontief", prep=prep, budget=None if full_naive else budget, seed=1)
+    prep = prepare(G_nx)
+    naive_lin = naive_sweep(
+        G_nx, "linear", prep=prep, budget=None if full_naive else budget, seed=1
+    )
+    naive_leo = naive_sweep(
+        G_nx, "leontief", prep=prep, budget=None if full_naive else budget, seed=1
+    )
     _verify(res, size, "linear", G, cg, naive_lin.loss)
     _verify(res, size, "leontief", G, cg, naive_leo.loss)
 
@@ -429,7 +436,7 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
     # ---- concentration
     if not cyclic and n <= cfg.heavy_upto:
         sec, peak, k, err = measure(lambda: sg.concentration(G), reps, cfg.timeout)
-        nsec, _, _, _ = measure(lambda: naive_concentration(G), reps, cfg.timeout, memory=False)
+        nsec, _, _, _ = measure(lambda: naive_concentration(G_nx), reps, cfg.timeout, memory=False)
         add(
             Row(
                 "concentration (HHI, CR per stage)",
@@ -460,6 +467,23 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
         )
     )
     _dependency_target(r, G)
+    # the same call on a plain networkx DiGraph: its cached arrays are re-checked against a
+    # fingerprint of every attribute the kernels read (one pass over the graph per call)
+    compile_graph(G_nx)
+    sec, peak, k, err = measure(lambda: sg.dependency(G_nx), reps, cfg.timeout)
+    add(
+        Row(
+            "linear dependency, API on a plain nx.DiGraph",
+            size,
+            sec,
+            peak,
+            k,
+            "nx copy/remove/propagate per node",
+            naive_lin.full_estimate,
+            nnote(naive_lin),
+            note=err,
+        )
+    )
     E = np.zeros((cg.n, len(tpos)))
     E[tpos, np.arange(len(tpos))] = 1.0
     sec, peak, k, err = measure(lambda: linear_removal(cg, E), reps, cfg.timeout)
@@ -557,7 +581,7 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
         return
 
     # ---- chokepoints (dependency + dominators + reasons)
-    dom_s, _, _, _ = measure(lambda: naive_dominators(G), 1, cfg.timeout, memory=False)
+    dom_s, _, _, _ = measure(lambda: naive_dominators(G_nx), 1, cfg.timeout, memory=False)
     sec, peak, k, err = measure(lambda: sg.chokepoints(G), reps, cfg.timeout)
     naive_ch = (naive_lin.full_estimate or 0) + (dom_s or 0)
     r = add(
@@ -593,7 +617,7 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
     )
 
     # ---- origin tracing
-    nsec, nnote_o, ntable = naive_origin_budget(G, budget)
+    nsec, nnote_o, ntable = naive_origin_budget(G_nx, budget)
     sec, peak, k, err = measure(lambda: sg.origin_shares(G), reps, cfg.timeout)
     add(
         Row(
@@ -627,7 +651,7 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
     sec, peak, k, err = measure(lambda: sg.visualize(G, html), reps, heavy)
     if n <= 10_000:
         nsec, _, nerr = in_child(
-            lambda: naive_pyvis(G, work / f"pyvis-{n}.html"), cfg.naive_timeout
+            lambda: naive_pyvis(G_nx, work / f"pyvis-{n}.html"), cfg.naive_timeout
         )
         lower = nsec is None and nerr.startswith("timeout")
         if lower:

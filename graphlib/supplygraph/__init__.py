@@ -26,6 +26,7 @@ from supplygraph._version import __version__
 # public name -> module that defines it
 _API: dict[str, str] = {
     "load": "supplygraph.loading",
+    "TrackedDiGraph": "supplygraph.tracked",
     "list_datasets": "supplygraph.datasets",
     "dataset_path": "supplygraph.datasets",
     "graph_from_frames": "supplygraph.build",

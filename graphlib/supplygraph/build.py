@@ -142,8 +142,9 @@ def graph_from_frames(
 
     Returns
     -------
-    networkx.DiGraph
-        A graph following :mod:`supplygraph.schema`. Table warnings are kept in
+    supplygraph.TrackedDiGraph
+        A graph following :mod:`supplygraph.schema` (a ``networkx.DiGraph`` that counts its
+        edits, see :mod:`supplygraph.tracked`). Table warnings are kept in
         ``G.graph["warnings"]`` (list of str).
 
     Raises
@@ -161,12 +162,13 @@ def graph_from_frames(
     >>> G.graph["stages"], G.edges["m", "r"]["flow"]
     (['mining', 'refining'], 8.0)
     """
-    import networkx as nx
+
+    from supplygraph.tracked import TrackedDiGraph
 
     problems = [] if validated else check_frames(nodes, edges, stages=stages, file=file)
     warnings = raise_on_errors(problems, strict=strict)
 
-    G = nx.DiGraph()
+    G = TrackedDiGraph()
     node_ids, node_attrs = _attribute_rows(nodes, "id", NUMERIC_NODE_ATTRS)
     for node_id, attrs in zip(node_ids, node_attrs, strict=True):
         attrs.setdefault("label", node_id)

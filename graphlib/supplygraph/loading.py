@@ -247,9 +247,11 @@ def load(source: str | Path = "rare-earths", *, strict: bool = False) -> nx.DiGr
 
     Returns
     -------
-    networkx.DiGraph
+    supplygraph.TrackedDiGraph
         A validated supply graph (see :mod:`supplygraph.schema`) whose
-        ``G.graph["provenance"]`` names the input and the SHA-256 of its files.
+        ``G.graph["provenance"]`` names the input and the SHA-256 of its files: a
+        ``networkx.DiGraph`` that counts its edits, so analyses reuse their compiled arrays
+        after a constant-time check (:mod:`supplygraph.tracked`).
 
     Raises
     ------

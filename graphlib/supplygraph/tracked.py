@@ -1,0 +1,202 @@
+"""A :class:`networkx.DiGraph` that counts its own edits.
+
+Every analysis reads the flat arrays of :func:`supplygraph.compiled.compile_graph`, cached per
+graph. For a plain ``DiGraph`` the cache must re-read every node and edge attribute on each call
+to notice an edit made in place (``G.edges[u, v]["flow"] = 2.0``): about a second per million
+edges, several times the cost of the analysis itself. A :class:`TrackedDiGraph` stores its
+nodes, adjacency and attributes in dicts that bump one shared edit counter on every change, so
+the cache check reads one integer.
+
+It is a ``DiGraph`` in every other respect (networkx algorithms, views, ``copy``, pickling);
+:func:`supplygraph.load` and :func:`supplygraph.graph_from_frames` return one, and
+``TrackedDiGraph(G)`` converts any graph. What it cannot see is an edit *inside* an attribute
+value (a list stored as an attribute and appended to); supply-graph attributes are numbers and
+text.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import networkx as nx
+
+__all__ = ["TrackedDiGraph", "edit_count"]
+
+
+class _Clock:
+    """The edit counter of one graph, and the attribute-dict class that bumps it."""
+
+    __slots__ = ("dict_class", "edits")
+
+    def __init__(self) -> None:
+        self.edits = 0
+        # a class per graph, so networkx creates its attribute dicts with a C-level call
+        self.dict_class: type[_TrackedDict] = type(
+            "_TrackedDict", (_TrackedDict,), {"_clock": self}
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_new_clock, (self.edits,))
+
+
+def _new_clock(edits: int) -> _Clock:
+    clock = _Clock()
+    clock.edits = edits
+    return clock
+
+
+def _rebuild(clock: _Clock, items: dict[Any, Any]) -> _TrackedDict:
+    d = clock.dict_class()
+    dict.update(d, items)
+    return d
+
+
+class _TrackedDict(dict):  # type: ignore[type-arg]
+    """An attribute dict that counts every mutation on its graph's clock (a class attribute)."""
+
+    __slots__ = ()
+    _clock: _Clock
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._clock.edits += 1
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._clock.edits += 1
+        dict.__delitem__(self, key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._clock.edits += 1
+        dict.update(self, *args, **kwargs)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self._clock.edits += 1
+        return dict.setdefault(self, key, default)
+
+    def pop(self, *args: Any) -> Any:
+        self._clock.edits += 1
+        return dict.pop(self, *args)
+
+    def popitem(self) -> tuple[Any, Any]:
+        self._clock.edits += 1
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self._clock.edits += 1
+        dict.clear(self)
+
+    def __ior__(self, other: Any) -> _TrackedDict:
+        self._clock.edits += 1
+        dict.update(self, other)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._clock, dict(self)))
+
+
+def _counted(name: str, *, bulk: bool = False) -> Any:
+    """A DiGraph method that bumps the edit counter, then does the networkx work.
+
+    Bulk methods pause the cyclic garbage collector meanwhile: attribute dicts of a dict
+    subclass are always tracked by it (plain dicts of numbers are not), and its passes over
+    the growing graph would otherwise double the time to add a million edges. Adding nodes
+    and edges creates no reference cycles to collect.
+    """
+    method = getattr(nx.DiGraph, name)
+
+    def counted(self: TrackedDiGraph, *args: Any, **kwargs: Any) -> Any:
+        self._clock.edits += 1
+        if not bulk or not gc.isenabled():
+            return method(self, *args, **kwargs)
+        gc.disable()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            gc.enable()
+
+    counted.__name__ = name
+    counted.__qualname__ = f"TrackedDiGraph.{name}"
+    counted.__doc__ = method.__doc__
+    return counted
+
+
+class TrackedDiGraph(nx.DiGraph):
+    """A ``networkx.DiGraph`` whose edits are counted (see :func:`edit_count`).
+
+    Structure changes go through networkx's methods (``add_edge``, ``remove_node`` ...), which
+    count themselves; node, edge and graph attribute dicts count their own changes.
+
+    Parameters
+    ----------
+    incoming_graph_data, **attr
+        As for :class:`networkx.DiGraph`: ``TrackedDiGraph(G)`` copies ``G`` with its attributes.
+
+    Examples
+    --------
+    >>> G = TrackedDiGraph()
+    >>> G.add_edge("mine", "refinery", flow=5.0)
+    >>> before = edit_count(G)
+    >>> G.edges["mine", "refinery"]["flow"] = 6.0
+    >>> edit_count(G) > before
+    True
+    """
+
+    def __init__(self, incoming_graph_data: Any = None, **attr: Any) -> None:
+        clock = _Clock()
+        self._clock = clock
+        self.graph_attr_dict_factory = clock.dict_class
+        self.node_attr_dict_factory = clock.dict_class
+        self.edge_attr_dict_factory = clock.dict_class
+        super().__init__(incoming_graph_data, **attr)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the per-graph dict class is rebuilt from the clock on unpickling
+        state = {k: v for k, v in self.__dict__.items() if not k.endswith("_factory")}
+        return (_restore_graph, (state,))
+
+    add_node = _counted("add_node")
+    add_nodes_from = _counted("add_nodes_from", bulk=True)
+    remove_node = _counted("remove_node")
+    remove_nodes_from = _counted("remove_nodes_from", bulk=True)
+    add_edge = _counted("add_edge")
+    add_edges_from = _counted("add_edges_from", bulk=True)
+    add_weighted_edges_from = _counted("add_weighted_edges_from", bulk=True)
+    remove_edge = _counted("remove_edge")
+    remove_edges_from = _counted("remove_edges_from", bulk=True)
+    update = _counted("update", bulk=True)
+    clear = _counted("clear")
+    clear_edges = _counted("clear_edges")
+
+
+def _restore_graph(state: dict[str, Any]) -> TrackedDiGraph:
+    G = TrackedDiGraph.__new__(TrackedDiGraph)
+    G.__dict__.update(state)
+    clock = G._clock
+    G.graph_attr_dict_factory = clock.dict_class
+    G.node_attr_dict_factory = clock.dict_class
+    G.edge_attr_dict_factory = clock.dict_class
+    return G
+
+
+def edit_count(G: nx.DiGraph) -> int | None:
+    """Return the number of edits made to ``G`` so far, or None if ``G`` does not count them.
+
+    Parameters
+    ----------
+    G
+        A graph.
+
+    Returns
+    -------
+    int or None
+        A number that grows with every change to the graph's nodes, edges or attributes (for a
+        :class:`TrackedDiGraph`); None for other graphs.
+
+    Examples
+    --------
+    >>> edit_count(nx.DiGraph()) is None
+    True
+    """
+    clock = getattr(G, "_clock", None)
+    return clock.edits if isinstance(clock, _Clock) else None
