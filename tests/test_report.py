@@ -528,6 +528,12 @@ def test_chart_worker_draws_the_same_charts(tmp_path):
     jobs = {
         "a": ("chokepoints_chart", (["CHN:separation", IMG], [0.9, 0.1]), {"title": SCRIPT}),
         "b": ("scenario_chart", (pd.DataFrame({"ban": [0.5]}, index=["wind"]),), {}),
+        # the worker gets pandas objects as PlainTable / dict: the same picture either way
+        "c": (
+            "concentration_chart",
+            (pd.DataFrame({"CHN": [0.5, 0.9], "Other": [0.5, 0.1]}, index=["mining", "metal"]),),
+            {"hhi": pd.Series({"mining": 5000.0, "metal": 8200.0})},
+        ),
     }
     charts.stop_worker()
     local = charts.render_jobs(jobs)

@@ -11,7 +11,7 @@ be used for any supply graph.
 
 Speed: importing matplotlib and drawing costs about as much as loading the data and running every
 analysis. :func:`start_worker` (called by ``supplygraph report``) starts one child Python process
-that imports the drawing stack at once and later draws the charts -- and the network view -- while
+that imports the drawing stack at once and later draws the charts while
 the parent computes and writes the other files. :func:`render_jobs` uses it when it runs and draws
 in-process otherwise (or when the worker fails); the output is the same bytes either way.
 """
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Chart",
     "ChartJob",
+    "PlainTable",
     "chokepoints_chart",
     "concentration_chart",
     "country_colors",
@@ -102,6 +103,52 @@ class Chart(NamedTuple):
     svg: str
 
 
+class PlainTable(NamedTuple):
+    """A table without pandas: what the chart worker receives in place of a DataFrame.
+
+    The chart functions take either; the worker then never imports pandas.
+
+    Attributes
+    ----------
+    index, columns
+        Row and column labels.
+    values
+        One list of floats per row.
+    """
+
+    index: list[Any]
+    columns: list[Any]
+    values: list[list[float]]
+
+
+def _parts(table: Any) -> tuple[list[Any], list[Any], Any]:
+    """(row labels, column labels, float array) of a DataFrame or :class:`PlainTable`."""
+    import numpy as np
+
+    if isinstance(table, PlainTable):
+        values = np.asarray(table.values, dtype=float).reshape(len(table.index), len(table.columns))
+        return list(table.index), list(table.columns), values
+    return list(table.index), list(table.columns), table.to_numpy(dtype=float)
+
+
+def _plain(value: Any) -> Any:
+    """A job argument with pandas objects replaced by plain ones (PlainTable, dict)."""
+    kind = type(value).__name__
+    module = type(value).__module__
+    if module.startswith("pandas") and kind == "DataFrame":
+        return PlainTable(
+            list(value.index), list(value.columns), value.to_numpy(dtype=float).tolist()
+        )
+    if module.startswith("pandas") and kind == "Series":
+        return dict(zip(value.index.tolist(), value.to_numpy(dtype=float).tolist(), strict=True))
+    return value
+
+
+def _plain_job(job: ChartJob) -> ChartJob:
+    name, args, kwargs = job
+    return name, tuple(_plain(a) for a in args), {k: _plain(v) for k, v in kwargs.items()}
+
+
 _in_style = False
 
 
@@ -125,8 +172,6 @@ def _style() -> Iterator[None]:
 
 def _warm() -> bool:
     """Import the drawing stack (run in the worker while the caller computes the analyses)."""
-    import contextlib
-
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -134,42 +179,7 @@ def _warm() -> bool:
     import matplotlib.backends.backend_svg
     import matplotlib.figure
 
-    with contextlib.suppress(ImportError):  # the network view, drawn here too when asked
-        _import_pyvis_without_ipython()
-        import supplygraph.view  # noqa: F401
     return True
-
-
-def _import_pyvis_without_ipython() -> None:
-    """Import pyvis with a stand-in for IPython, which it imports only for notebook display.
-
-    Used in the worker process only: it never shows a notebook, and importing IPython costs
-    more than everything else the worker needs. The stand-in is removed again right after the
-    import, so nothing else ever sees it. Does nothing when IPython is already loaded.
-    """
-    import sys
-    import types
-
-    if "IPython" in sys.modules or "pyvis.network" in sys.modules:
-        return
-    ipython = types.ModuleType("IPython")
-    display = types.ModuleType("IPython.display")
-
-    class _NoNotebook:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            msg = "notebook display is not available in the chart worker"
-            raise RuntimeError(msg)
-
-    display.IFrame = display.HTML = _NoNotebook  # type: ignore[attr-defined]
-    ipython.display = display  # type: ignore[attr-defined]
-    sys.modules["IPython"] = ipython
-    sys.modules["IPython.display"] = display
-    try:
-        import pyvis.network  # noqa: F401
-    finally:
-        for name in ("IPython.display", "IPython"):
-            if sys.modules.get(name) in (ipython, display):
-                del sys.modules[name]
 
 
 def _draw(job: ChartJob) -> Any:
@@ -268,8 +278,7 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     stdin = sys.stdin.buffer
-    _warm()
-    import pandas  # noqa: F401  (job arguments are pandas objects)
+    _warm()  # job arguments hold no pandas objects (see PlainTable): pandas is never imported
 
     while True:
         try:
@@ -377,7 +386,7 @@ def render_jobs(jobs: dict[str, ChartJob], *, wait: bool = True) -> Any:
     if worker is None or not items:
         return local() if wait else local
     try:
-        result = worker.submit(items)
+        result = worker.submit([(key, _plain_job(job)) for key, job in items])
     except (OSError, ValueError):
         stop_worker()
         return local() if wait else local
@@ -472,9 +481,9 @@ def _pct(x: float) -> str:
 
 
 def concentration_chart(
-    shares: pd.DataFrame,
+    shares: pd.DataFrame | PlainTable,
     *,
-    hhi: pd.Series | None = None,
+    hhi: pd.Series | dict[str, float] | None = None,
     title: str = "Concentration by stage",
     names: dict[str, str] | None = None,
 ) -> Chart:
@@ -506,8 +515,9 @@ def concentration_chart(
     True
     """
     names = names or {}
-    stages = [str(s) for s in shares.index]
-    countries = [str(c) for c in shares.columns]
+    row_labels, col_labels, grid = _parts(shares)
+    stages = [str(s) for s in row_labels]
+    countries = [str(c) for c in col_labels]
     colors = country_colors(countries)
     with _style():
         ylabels = [s.replace("_", " ") for s in stages]
@@ -524,8 +534,8 @@ def concentration_chart(
         ax = fig.add_subplot()
         ys = list(range(len(stages)))[::-1]
         left = [0.0] * len(stages)
-        for country in countries:
-            vals = [float(v) if v == v else 0.0 for v in shares[country].tolist()]
+        for j, country in enumerate(countries):
+            vals = [float(v) if v == v else 0.0 for v in grid[:, j].tolist()]
             label = names.get(country, country)
             ax.barh(
                 ys,
@@ -633,7 +643,7 @@ def chokepoints_chart(
 
 
 def scenario_chart(
-    losses: pd.DataFrame,
+    losses: pd.DataFrame | PlainTable,
     *,
     title: str = "End-use output lost per scenario",
 ) -> Chart:
@@ -663,9 +673,10 @@ def scenario_chart(
     import numpy as np
     from matplotlib.colors import LinearSegmentedColormap
 
-    uses = [str(u).replace("_", " ") for u in losses.index]
-    scen = [str(s) for s in losses.columns]
-    grid = losses.T.to_numpy(dtype=float) if len(scen) else np.zeros((0, len(uses)))
+    row_labels, col_labels, values = _parts(losses)
+    uses = [str(u).replace("_", " ") for u in row_labels]
+    scen = [str(s) for s in col_labels]
+    grid = values.T if len(scen) else np.zeros((0, len(uses)))
     cmap = LinearSegmentedColormap.from_list("loss", ["#ffffff", "#f4a582", "#b2182b"])
     with _style():
         cell_w = 0.95

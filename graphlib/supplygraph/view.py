@@ -524,6 +524,8 @@ def _build_spec(
     labels: str,
 ) -> dict[str, Any]:
     import networkx as nx
+
+    _import_pyvis_network()
     from pyvis.network import Network
 
     if not isinstance(G, nx.DiGraph):
@@ -978,6 +980,40 @@ def _vis_assets() -> tuple[str, str]:
 
 _HTML_INVALID = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 _CLOSE_SCRIPT = re.compile(r"</(script|style)", re.IGNORECASE)
+
+
+def _import_pyvis_network() -> None:
+    """Import ``pyvis.network``, with a stand-in for IPython unless IPython is already loaded.
+
+    pyvis imports IPython only to display a network inside a notebook, which supplygraph never
+    does, and importing IPython costs more than building a view. In a notebook or IPython
+    session IPython is loaded already and pyvis gets the real one; elsewhere (the command line,
+    scripts) pyvis gets a stand-in whose display classes raise, and the stand-in is removed
+    from ``sys.modules`` right after the import, so nothing else ever sees it.
+    """
+    import sys
+    import types
+
+    if "IPython" in sys.modules or "pyvis.network" in sys.modules:
+        return
+    ipython = types.ModuleType("IPython")
+    display = types.ModuleType("IPython.display")
+
+    class _NoNotebook:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            msg = "pyvis notebook display needs IPython loaded before supplygraph draws a view"
+            raise RuntimeError(msg)
+
+    display.IFrame = display.HTML = _NoNotebook  # type: ignore[attr-defined]
+    ipython.display = display  # type: ignore[attr-defined]
+    sys.modules["IPython"] = ipython
+    sys.modules["IPython.display"] = display
+    try:
+        import pyvis.network  # noqa: F401
+    finally:
+        for name in ("IPython.display", "IPython"):
+            if sys.modules.get(name) in (ipython, display):
+                del sys.modules[name]
 
 
 def _render(spec: dict[str, Any]) -> str:

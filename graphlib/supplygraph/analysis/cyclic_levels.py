@@ -167,14 +167,9 @@ def cyclic_level_losses(
     if len(touched):
         row_first = np.flatnonzero(np.r_[True, t_row[1:] != t_row[:-1]])
         row_size = np.add.reduceat(size, row_first)
-        cuts = [0]
-        acc_size = 0
-        for i, s in enumerate(row_size.tolist()):
-            if acc_size and acc_size + s > MAX_SUPPORT:
-                cuts.append(i)
-                acc_size = 0
-            acc_size += s
-        cuts.append(len(row_first))
+        # a new batch wherever the running support crosses a multiple of MAX_SUPPORT
+        batch = (np.cumsum(row_size) - row_size) // MAX_SUPPORT
+        cuts = [*np.flatnonzero(np.r_[True, batch[1:] != batch[:-1]]).tolist(), len(row_first)]
         bounds = np.append(row_first, len(touched))
         for lo, hi in pairwise(cuts):
             t0, t1 = int(bounds[lo]), int(bounds[hi])

@@ -105,14 +105,6 @@ def write_report(
         on_chart=submit,
     )
     data.network = network
-    pending_view = None
-    if network:
-        job = (
-            "visualize",
-            (G, str((out / "network.html").resolve())),  # the worker may run elsewhere
-            {"model": model, "chokepoints": data.raw.get("chokepoints")},
-        )
-        pending_view = render_jobs({"network.html": job}, wait=False)
 
     def collect(stem: str) -> None:
         if stem in pending:
@@ -125,13 +117,15 @@ def write_report(
     written["report.xlsx"] = Path(
         write_xlsx(data, out / "report.xlsx", await_charts=lambda: collect("concentration"))
     )
+    if network:  # drawn here, while the worker still draws the other charts
+        from supplygraph.view import visualize
+
+        visualize(G, out / "network.html", model=model, chokepoints=data.raw.get("chokepoints"))
+        written["network.html"] = out / "network.html"
     for stem in list(pending):
         collect(stem)
     for key, chart in data.charts.items():
         name = f"charts/{key}.png"
         written[name] = atomic_write(out / name, chart.png)
     written["report.html"] = atomic_write(out / "report.html", render_html(data))
-    if pending_view is not None:
-        pending_view()
-        written["network.html"] = out / "network.html"
     return dict(sorted(written.items()))
