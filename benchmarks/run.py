@@ -10,7 +10,8 @@ For every operation the table gives the median wall time of ``k`` runs, the peak
 naive baseline's time (measured, or extrapolated from a random sample of nodes where the full
 loop would take too long -- the sample size is stated) and the ratio. The kernels are checked
 against the naive reference (max absolute difference, target <= 1e-9) on the nodes the naive
-loop ran. Results are printed and written to ``benchmarks/RESULTS.md`` (``--out``).
+loop ran. Results are printed and written to ``benchmarks/RESULTS.md`` (``--quick``:
+``benchmarks/RESULTS-quick.md``, so a quick check never replaces the committed full run; ``--out``).
 
 Peak memory: each operation runs once more in a forked child process, which reports its peak
 resident set size (``ru_maxrss``) minus its resident size when it started -- the operation's own
@@ -851,7 +852,11 @@ def main(argv: list[str] | None = None) -> int:
         help="largest graph loaded from xlsx (default 10k: writing + loading 100k takes ~2 min)",
     )
     ap.add_argument("--reps", type=int, default=None, help="runs per measurement")
-    ap.add_argument("--out", default=None, help="Markdown output (default benchmarks/RESULTS.md)")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="Markdown output (default benchmarks/RESULTS.md; --quick: RESULTS-quick.md)",
+    )
     a = ap.parse_args(argv)
     if a.quick:
         cfg = Config(
@@ -914,7 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(res, info, cfg, (load0, load1))
     print()
     print(text)
-    out = Path(a.out) if a.out else HERE / "RESULTS.md"
+    out = Path(a.out) if a.out else HERE / ("RESULTS-quick.md" if a.quick else "RESULTS.md")
     out.write_text(text, encoding="utf-8")
     print(f"written {out} in {total:.0f} s")
     return 0
