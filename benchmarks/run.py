@@ -452,126 +452,69 @@ def bench_size(n: int, cfg: Config, res: Results, work: Path, *, cyclic: bool) -
             )
         )
 
-    # ---- linear dependency to sinks
-    sec, peak, k, err = measure(lambda: sg.dependency(G), reps, cfg.timeout)
-    r = add(
-        Row(
-            f"linear dependency to sinks ({len(tpos)} sinks), API",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_lin.full_estimate,
-            nnote(naive_lin),
-            note=err,
+    def vs_per_node_loop(op: str, fn: Any, naive: Any, k_reps: int = reps) -> Row:
+        """Time ``fn`` and add its row next to the naive per-node networkx loop ``naive``."""
+        sec, peak, k, err = measure(fn, k_reps, cfg.timeout)
+        return add(
+            Row(
+                op,
+                size,
+                sec,
+                peak,
+                k,
+                "nx copy/remove/propagate per node",
+                naive.full_estimate,
+                nnote(naive),
+                note=err,
+            )
         )
+
+    # ---- linear dependency to sinks
+    r = vs_per_node_loop(
+        f"linear dependency to sinks ({len(tpos)} sinks), API", lambda: sg.dependency(G), naive_lin
     )
     _dependency_target(r, G)
     # the same call on a plain networkx DiGraph: its cached arrays are re-checked against a
     # fingerprint of every attribute the kernels read (one pass over the graph per call)
     compile_graph(G_nx)
-    sec, peak, k, err = measure(lambda: sg.dependency(G_nx), reps, cfg.timeout)
-    add(
-        Row(
-            "linear dependency, API on a plain nx.DiGraph",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_lin.full_estimate,
-            nnote(naive_lin),
-            note=err,
-        )
+    vs_per_node_loop(
+        "linear dependency, API on a plain nx.DiGraph", lambda: sg.dependency(G_nx), naive_lin
     )
     E = np.zeros((cg.n, len(tpos)))
     E[tpos, np.arange(len(tpos))] = 1.0
-    sec, peak, k, err = measure(lambda: linear_removal(cg, E), reps, cfg.timeout)
-    r = add(
-        Row(
-            "linear dependency to sinks, kernel only",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_lin.full_estimate,
-            nnote(naive_lin),
-            note=err,
-        )
+    r = vs_per_node_loop(
+        "linear dependency to sinks, kernel only", lambda: linear_removal(cg, E), naive_lin
     )
     _dependency_target(r, G)
 
     # ---- linear sweep
-    sec, peak, k, err = measure(lambda: linear_removal(cg, wv), max(reps, 5), cfg.timeout)
-    r = add(
-        Row(
-            "linear sweep, kernel (one pass, all nodes)",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_lin.full_estimate,
-            nnote(naive_lin),
-            note=err,
-        )
+    r = vs_per_node_loop(
+        "linear sweep, kernel (one pass, all nodes)",
+        lambda: linear_removal(cg, wv),
+        naive_lin,
+        max(reps, 5),
     )
     if 90_000 <= n <= 110_000:
         _target(r, 0.1, "≤ 0.1 s and ≥ 1e5× naive")
         if r.ratio is not None and r.ratio < 1e5:
             r.met = "not met (ratio)"
-    sec, peak, k, err = measure(lambda: sg.sweep(G, progress=False), reps, cfg.timeout)
-    add(
-        Row(
-            "linear sweep, API (ranked table with per-target details)",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_lin.full_estimate,
-            nnote(naive_lin),
-            note=err,
-        )
+    vs_per_node_loop(
+        "linear sweep, API (ranked table with per-target details)",
+        lambda: sg.sweep(G, progress=False),
+        naive_lin,
     )
 
     # ---- leontief sweep (cyclic graphs too: their SCCs are resolved for all scenarios at once)
     scen = np.arange(cg.n)
-    sec, peak, k, err = measure(
+    vs_per_node_loop(
+        "leontief sweep, kernel (all nodes)",
         lambda: scenario_losses(cg, scen, "leontief", tpos, progress=False),
-        reps,
-        cfg.timeout,
+        naive_leo,
     )
-    add(
-        Row(
-            "leontief sweep, kernel (all nodes)",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_leo.full_estimate,
-            nnote(naive_leo),
-            note=err,
-        )
-    )
-    sec, peak, k, err = measure(
-        lambda: sg.sweep(G, model="leontief", progress=False), reps, cfg.timeout
-    )
-    r = add(
-        Row(
-            "leontief sweep, API (ranked table)",
-            size,
-            sec,
-            peak,
-            k,
-            "nx copy/remove/propagate per node",
-            naive_leo.full_estimate,
-            nnote(naive_leo),
-            note=err,
-        )
+    r = vs_per_node_loop(
+        "leontief sweep, API (ranked table)",
+        lambda: sg.sweep(G, model="leontief", progress=False),
+        naive_leo,
     )
     if 90_000 <= n <= 110_000:
         _target(r, 3.0, "≤ 3 s single process")
