@@ -11,9 +11,10 @@ be used for any supply graph.
 
 Speed: importing matplotlib and drawing costs about as much as loading the data and running every
 analysis. :func:`start_worker` (called by ``supplygraph report``) starts one child Python process
-that imports the drawing stack at once and later draws the charts while
-the parent computes and writes the other files. :func:`render_jobs` uses it when it runs and draws
-in-process otherwise (or when the worker fails); the output is the same bytes either way.
+that imports matplotlib at once and later draws the charts while the parent computes and writes
+the other files; tables reach it as :class:`PlainTable`, so it never imports pandas.
+:func:`render_jobs` uses it when it runs and draws in-process otherwise (or when the worker
+fails); the output is the same bytes either way.
 """
 
 from __future__ import annotations

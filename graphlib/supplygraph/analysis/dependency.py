@@ -201,8 +201,9 @@ def scenario_losses(
     A scenario removes a set of positions (``h = 0`` fixed). All scenarios run at once, level
     by level (level-synchronous sparse propagation: each scenario only touches its downstream
     cone); the cyclic SCCs of a level are resolved for every scenario at once by
-    :func:`~supplygraph.analysis.cyclic_levels.cyclic_level_losses` (exact sparse solve for the
-    linear model, the per-scenario fixed-point iteration for Leontief).
+    :func:`~supplygraph.analysis.cyclic_levels.cyclic_level_losses` (the per-scenario
+    fixed-point iteration, to within ``TOL``; an exact sparse solve for linear scenarios whose
+    feedback is too strong to converge quickly).
 
     Returns
     -------
@@ -329,7 +330,8 @@ def _losses_levelsync(
         if rb <= ra:
             blk = sp.csr_matrix((v, c, indptr), shape=(S, nk))
         elif singletons:
-            # the removed node's own row has no computed loss in this level (DAG): insert 1s
+            # the removed node's own row has no loss yet in this level (nothing upstream of it is
+            # removed; a cyclic level adds its SCCs' feedback afterwards): insert 1s
             blk = insert_empty_rows(indptr, c, v, S, nk, rem_scn[ra:rb], rem_pos[ra:rb] - a)
         else:
             blk = set_ones(
