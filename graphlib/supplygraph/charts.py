@@ -111,14 +111,14 @@ class PlainTable(NamedTuple):
 
     Attributes
     ----------
-    index, columns
+    row_labels, col_labels
         Row and column labels.
     values
         One list of floats per row.
     """
 
-    index: list[Any]
-    columns: list[Any]
+    row_labels: list[Any]
+    col_labels: list[Any]
     values: list[list[float]]
 
 
@@ -127,8 +127,12 @@ def _parts(table: Any) -> tuple[list[Any], list[Any], Any]:
     import numpy as np
 
     if isinstance(table, PlainTable):
-        values = np.asarray(table.values, dtype=float).reshape(len(table.index), len(table.columns))
-        return list(table.index), list(table.columns), values
+        shape = (len(table.row_labels), len(table.col_labels))
+        return (
+            list(table.row_labels),
+            list(table.col_labels),
+            np.asarray(table.values, dtype=float).reshape(shape),
+        )
     return list(table.index), list(table.columns), table.to_numpy(dtype=float)
 
 
@@ -163,7 +167,7 @@ def _style() -> Iterator[None]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]  # keys are valid rcParams
         _in_style = True
         try:
             yield

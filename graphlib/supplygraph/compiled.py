@@ -493,13 +493,10 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     gkey = stage_code0[s0].copy()
     if any(isinstance(mt, str) and mt.strip() for mt in set(mats)):
         mat_codes: dict[str, int] = {}
+        picked = [mats[i] for i in pos_e.tolist()]
+        mat_keys = [m.strip() if isinstance(m, str) else "" for m in picked]
         mcode = np.fromiter(
-            (
-                mat_codes.setdefault(mats[i].strip(), len(mat_codes))
-                if isinstance(mats[i], str) and mats[i].strip()
-                else -1
-                for i in pos_e.tolist()
-            ),
+            (mat_codes.setdefault(k, len(mat_codes)) if k else -1 for k in mat_keys),
             dtype=np.int64,
             count=len(pos_e),
         )

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -85,7 +85,7 @@ def chunk_bounds(n_scenarios: int, n_chunks: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in itertools.pairwise(edges.tolist()) if b > a]
 
 
-def _take(scenarios: Sequence[Any], a: int, b: int) -> Sequence[Any]:
+def _take(scenarios: Sequence[Any] | np.ndarray, a: int, b: int) -> Sequence[Any] | np.ndarray:
     if isinstance(scenarios, np.ndarray):
         return scenarios[a:b]
     return list(scenarios[a:b])
@@ -105,7 +105,9 @@ def _init_worker(cg: CompiledGraph) -> None:
     _WORKER_CG = cg
 
 
-def _pool_chunk(scenarios: Sequence[Any], model: str, tpos: np.ndarray) -> sp.csr_matrix:
+def _pool_chunk(
+    scenarios: Sequence[Any] | np.ndarray, model: str, tpos: np.ndarray
+) -> sp.csr_matrix:
     from supplygraph.analysis.dependency import scenario_losses
 
     assert _WORKER_CG is not None
@@ -114,7 +116,7 @@ def _pool_chunk(scenarios: Sequence[Any], model: str, tpos: np.ndarray) -> sp.cs
 
 def _run_pool(
     cg: CompiledGraph,
-    scenarios: Sequence[Any],
+    scenarios: Sequence[Any] | np.ndarray,
     model: str,
     tpos: np.ndarray,
     workers: int,
@@ -142,7 +144,7 @@ def _run_pool(
             done += bounds[i][1] - bounds[i][0]
             if bar is not None:
                 bar.update(done)
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 # ----------------------------------------------------------------------------------- Dask
@@ -166,7 +168,7 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
 
 def _run_dask(
     cg: CompiledGraph,
-    scenarios: Sequence[Any],
+    scenarios: Sequence[Any] | np.ndarray,
     model: str,
     tpos: np.ndarray,
     scheduler: Any,
@@ -205,7 +207,7 @@ def _run_dask(
             done += bounds[i][1] - bounds[i][0]
             if bar is not None:
                 bar.update(done)
-        return parts  # type: ignore[return-value]
+        return parts
     finally:
         if owned:
             client.close()
@@ -213,7 +215,7 @@ def _run_dask(
 
 def run_scenarios(
     cg: CompiledGraph,
-    scenarios: Sequence[Any],
+    scenarios: Sequence[Any] | np.ndarray,
     model: str,
     tpos: np.ndarray,
     *,
@@ -283,7 +285,7 @@ def run_scenarios(
 def sweep(
     G: nx.DiGraph,
     model: str = "leontief",
-    by: str = "node",
+    by: Literal["node", "country-stage"] = "node",
     targets: Iterable[Any] | None = None,
     *,
     workers: int = 1,

@@ -52,7 +52,7 @@ def _rebuild(clock: _Clock, items: dict[Any, Any]) -> _TrackedDict:
     return d
 
 
-class _TrackedDict(dict):  # type: ignore[type-arg]
+class _TrackedDict(dict[Any, Any]):
     """An attribute dict that counts every mutation on its graph's clock (a class attribute)."""
 
     __slots__ = ()
@@ -86,7 +86,7 @@ class _TrackedDict(dict):  # type: ignore[type-arg]
         self._clock.edits += 1
         dict.clear(self)
 
-    def __ior__(self, other: Any) -> _TrackedDict:
+    def __ior__(self, other: Any) -> _TrackedDict:  # type: ignore[misc]  # dict.__or__ is kept
         self._clock.edits += 1
         dict.update(self, other)
         return self

@@ -435,26 +435,26 @@ def _check_edge_rows_fast(
     loop = cu == cv
     backwards = np.zeros(m, dtype=bool)
     if rank:
-        ranks = [rank.get(node_stage.get(k), -1) for k in code]  # -1: no rank
+        ranks = [rank.get(node_stage.get(k) or "", -1) for k in code]  # -1: no rank
         rank_of = np.asarray(ranks, dtype=np.int64)
         ru, rv = rank_of[cu], rank_of[cv]
         backwards = (ru >= 0) & (rv >= 0) & (ru > rv) & ~loop
     warn: dict[int, list[Problem]] = {}
     start = len(problems)
-    for k in np.flatnonzero(dup | loop | backwards).tolist():
-        i = int(pair_rows[k])
+    for e in np.flatnonzero(dup | loop | backwards).tolist():
+        i = int(pair_rows[e])
         u, v = slow_ends[i] if i in slow_ends else (sources[i], targets[i])
-        if dup[k]:
+        if dup[e]:
             chk.add(
                 i,
                 None,
-                f"duplicate connection {u} -> {v} (also in row {rows[pair_rows[first[k]]]}); "
+                f"duplicate connection {u} -> {v} (also in row {rows[pair_rows[first[e]]]}); "
                 "their flows are added together",
                 severity="warning",
             )
-        if loop[k]:
+        if loop[e]:
             chk.add(i, None, f"self-loop on {u} (legal: recycling)", severity="warning")
-        elif backwards[k]:
+        elif backwards[e]:
             su, sv = node_stage.get(u), node_stage.get(v)
             chk.add(
                 i,

@@ -227,8 +227,8 @@ def _dominated_counts(idom: list[int], own: np.ndarray) -> np.ndarray:
     tot[~reach] = 0
     nodes = np.flatnonzero(reach)
     dn = depth[nodes]
-    for d in range(int(dn.max()) if nodes.size else 0, 0, -1):
-        at = nodes[dn == d]
+    for lev in range(int(dn.max()) if nodes.size else 0, 0, -1):
+        at = nodes[dn == lev]
         np.add.at(tot, par[at], tot[at])
     below = tot[1:] - np.where(reach[1:], own, 0)
     below[~reach[1:]] = 0

@@ -334,8 +334,8 @@ def _governance_by_country(
             s[2] += g
             s[3] += 1
     out: dict[tuple[Any, str], float] = {}
-    for key, (wg, w, g, k) in acc.items():
-        out[key] = wg / w if w > 0 else g / k
+    for group, (wg, w, g, k) in acc.items():
+        out[group] = wg / w if w > 0 else g / k
     return out
 
 

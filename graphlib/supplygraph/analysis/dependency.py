@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 
 __all__ = ["dependency", "flow_throughput", "target_weights"]
 
+#: Scenarios for the all-scenario kernel: one array of removed positions per scenario, or a 1-D
+#: integer array (one removed position per scenario).
+ScenarioSet = Sequence[np.ndarray] | np.ndarray
+
 #: Largest dense node x target matrix :func:`dependency` builds (cells).
 MAX_DENSE_CELLS = 50_000_000
 
@@ -190,7 +194,7 @@ class Progress:
 # ------------------------------------------------------------ all scenarios at once (sparse)
 def scenario_losses(
     cg: CompiledGraph,
-    scenarios: Sequence[np.ndarray],
+    scenarios: ScenarioSet,
     model: str,
     tpos: np.ndarray,
     *,
@@ -219,7 +223,7 @@ def scenario_losses(
 
 def _losses_levelsync(
     cg: CompiledGraph,
-    scenarios: Sequence[np.ndarray],
+    scenarios: ScenarioSet,
     model: str,
     tpos: np.ndarray,
     bar: Progress | None = None,
@@ -230,7 +234,7 @@ def _losses_levelsync(
     # removed (scenario, position) pairs, sorted by position
     singletons = isinstance(scenarios, np.ndarray) and scenarios.ndim == 1
     if singletons:  # one node per scenario
-        rem_pos = scenarios.astype(np.int64)
+        rem_pos = np.asarray(scenarios, dtype=np.int64)
         rem_scn = np.arange(S, dtype=np.int64)
     else:
         lens = np.fromiter((len(s) for s in scenarios), dtype=np.int64, count=S)
@@ -276,7 +280,7 @@ def _losses_levelsync(
                 col, wt, ncol = cg.grp[ea:eb] - ga, cg.wgrp[ea:eb], int(gptr[k + 1]) - ga
             slev = level_of[src]
             # earlier levels only: losses inside a level's cyclic SCCs are resolved below
-            used = [j for j in np.unique(slev).tolist() if j < k and blocks[j].nnz]  # type: ignore[union-attr]
+            used = [j for j in np.unique(slev).tolist() if j < k and blocks[j].nnz]
             if used:
                 # one product over the (column-stacked) blocks of every source level
                 off = np.zeros(cg.n_levels + 1, dtype=np.int64)

@@ -29,6 +29,7 @@ import numpy as np
 from supplygraph.analysis.dependency import (
     MAX_DENSE_CELLS,
     Progress,
+    ScenarioSet,
     linear_removal,
     scenario_losses,
     target_positions,
@@ -360,7 +361,7 @@ def sweep(
     total_base = float(np.nansum(cg.baseline[tpos]))
 
     if by == "node":
-        scen: Sequence[np.ndarray] | None = None
+        scen: ScenarioSet | None = None
     else:
         gnames, scen = _groups(cg)
 
@@ -422,13 +423,13 @@ def _init_worker(cg: CompiledGraph, model: str, tpos: np.ndarray) -> None:
     _WORKER.update(cg=cg, model=model, tpos=tpos)
 
 
-def _worker_chunk(scen: Sequence[np.ndarray]) -> sp.csr_matrix:
+def _worker_chunk(scen: ScenarioSet) -> sp.csr_matrix:
     return scenario_losses(_WORKER["cg"], scen, _WORKER["model"], _WORKER["tpos"], progress=False)
 
 
 def _run(
     cg: CompiledGraph,
-    scen: Sequence[np.ndarray],
+    scen: ScenarioSet,
     model: str,
     tpos: np.ndarray,
     workers: int,
@@ -463,7 +464,7 @@ def _run(
 
 
 def _run_dask(
-    cg: CompiledGraph, scen: Sequence[np.ndarray], model: str, tpos: np.ndarray, scheduler: Any
+    cg: CompiledGraph, scen: ScenarioSet, model: str, tpos: np.ndarray, scheduler: Any
 ) -> sp.csr_matrix:
     """Run the scenarios on a Dask cluster (``scheduler``: address, ``Client`` or cluster).
 
@@ -475,7 +476,7 @@ def _run_dask(
     return run_scenarios(cg, scen, model, tpos, scheduler=scheduler)
 
 
-def _take(scen: Sequence[np.ndarray], idx: np.ndarray) -> Sequence[np.ndarray]:
+def _take(scen: ScenarioSet, idx: np.ndarray) -> ScenarioSet:
     if isinstance(scen, np.ndarray):
         return scen[idx]
     return [scen[i] for i in idx.tolist()]

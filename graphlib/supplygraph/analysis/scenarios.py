@@ -356,18 +356,19 @@ def parse_scenario(text: str, *, path: str | Path | None = None) -> Scenario:
     model = data.get("model", "linear")
     if model not in MODELS:
         fail(f"model must be one of {', '.join(MODELS)}, got {model!r}", key="model")
-    start_date = data.get("start_date")
-    if start_date is not None:
-        if isinstance(start_date, _dt.datetime):
-            start_date = start_date.date()
-        elif isinstance(start_date, str):
+    raw_date = data.get("start_date")
+    start_date: _dt.date | None = None
+    if raw_date is not None:
+        if isinstance(raw_date, _dt.datetime):
+            start_date = raw_date.date()
+        elif isinstance(raw_date, _dt.date):
+            start_date = raw_date
+        elif isinstance(raw_date, str):
             try:
-                start_date = _dt.date.fromisoformat(start_date)
+                start_date = _dt.date.fromisoformat(raw_date)
             except ValueError:
-                fail(
-                    f"start_date must be a date (YYYY-MM-DD), got {start_date!r}", key="start_date"
-                )
-        elif not isinstance(start_date, _dt.date):
+                fail(f"start_date must be a date (YYYY-MM-DD), got {raw_date!r}", key="start_date")
+        else:
             fail("start_date must be a date (YYYY-MM-DD)", key="start_date")
 
     raw_shocks = data.get("shocks", [])
@@ -511,11 +512,11 @@ def _parse_shock_table(spec: dict[str, Any], index: int, fail: Any) -> Shock:
     try:
         shock = parse_shock(text)
     except SupplyGraphError as exc:
-        key = next((k for k in SELECTOR_KEYS if k in spec), None)
-        fail(f"bad selector {text!r}: {_strip_location(exc)}", key)
+        bad_key = next((k for k in SELECTOR_KEYS if k in spec), None)
+        fail(f"bad selector {text!r}: {_strip_location(exc)}", bad_key)
     except ValueError as exc:  # pragma: no cover - parse_shock raises ScenarioError
-        key = next((k for k in SELECTOR_KEYS if k in spec), None)
-        fail(f"bad selector {text!r}: {exc}", key)
+        bad_key = next((k for k in SELECTOR_KEYS if k in spec), None)
+        fail(f"bad selector {text!r}: {exc}", bad_key)
     return _with_fields(
         shock,
         cut=cut,

@@ -767,9 +767,9 @@ def _build_frame(
     for col in columns_order:
         if col in data:
             frame_data[col] = data[col]
-    for header, values in extra_data.items():
+    for header, column_values in extra_data.items():
         name = header if header not in frame_data else f"{header} (extra)"
-        frame_data[name] = values
+        frame_data[name] = column_values
     frame = pd.DataFrame(frame_data, index=pd.RangeIndex(len(loc_rows)))
     for col in numeric:
         if col in frame.columns:

@@ -338,7 +338,7 @@ class _Sheet:
         self.ws.append(self._pending_header)
 
     def append(self, values: Sequence[Any], where: str) -> None:
-        row = []
+        row: list[Any] = []
         for header, value in zip(self.headers, values, strict=True):
             if _is_missing(value):
                 row.append(None)

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -420,7 +421,7 @@ def _scenario_specs(
         if isinstance(sc, (str, os.PathLike)):
             from supplygraph.analysis.scenarios import load_scenario
 
-            sc = load_scenario(sc)
+            sc = load_scenario(Path(sc))
         every = list(getattr(sc, "shocks", []) or [])
         sh = [x for x in every if float(getattr(x, "start_day", 0) or 0) < STATIC_HORIZON_DAYS]
         desc = str(getattr(sc, "description", "") or "")

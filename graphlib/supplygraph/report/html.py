@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supplygraph.report.build import DATE_PREFIX, ReportData, Table, source_details
 
@@ -251,17 +251,17 @@ def render_html(data: ReportData) -> str:
     return "".join(o)
 
 
-def _scenario_html(sc: Mapping[str, object]) -> str:
+def _scenario_html(sc: Mapping[str, Any]) -> str:
     parts = [f"<dt>{_e(sc['name'])}</dt>\n"]
     desc = _e(sc.get("description") or "")
     parts.append(f"<dd>{desc} <em>({_e(sc.get('model', ''))} model)</em></dd>\n")
     shocks = sc.get("shocks") or []
     if shocks:
-        codes = ", ".join(f"<code>{_e(s)}</code>" for s in shocks)  # type: ignore[union-attr]
+        codes = ", ".join(f"<code>{_e(s)}</code>" for s in shocks)
         parts.append(f"<dd>Shocks: {codes}</dd>\n")
     srcs = sc.get("sources") or []
     if srcs:
-        parts.append(f"<dd>Sources: {_e('; '.join(str(s) for s in srcs))}</dd>\n")  # type: ignore[union-attr]
+        parts.append(f"<dd>Sources: {_e('; '.join(str(s) for s in srcs))}</dd>\n")
     return "".join(parts)
 
 

@@ -8,7 +8,7 @@ backslash and newlines in table cells become spaces, so a label such as
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supplygraph.report.build import DATE_PREFIX, ReportData, Table, source_details
 
@@ -146,18 +146,18 @@ def render_markdown(data: ReportData, *, chart_dir: str = "charts") -> str:
     return "\n".join(out)
 
 
-def _scenario_md(sc: Mapping[str, object]) -> list[str]:
+def _scenario_md(sc: Mapping[str, Any]) -> list[str]:
     lines = [f"**{escape_md(sc['name'])}** ({escape_md(sc.get('model', ''))} model)"]
     if sc.get("description"):
         lines[0] += f": {escape_md(sc['description'])}"
     shocks = sc.get("shocks") or []
     if shocks:
         lines.append("")
-        lines.append("Shocks: " + ", ".join(f"`{_code(s)}`" for s in shocks))  # type: ignore[union-attr]
+        lines.append("Shocks: " + ", ".join(f"`{_code(s)}`" for s in shocks))
     srcs = sc.get("sources") or []
     if srcs:
         lines.append("")
-        lines.append("Sources: " + "; ".join(escape_md(s) for s in srcs))  # type: ignore[union-attr]
+        lines.append("Sources: " + "; ".join(escape_md(s) for s in srcs))
     lines.append("")
     return lines
 
