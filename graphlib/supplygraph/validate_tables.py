@@ -499,24 +499,7 @@ def _check_edges(
     seen: dict[tuple[str, str], int] = {}
     sources, targets, flows = chk.column("source"), chk.column("target"), chk.column("flow")
     for i in range(len(edges)):
-        ends: list[str] = []
-        for col, value in (("source", sources[i]), ("target", targets[i])):
-            if _blank(value):
-                if not chk.is_bad(i, col):
-                    chk.add(i, col, "empty required cell: the connection needs both ends")
-                continue
-            v = str(value).strip()
-            if v in known_ids:
-                ends.append(v)
-                continue
-            hint = ""
-            if v.casefold() in folded_ids:
-                hint = f" (did you mean '{folded_ids[v.casefold()]}'? IDs are case-sensitive)"
-            elif v in labels:
-                hint = f" (that is the Label of '{labels[v]}'; use the ID)"
-            else:
-                hint = _suggest(v, known_ids) if len(known_ids) < 50_000 else ""
-            chk.add(i, col, f"unknown node: no element has this ID{hint}", value=value)
+        ends = _endpoint_problems(chk, i, sources[i], targets[i], known_ids, folded_ids, labels)
         if "flow" in edges.columns and _blank(flows[i]) and not chk.is_bad(i, "flow"):
             chk.add(i, "flow", "empty required cell: every connection needs a flow")
         if len(ends) == 2:
