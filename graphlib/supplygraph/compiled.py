@@ -350,24 +350,21 @@ def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
     if cached is not None and not check:
         return cached[1]
     edits = edit_count(G)
+    raw: _Raw | None = None
+    fp: Any
     if edits is not None:
         # a TrackedDiGraph counts its edits: the check reads one number (and the stage list,
         # a list edited in place would not count)
-        stamp = ("edits", edits, tuple(G.graph.get("stages") or ()))
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        cg = _build(G, _Raw(G, fingerprint=False))
-        with contextlib.suppress(TypeError):
-            _CACHE[G] = (stamp, cg)
-        return cg
-    try:
-        raw = _Raw(G)
-        fp: Any = raw.fingerprint
-    except TypeError:  # unhashable attribute values: no reuse
-        raw, fp = _Raw(G, fingerprint=False), None
+        fp = ("edits", edits, tuple(G.graph.get("stages") or ()))
+    else:
+        try:
+            raw = _Raw(G)
+            fp = raw.fingerprint
+        except TypeError:  # unhashable attribute values: no reuse
+            fp = None
     if cached is not None and fp is not None and cached[0] == fp:
         return cached[1]
-    cg = _build(G, raw)
+    cg = _build(G, raw if raw is not None else _Raw(G, fingerprint=False))
     with contextlib.suppress(TypeError):  # a graph class without weak references
         _CACHE[G] = (fp, cg)
     return cg

@@ -143,11 +143,7 @@ class TrackedDiGraph(nx.DiGraph):
     """
 
     def __init__(self, incoming_graph_data: Any = None, **attr: Any) -> None:
-        clock = _Clock()
-        self._clock = clock
-        self.graph_attr_dict_factory = clock.dict_class
-        self.node_attr_dict_factory = clock.dict_class
-        self.edge_attr_dict_factory = clock.dict_class
+        _attach(self, _Clock())
         super().__init__(incoming_graph_data, **attr)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -172,11 +168,16 @@ class TrackedDiGraph(nx.DiGraph):
 def _restore_graph(state: dict[str, Any]) -> TrackedDiGraph:
     G = TrackedDiGraph.__new__(TrackedDiGraph)
     G.__dict__.update(state)
-    clock = G._clock
+    _attach(G, G._clock)
+    return G
+
+
+def _attach(G: TrackedDiGraph, clock: _Clock) -> None:
+    """Give ``G`` its edit counter; networkx then makes every attribute dict through it."""
+    G._clock = clock
     G.graph_attr_dict_factory = clock.dict_class
     G.node_attr_dict_factory = clock.dict_class
     G.edge_attr_dict_factory = clock.dict_class
-    return G
 
 
 def edit_count(G: nx.DiGraph) -> int | None:

@@ -120,7 +120,6 @@ def propagate_arrays(
     *,
     tol: float = TOL,
     max_iter: int = MAX_ITER,
-    start_level: int = 0,
 ) -> np.ndarray:
     """Propagate one scenario on a compiled graph; returns ``h`` per position.
 
@@ -136,9 +135,6 @@ def propagate_arrays(
         ``"linear"`` or ``"leontief"``.
     tol, max_iter
         Leontief fixed-point tolerance (max change of ``h``) and sweep cap per cyclic level.
-    start_level
-        Levels before this one are known to be unaffected (``h = 1``) and are skipped: the
-        caller guarantees that no cut lies there (cone restriction for single scenarios).
     """
     n = cg.n
     h = np.ones(n)
@@ -151,7 +147,7 @@ def propagate_arrays(
     cyc = set(cg.cyclic_levels().tolist())
     nptr, eptr, gptr = cg.level_nptr, cg.level_eptr, cg.level_gptr
     src, tgt, ext = cg.src, cg.tgt, cg.ext
-    for k in range(max(0, start_level), cg.n_levels):
+    for k in range(cg.n_levels):
         a, b = int(nptr[k]), int(nptr[k + 1])
         ea, eb = int(eptr[k]), int(eptr[k + 1])
         if model == "linear":
