@@ -30,7 +30,6 @@ __all__ = [
     "ScenarioSpec",
     "Table",
     "build_report_data",
-    "chart_jobs",
     "country_name",
     "format_value",
     "source_details",
@@ -1243,9 +1242,9 @@ def build_report_data(
     charts
         Render the charts (PNG and SVG).
     on_chart
-        Called with ``(stem, job)`` for each chart (see :func:`chart_jobs`) as soon as its
-        tables exist, before the remaining analyses run: a caller can start drawing it in a
-        worker meanwhile (:func:`supplygraph.charts.render_jobs` with ``wait=False``).
+        Called with ``(stem, job)`` for each chart as soon as its tables exist, before the
+        remaining analyses run: a caller can start drawing it in a worker meanwhile
+        (:func:`supplygraph.charts.render_jobs` with ``wait=False``).
 
     Returns
     -------
@@ -1266,9 +1265,13 @@ def build_report_data(
     name = str(G.graph.get("name") or "supply graph")
     prov_in = G.graph.get("provenance") or {}
 
+    plans: list[ChartPlan] = []
+
     def plan(p: ChartPlan | None) -> None:
-        if p is not None and on_chart is not None:
-            on_chart(p[0], p[1])
+        if p is not None:
+            plans.append(p)
+            if on_chart is not None:
+                on_chart(p[0], p[1])
 
     # in the order the writer needs the charts: the workbook, written first, shows the
     # concentration chart (whose title needs the origin analysis)
@@ -1362,11 +1365,11 @@ def build_report_data(
             "stages": [str(x) for x in (G.graph.get("stages") or [])],
         },
     )
-    jobs = chart_jobs(data)  # also fills data.chart_titles
+    data.chart_titles.update({stem: title for stem, _, title in plans})
     if charts:
         from supplygraph.charts import render_jobs
 
-        data.charts.update(render_jobs(jobs))
+        data.charts.update(render_jobs({stem: job for stem, job, _ in plans}))
     return data
 
 
@@ -1413,28 +1416,6 @@ def _scenario_chart_plan(scen_wide: pd.DataFrame | None) -> ChartPlan | None:
         return None
     title = "End-use output lost per scenario"
     return "scenarios", ("scenario_chart", (scen_wide,), {"title": title}), title
-
-
-def chart_jobs(data: ReportData) -> dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]]:
-    """Return the report's charts as jobs ``{stem: (function name, args, kwargs)}``.
-
-    The jobs hold plain tables only, so they can be rendered in this process or in a worker
-    (:func:`supplygraph.charts.render_jobs`). Also fills ``data.chart_titles``.
-    """
-    jobs: dict[str, tuple[str, tuple[Any, ...], dict[str, Any]]] = {}
-    plans = (
-        _concentration_chart_plan(
-            data.raw.get("shares"), data.raw.get("concentration"), data.raw.get("focus")
-        ),
-        _chokepoints_chart_plan(data.tables.get("chokepoints")),
-        _scenario_chart_plan(data.raw.get("scenario_losses")),
-    )
-    for plan in plans:
-        if plan is not None:
-            stem, job, title = plan
-            jobs[stem] = job
-            data.chart_titles[stem] = title
-    return jobs
 
 
 def _chart_headline(wide: pd.DataFrame, focus: tuple[str, str] | None = None) -> str:
