@@ -19,6 +19,14 @@ Node attributes
     Output or capacity per year, in the node's ``unit``. Used for stage shares.
 ``unit`` (str)
     Unit of ``value`` (e.g. ``"t REO/yr"``).
+``capacity`` (float >= ``value``, optional, default ``value``)
+    The most the node can produce per year, in the node's ``unit``. ``capacity - value`` is
+    spare capacity, which only the supply responses (``rules``, ``optimal``; see
+    :mod:`supplygraph.analysis.response`) use; the no-response models never exceed ``value``.
+``ramp_days`` (float >= 0, optional, default 0)
+    Days for the spare capacity to come fully online once it starts (linear ramp; timelines).
+``ramp_delay_days`` (float >= 0, optional, default 0)
+    Days before spare capacity starts to ramp (qualification, licensing, restart; timelines).
 ``external_input`` (float >= 0, optional, default 0)
     The part of the node's inputs that comes from outside the graph and is never shocked, in the
     same unit as its inbound flows (e.g. domestic stockpiles, recycling, unmapped suppliers).
@@ -47,6 +55,9 @@ Edge attributes
 ``unit`` (str, optional)
 ``lead_days`` (float >= 0, optional)
     Shipping/processing delay in days (time-to-shortage simulation).
+``max_scale`` (float >= 1, optional, default unlimited)
+    How far this existing link can grow under a supply response, as a multiple of its flow
+    (``2`` = the supplier can sell this customer at most twice the usual amount).
 ``source_ref``, ``year``, ``evidence`` (optional)
     Provenance of the flow. Named ``source_ref`` (not ``source``) because ``source`` and
     ``target`` name the edge's endpoints in every edge table and exchange format.
@@ -84,6 +95,7 @@ __all__ = [
     "EDGE_COLUMNS",
     "END_USES",
     "EVIDENCE_LABELS",
+    "LOWER_BOUNDS",
     "NODE_COLUMNS",
 ]
 
@@ -101,6 +113,9 @@ NODE_COLUMNS: list[str] = [
     "country",
     "value",
     "unit",
+    "capacity",
+    "ramp_days",
+    "ramp_delay_days",
     "external_input",
     "inventory_days",
     "recovery_days",
@@ -119,6 +134,7 @@ EDGE_COLUMNS: list[str] = [
     "material",
     "unit",
     "lead_days",
+    "max_scale",
     "source_ref",
     "year",
     "evidence",
@@ -127,11 +143,35 @@ EDGE_COLUMNS: list[str] = [
 #: Numeric node / edge attributes (must be numbers >= 0 when present).
 NUMERIC_NODE_ATTRS: tuple[str, ...] = (
     "value",
+    "capacity",
+    "ramp_days",
+    "ramp_delay_days",
     "external_input",
     "inventory_days",
     "recovery_days",
 )
-NUMERIC_EDGE_ATTRS: tuple[str, ...] = ("flow", "lead_days")
+NUMERIC_EDGE_ATTRS: tuple[str, ...] = ("flow", "lead_days", "max_scale")
+
+#: Numeric columns that may be negative (e.g. raw WGI governance scores run from -2.5 to 2.5).
+SIGNED_NODE_ATTRS: tuple[str, ...] = ("governance",)
+
+#: Cross-column rules: (table, column, reference, message). A cell breaks the rule when both
+#: cells hold numbers and ``column < reference`` (a number reference is a constant).
+LOWER_BOUNDS: tuple[tuple[str, str, str | float, str], ...] = (
+    (
+        "nodes",
+        "capacity",
+        "value",
+        "capacity is below value (capacity is the most the node can "
+        "produce, so it is at least its output)",
+    ),
+    (
+        "edges",
+        "max_scale",
+        1.0,
+        "max_scale is below 1 (the link must at least carry its usual flow)",
+    ),
+)
 
 #: Country codes that are not ISO 3166-1 but are accepted as aggregates.
 AGGREGATE_COUNTRIES: dict[str, str] = {

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import Problem, ValidationError
-from supplygraph.schema import NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
+from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -197,6 +197,7 @@ def check_frames(
             node_stage[str(node_id).strip()] = str(stage).strip()
         for col, values in numeric_nodes:
             problems.extend(_check_number(nloc, idx, col, values[pos]))
+        problems.extend(_check_bounds(nloc, idx, "nodes", nodes, pos))
 
     node_ids = {str(k).strip() for k in nodes["id"].tolist() if not is_blank(k)}
     pairs: dict[tuple[str, str], Any] = {}
@@ -222,6 +223,7 @@ def check_frames(
         for col, values in numeric_edges:
             if not (col == "flow" and is_blank(values[pos])):
                 problems.extend(_check_number(eloc, idx, col, values[pos]))
+        problems.extend(_check_bounds(eloc, idx, "edges", edges, pos))
         if len(ends) == 2:
             pair = (ends[0], ends[1])
             if pair in pairs:
@@ -266,6 +268,27 @@ def _check_number(loc: _Locator, idx: Any, col: str, value: Any) -> list[Problem
     if number < 0:
         return [loc.problem(idx, col, "negative number", value=value)]
     return []
+
+
+def _check_bounds(
+    loc: _Locator, idx: Any, table: str, frame: pd.DataFrame, pos: int
+) -> list[Problem]:
+    """The :data:`~supplygraph.schema.LOWER_BOUNDS` rules of one row (both cells numbers)."""
+    out = []
+    for kind, col, ref, message in LOWER_BOUNDS:
+        if kind != table or col not in frame.columns:
+            continue
+        value = to_number(frame[col].iat[pos])
+        if isinstance(ref, str):
+            if ref not in frame.columns:
+                continue
+            bound = to_number(frame[ref].iat[pos])
+        else:
+            bound = float(ref)
+        if value is not None and bound is not None and value >= 0 and value < bound:
+            why = f"{message}: {ref} is {bound:g}" if isinstance(ref, str) else message
+            out.append(loc.problem(idx, col, why, value=frame[col].iat[pos]))
+    return out
 
 
 def validate_graph(G: nx.DiGraph) -> list[Problem]:

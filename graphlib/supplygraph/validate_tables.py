@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import Problem, ValidationError
+from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,7 +160,11 @@ def _check_stage_column(
     return out
 
 
-def _check_numbers(chk: _Checker, cols: Iterable[str], non_negative: bool = True) -> None:
+def _check_numbers(
+    chk: _Checker, cols: Iterable[str], table: str | None = None, non_negative: bool = True
+) -> None:
+    """Negative numbers in ``cols`` (unreadable cells were reported by the reader), then the
+    cross-column :data:`~supplygraph.schema.LOWER_BOUNDS` rules of ``table``."""
     import numpy as np
 
     for col in cols:
@@ -178,6 +183,34 @@ def _check_numbers(chk: _Checker, cols: Iterable[str], non_negative: bool = True
                 continue
             if non_negative and v < 0:
                 chk.add(i, col, "negative number", value=_fmt(v))
+    if table is not None:
+        _check_bounds(chk, table)
+
+
+def _check_bounds(chk: _Checker, table: str) -> None:
+    """Flag cells below their :data:`~supplygraph.schema.LOWER_BOUNDS` reference (both numbers)."""
+    import numpy as np
+    import pandas as pd
+
+    for kind, col, ref, message in LOWER_BOUNDS:
+        if kind != table or col not in chk.frame.columns:
+            continue
+        if isinstance(ref, str) and ref not in chk.frame.columns:
+            continue
+        values = pd.to_numeric(chk.frame[col], errors="coerce").to_numpy(dtype=float)
+        if isinstance(ref, str):
+            bound = pd.to_numeric(chk.frame[ref], errors="coerce").to_numpy(dtype=float)
+        else:
+            bound = np.full(len(values), float(ref))
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero((values >= 0) & (values < bound))
+        for i in rows.tolist():
+            if chk.is_bad(i, col) or (isinstance(ref, str) and chk.is_bad(i, ref)):
+                continue
+            why = (
+                f"{message}: {ref} is {_fmt(bound[i].item())}" if isinstance(ref, str) else message
+            )
+            chk.add(i, col, why, value=_fmt(values[i].item()))
 
 
 def _fmt(v: Any) -> str:
@@ -215,11 +248,11 @@ def _check_nodes(
             folded_ids.update(folded)
             if has_stage:
                 node_stage.update(zip(ids, stages, strict=True))
-            _check_numbers(chk, ("value", "external_input", "inventory_days", "recovery_days"))
+            _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
             return node_stage, folded_ids
     if _FAST:
         _check_node_rows(chk, ids, stages, has_stage, first_row, folded_ids, node_stage)
-        _check_numbers(chk, ("value", "external_input", "inventory_days", "recovery_days"))
+        _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
         return node_stage, folded_ids
     for i, node_id in enumerate(ids):
         if _blank(node_id):
@@ -244,7 +277,7 @@ def _check_nodes(
                     chk.add(i, "stage", "empty required cell: every node needs a stage")
             else:
                 node_stage[str(node_id).strip()] = str(st)
-    _check_numbers(chk, ("value", "external_input", "inventory_days", "recovery_days"))
+    _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
     return node_stage, folded_ids
 
 
@@ -494,7 +527,7 @@ def _check_edges(
     rank = {s: i for i, s in enumerate(tables.stages or [])}
     if _FAST:
         _check_edge_rows_fast(chk, edges, node_stage, folded_ids, known_ids, labels, rank)
-        _check_numbers(chk, ("flow", "lead_days"))
+        _check_numbers(chk, NUMERIC_EDGE_ATTRS, "edges")
         return
     seen: dict[tuple[str, str], int] = {}
     sources, targets, flows = chk.column("source"), chk.column("target"), chk.column("flow")
@@ -525,7 +558,7 @@ def _check_edges(
                         f"connection runs backwards across stages ({su} -> {sv})",
                         severity="warning",
                     )
-    _check_numbers(chk, ("flow", "lead_days"))
+    _check_numbers(chk, NUMERIC_EDGE_ATTRS, "edges")
 
 
 def _check_shares(tables: Tables, problems: list[Problem], notes: list[str]) -> set[str]:

@@ -75,7 +75,13 @@ from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import InputError, Problem
 from supplygraph.io.safe_text import FORMULA_PREFIXES
-from supplygraph.schema import EDGE_COLUMNS, NODE_COLUMNS
+from supplygraph.schema import (
+    EDGE_COLUMNS,
+    NODE_COLUMNS,
+    NUMERIC_EDGE_ATTRS,
+    NUMERIC_NODE_ATTRS,
+    SIGNED_NODE_ATTRS,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,6 +124,9 @@ NODE_ALIASES: dict[str, tuple[str, ...]] = {
     "country": ("country", "country code", "iso3", "iso 3", "iso alpha 3"),
     "value": ("value", "output", "production"),
     "unit": ("unit", "units"),
+    "capacity": ("capacity", "max output", "maximum output", "capacity per year"),
+    "ramp_days": ("ramp days", "ramp up days", "ramp-up days"),
+    "ramp_delay_days": ("ramp delay days", "ramp delay", "qualification days"),
     "external_input": ("external input",),
     "inventory_days": ("inventory days",),
     "recovery_days": ("recovery days", "time to recover days"),
@@ -134,6 +143,7 @@ EDGE_ALIASES: dict[str, tuple[str, ...]] = {
     "material": ("material", "commodity", "product"),
     "unit": ("unit", "units"),
     "lead_days": ("lead days", "lead time days", "lead time"),
+    "max_scale": ("max scale", "maximum scale"),
     "source_ref": ("source ref", "reference", "citation", "source"),
     "year": ("year",),
     "evidence": ("evidence",),
@@ -155,8 +165,8 @@ SHARE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 NUMERIC_COLUMNS = {
-    "nodes": ("value", "external_input", "inventory_days", "recovery_days", "governance"),
-    "edges": ("flow", "lead_days"),
+    "nodes": (*NUMERIC_NODE_ATTRS, *SIGNED_NODE_ATTRS),
+    "edges": NUMERIC_EDGE_ATTRS,
     "shares": ("share", "value", "intake_share"),
 }
 SHARE_LIKE = {"share", "intake_share"}

@@ -3,11 +3,11 @@
 Sheets (Kumu-style, so the same file can be dragged into Kumu, which skips ``(ignore)`` sheets):
 
 ``Elements``
-    One row per producer/node: ID, Label, Stage, Country, Value, Unit, External input,
-    Inventory days, Recovery days, End use, Governance, Year, Source, Evidence, then any extra
-    attributes.
+    One row per producer/node: ID, Label, Stage, Country, Value, Unit, Capacity, Ramp days,
+    Ramp delay days, External input, Inventory days, Recovery days, End use, Governance, Year,
+    Source, Evidence, then any extra attributes.
 ``Connections``
-    One row per flow: From, To, Material, Flow, Unit, Lead days, Year, Source (the flow's
+    One row per flow: From, To, Material, Flow, Unit, Lead days, Max scale, Year, Source (the flow's
     provenance, ``source_ref``), Evidence, then extras.
 ``StageShares``
     For the shares-only case (no bilateral data): Stage, Country, Share, Value, Unit, Year,
@@ -54,6 +54,9 @@ ELEMENT_HEADERS: dict[str, str] = {
     "country": "Country",
     "value": "Value",
     "unit": "Unit",
+    "capacity": "Capacity",
+    "ramp_days": "Ramp days",
+    "ramp_delay_days": "Ramp delay days",
     "external_input": "External input",
     "inventory_days": "Inventory days",
     "recovery_days": "Recovery days",
@@ -71,6 +74,7 @@ CONNECTION_HEADERS: dict[str, str] = {
     "flow": "Flow",
     "unit": "Unit",
     "lead_days": "Lead days",
+    "max_scale": "Max scale",
     "year": "Year",
     "source_ref": "Source",
     "evidence": "Evidence",
@@ -247,9 +251,14 @@ _README = [
     "Elements: one row per producer. ID must be unique (blank ID: the Label is used). Stage must "
     "be one of the stages on the 'Stages (ignore)' sheet (edit that list to define your own chain, "
     "upstream first). Country: ISO 3166-1 alpha-3 (CHN, USA, MMR) or a name; EU, ROW (rest of "
-    "world) and XXX (unknown) are accepted. Value: output or capacity per year in Unit.",
+    "world) and XXX (unknown) are accepted. Value: normal output per year in Unit. Capacity "
+    "(optional): the most it can produce per year, at least Value; the spare capacity is what "
+    "the supply responses (rules, optimal) may use. Ramp days / Ramp delay days (optional): how "
+    "long spare capacity takes to come online, and the delay before it starts.",
     "Connections: one row per flow, From -> To, using Element IDs. Flow: quantity per year "
-    "(>= 0) in Unit. Source: where the number comes from.",
+    "(>= 0) in Unit. Max scale (optional, >= 1): how far this link may grow under a supply "
+    "response, as a multiple of Flow (blank: no limit but the supplier's capacity). Source: "
+    "where the number comes from.",
     "StageShares: Share as a fraction (0.69) or a percentage (69 or 69 %); one basis per sheet. "
     "Used only when Elements is empty; supplygraph then assumes a pooled world market between "
     "stages.",
