@@ -114,6 +114,13 @@ class CompiledGraph:
         Node ``value`` attribute (NaN when absent).
     baseline : ndarray[float64]
         ``value`` when given, else inflow, else outflow: the node's normal output (per year).
+    capacity : ndarray[float64]
+        Node ``capacity`` attribute (NaN when absent: no spare capacity).
+    ramp_days, ramp_delay_days : ndarray[float64]
+        Node ``ramp_days`` / ``ramp_delay_days`` (0 when absent).
+    max_scale : ndarray[float64]
+        Edge ``max_scale`` (how far the link can grow, as a multiple of its flow; inf when
+        absent).
     stage_code, country_code : ndarray[int64]
         Codes into ``stages`` / ``countries``.
     end_use : list
@@ -155,6 +162,10 @@ class CompiledGraph:
     outflow: np.ndarray
     value: np.ndarray
     baseline: np.ndarray
+    capacity: np.ndarray
+    ramp_days: np.ndarray
+    ramp_delay_days: np.ndarray
+    max_scale: np.ndarray
     stages: list[str]
     stage_code: np.ndarray
     countries: list[str]
@@ -279,7 +290,17 @@ class _Raw:
     :func:`compile_graph` call as the cache check.
     """
 
-    __slots__ = ("cols", "deg", "fingerprint", "flows", "materials", "nodes", "stages", "targets")
+    __slots__ = (
+        "cols",
+        "deg",
+        "fingerprint",
+        "flows",
+        "materials",
+        "max_scale",
+        "nodes",
+        "stages",
+        "targets",
+    )
 
     def __init__(self, G: nx.DiGraph, *, fingerprint: bool = True) -> None:
         # the adjacency dicts behind G.adj / G.nodes: the public views cost ~10x more per item
@@ -295,6 +316,7 @@ class _Raw:
         edata = list(chain.from_iterable(map(dict.values, nbrs)))
         self.flows = list(map(dict.get, edata, repeat("flow")))
         self.materials = list(map(dict.get, edata, repeat("material")))
+        self.max_scale = list(map(dict.get, edata, repeat("max_scale")))
         self.stages = tuple(G.graph.get("stages") or ())
         self.fingerprint = None
         if fingerprint:
@@ -303,6 +325,7 @@ class _Raw:
                 len(self.flows),
                 hash(tuple(self.flows)),
                 hash(tuple(self.materials)),
+                hash(tuple(self.max_scale)),
                 *(hash(tuple(c)) for c in self.cols),
                 hash(tuple(self.targets)),
                 hash(tuple(self.deg)),
@@ -311,7 +334,17 @@ class _Raw:
             )
 
 
-_NODE_KEYS = ("stage", "country", "value", "external_input", "end_use", "unit")
+_NODE_KEYS = (
+    "stage",
+    "country",
+    "value",
+    "external_input",
+    "end_use",
+    "unit",
+    "capacity",
+    "ramp_days",
+    "ramp_delay_days",
+)
 
 
 def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
@@ -412,6 +445,22 @@ def _floats(values: list[Any]) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0)
 
 
+def _optional_floats(values: list[Any], default: float) -> np.ndarray:
+    """Numbers of an optional attribute; ``default`` where absent, blank or not a number."""
+    if not any(v is not None for v in values):
+        return np.full(len(values), default)
+    out = np.array([_num_or(v, default) for v in values], dtype=float)
+    return out
+
+
+def _num_or(x: Any, default: float) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return default
+    return f if f == f else default
+
+
 def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     import pandas as pd
     from scipy.sparse import csr_matrix
@@ -420,7 +469,9 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     nodes0 = raw.nodes
     n = len(nodes0)
     node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
-    stage_raw, country_raw, vals_raw, ext_raw, end_use0, unit0 = raw.cols
+    stage_raw, country_raw, vals_raw, ext_raw, end_use0, unit0, cap_raw, ramp_raw, delay_raw = (
+        raw.cols
+    )
     value0 = np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float)
     ext_in0 = np.maximum(_floats([0.0 if x is None else x for x in ext_raw]), 0.0)
 
@@ -530,6 +581,10 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     level_gptr = np.searchsorted(group_node, level_nptr, side="left").astype(np.int64)
 
     value = value0[order]
+    capacity = _optional_floats(cap_raw, np.nan)[order]
+    ramp_days = _optional_floats(ramp_raw, 0.0)[order]
+    ramp_delay_days = _optional_floats(delay_raw, 0.0)[order]
+    scale_e = _optional_floats(raw.max_scale, np.inf)[pos_e[eorder]]
     outflow = outflow0[order]
     inflow_all = inflow.copy()
     baseline = np.where(
@@ -555,6 +610,10 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
         outflow=outflow,
         value=value,
         baseline=baseline,
+        capacity=capacity,
+        ramp_days=ramp_days,
+        ramp_delay_days=ramp_delay_days,
+        max_scale=scale_e,
         stages=stages,
         stage_code=stage_code,
         countries=countries,
