@@ -114,8 +114,26 @@ def test_full_separation_ban_cuts_every_export_of_chinese_separation(G):
     assert set(edge_cut.values()) == {1.0}
 
 
-def test_allied_diversification_scales_capacity_without_mutating(G):
+def test_allied_diversification_adds_capacity_without_mutating(G):
     sc = get_scenario("allied-diversification")
+    before = G.nodes["MYS:separation"]["value"]
+    flows = {e: G.edges[e]["flow"] for e in G.out_edges("MYS:separation")}
+    H = apply_capacity(G, sc)
+    assert "capacity" not in G.nodes["MYS:separation"]
+    # capacity is spare capacity: output and flows (the normal state) are unchanged
+    assert H.nodes["MYS:separation"]["value"] == before
+    assert H.nodes["MYS:separation"]["capacity"] == pytest.approx(before * 2.4, rel=1e-4)
+    assert H.nodes["USA:magnets"]["capacity"] == 5000
+    for e, f in flows.items():
+        assert H.edges[e]["flow"] == f == G.edges[e]["flow"]
+    assert any(
+        "capacity of USA:magnets set to 5000" in a for a in H.graph["provenance"]["assumptions"]
+    )
+
+
+def test_scale_multiplies_value_flows_and_capacity(G, tmp_path):
+    p = write(tmp_path, '[[capacity]]\nnode = "MYS:separation"\nscale = 2.4\n', "s.toml")
+    sc = get_scenario(str(p))
     before = G.nodes["MYS:separation"]["value"]
     flows = {e: G.edges[e]["flow"] for e in G.out_edges("MYS:separation")}
     H = apply_capacity(G, sc)

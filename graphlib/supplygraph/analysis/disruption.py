@@ -37,6 +37,7 @@ from supplygraph.analysis.dependency import (
     target_weights,
 )
 from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_arrays
+from supplygraph.analysis.response import Response, binding_sentence, respond
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
@@ -75,6 +76,12 @@ class DisruptionResult:
         The shocks applied.
     node_cut, edge_cut : dict
         The resolved cuts (see :func:`~supplygraph.analysis.shocks.resolve_shocks`).
+    response : Response
+        The supply response the figures include (:mod:`supplygraph.analysis.response`).
+    total : float or None
+        ``optimal`` only: the all-targets optimum (fraction of target supply kept).
+    binding : dict
+        ``optimal`` only: end use -> :class:`~supplygraph.analysis.optimal.Binding` groups.
     """
 
     nodes: pd.DataFrame
@@ -84,6 +91,9 @@ class DisruptionResult:
     shocks: list[Shock] = field(default_factory=list)
     node_cut: dict[Any, float] = field(default_factory=dict)
     edge_cut: dict[tuple[Any, Any], float] = field(default_factory=dict)
+    response: Response = field(default_factory=Response)
+    total: float | None = None
+    binding: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def total_loss_share(self) -> float:
@@ -92,6 +102,8 @@ class DisruptionResult:
         The weights are output shares when the targets share one unit, equal otherwise (see
         :func:`~supplygraph.analysis.dependency.target_weights`).
         """
+        if self.total is not None:
+            return 1.0 - self.total
         if not len(self.targets):
             return 0.0
         return float((self.targets["weight"] * self.targets["loss_share"]).sum())
@@ -103,6 +115,7 @@ def disrupt(
     model: str = "linear",
     *,
     targets: Iterable[Any] | None = None,
+    response: Response | str | None = None,
 ) -> DisruptionResult:
     """Apply shocks to a supply graph and report what is lost where.
 
@@ -117,10 +130,20 @@ def disrupt(
         ``"linear"`` or ``"leontief"`` (see :mod:`supplygraph.analysis.propagation`).
     targets
         Nodes summarised in ``.targets`` (default: sinks).
+    response
+        How the chain reacts (:mod:`supplygraph.analysis.response`): ``"none"`` (default; the
+        propagation model as is, the lower bound), ``"rules"`` (behavioural re-sourcing from
+        spare capacity, incumbents first) or ``"optimal"`` (the linear-programming upper
+        bound), or a :class:`~supplygraph.analysis.response.Response` with options.
 
     Returns
     -------
     DisruptionResult
+        With a response other than ``"none"``, ``nodes`` gains ``output`` (fraction of normal,
+        above 1 where spare capacity is used). With ``"optimal"``, each target's ``remaining``
+        is the most it alone could get, ``remaining_joint`` its value when all targets are
+        served together (the ``total`` row), each end use's row the most that end use could
+        get, and ``by_end_use["binding"]`` says what limits it.
 
     Raises
     ------
@@ -141,19 +164,37 @@ def disrupt(
     0.75
     """
     check_model(model)
+    resp = Response.of(response)
     shock_list = as_shocks(shocks)
     node_cut, edge_cut = resolve_shocks(G, shock_list)
     cg = compile_graph(G)
     cap, keep = cut_arrays(cg, node_cut, edge_cut)
-    h = propagate_arrays(cg, cap, keep, model)
-
-    nodes = _node_table(cg, h)
     tpos = target_positions(cg, targets)
     tnames = [cg.nodes[p] for p in tpos]
+    weights = target_weights(cg, tpos)
+    outcome = None
+    keys = np.array(_end_use_keys(cg, tpos), dtype=object)
+    if resp.model == "none":
+        h = propagate_arrays(cg, cap, keep, model)
+    else:
+        groups = {k: np.flatnonzero(keys == k) for k in sorted(set(keys.tolist()))}
+        outcome = respond(G, cg, cap, keep, shock_list, model, resp, tpos, weights, groups)
+        h = np.clip(outcome.output, 0.0, 1.0)
+        h[tpos] = outcome.remaining
+
+    nodes = _node_table(cg, h)
+    if outcome is not None:
+        nodes["output"] = outcome.output[cg.graph_pos]
     tab = nodes.loc[tnames].copy()
     tab.index.name = "target"
-    tab["weight"] = target_weights(cg, tpos)
+    tab["weight"] = weights
+    if outcome is not None and outcome.joint is not None:
+        tab["remaining_joint"] = outcome.joint
     by = _by_end_use(tab)
+    total = None
+    if outcome is not None and outcome.total is not None:
+        total = outcome.total
+        by = _optimal_groups(by, tab, keys, outcome)
     return DisruptionResult(
         nodes=nodes,
         targets=tab,
@@ -162,7 +203,42 @@ def disrupt(
         shocks=shock_list,
         node_cut=node_cut,
         edge_cut=edge_cut,
+        response=resp,
+        total=total,
+        binding=dict(outcome.binding) if outcome is not None else {},
     )
+
+
+def _end_use_keys(cg: CompiledGraph, tpos: np.ndarray) -> list[str]:
+    """The end-use group of each target: its ``end_use``, else its stage (as ``by_end_use``)."""
+    keys = []
+    for p in tpos.tolist():
+        e = cg.end_use[p]
+        keys.append(str(e) if e is not None and e == e else cg.stage_of(p))
+    return keys
+
+
+def _optimal_groups(
+    by: pd.DataFrame, tab: pd.DataFrame, keys: np.ndarray, outcome: Any
+) -> pd.DataFrame:
+    """Replace each end use's row by its own optimum, the total by the all-targets optimum."""
+    by = by.copy()
+    base = tab["baseline"].to_numpy(dtype=float)
+    sentences = {}
+    for name, (value, d) in outcome.groups.items():
+        idx = np.flatnonzero(keys == name)
+        by.loc[name, "remaining"] = value
+        by.loc[name, "loss_share"] = 1.0 - value
+        if by.loc[name, "unit"] != "mixed":
+            by.loc[name, "lost"] = float(np.sum(base[idx] * (1.0 - d[idx])))
+        sentences[name] = binding_sentence(outcome.binding.get(name, []), value)
+    joint = tab["remaining_joint"].to_numpy(dtype=float)
+    by.loc["total", "remaining"] = outcome.total
+    by.loc["total", "loss_share"] = 1.0 - outcome.total
+    if by.loc["total", "unit"] != "mixed":
+        by.loc["total", "lost"] = float(np.sum(base * (1.0 - joint)))
+    by["binding"] = [sentences.get(str(k), "") for k in by.index]
+    return by
 
 
 def _node_table(cg: CompiledGraph, h: np.ndarray) -> pd.DataFrame:

@@ -81,12 +81,14 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
+    from supplygraph.analysis.response import Response
     from supplygraph.analysis.shocks import Shock
 
 __all__ = [
     "CapacityChange",
     "Scenario",
     "apply_capacity",
+    "capacity_tranches",
     "get_scenario",
     "list_scenarios",
     "load_scenario",
@@ -96,7 +98,17 @@ __all__ = [
 ]
 
 TOP_KEYS = frozenset(
-    {"name", "description", "sources", "model", "start_date", "assumptions", "shocks", "capacity"}
+    {
+        "name",
+        "description",
+        "sources",
+        "model",
+        "start_date",
+        "assumptions",
+        "shocks",
+        "capacity",
+        "response",
+    }
 )
 SELECTOR_KEYS = ("selector", "node", "country", "stage", "from", "to")
 SHOCK_KEYS = frozenset(
@@ -114,20 +126,55 @@ SHOCK_KEYS = frozenset(
         "label",
     }
 )
-CAPACITY_KEYS = frozenset({"node", "country", "stage", "scale", "source", "note", "label"})
+CAPACITY_KEYS = frozenset(
+    {
+        "node",
+        "country",
+        "stage",
+        "scale",
+        "capacity",
+        "ramp_days",
+        "start_day",
+        "source",
+        "note",
+        "label",
+    }
+)
+RESPONSE_KEYS = frozenset(
+    {
+        "model",
+        "substitution",
+        "rationing",
+        "priority",
+        "blocs",
+        "qualification_days",
+        "source",
+        "note",
+    }
+)
 MODELS = ("linear", "leontief")
 
 
 @dataclass(frozen=True)
 class CapacityChange:
-    """One ``[[capacity]]`` entry: multiply the selected nodes' value and outbound flows.
+    """One ``[[capacity]]`` entry: more output (``scale``) or more capacity (``capacity``).
 
     Attributes
     ----------
     selector
         Node selector in shock-text syntax (``"MYS:separation"``, ``"USA@magnets"``, ``"@mining"``).
     scale
-        Multiplier (> 0) applied to ``value`` and to the ``flow`` of every outbound edge.
+        Multiplier (> 0) applied to ``value`` and to the ``flow`` of every outbound edge: a
+        different normal state, in which customers buy more from these nodes (None: unchanged).
+    capacity
+        The node's new capacity (absolute, in its ``value`` unit, at least its value): spare
+        capacity that only the supply responses use (None: unchanged). Needs a selector that
+        matches one node.
+    ramp_days
+        Days for the added capacity to come fully online once it starts (timelines; None: the
+        node's own ``ramp_days``).
+    start_day
+        Day the added capacity starts to ramp (timelines; default 0).
     source, note, label
         Provenance and explanation, as written in the file.
     line
@@ -135,7 +182,10 @@ class CapacityChange:
     """
 
     selector: str
-    scale: float
+    scale: float | None = None
+    capacity: float | None = None
+    ramp_days: float | None = None
+    start_day: int = 0
     source: str | None = None
     note: str | None = None
     label: str | None = None
@@ -168,6 +218,9 @@ class Scenario:
         The file it came from (None for text parsed directly).
     shock_specs
         The raw ``[[shocks]]`` tables (dicts, in file order), kept for reports.
+    response
+        The ``[response]`` table as a :class:`~supplygraph.analysis.response.Response` (the
+        supply response the scenario is meant to be read with), or None.
     lines
         ``(table, index, key) -> line`` for every key found in the file (``table`` is ``""`` for
         the top level, ``"shocks"`` or ``"capacity"``); used for precise error messages.
@@ -183,6 +236,7 @@ class Scenario:
     assumptions: tuple[str, ...] = ()
     path: Path | None = None
     shock_specs: tuple[dict[str, Any], ...] = ()
+    response: Response | None = None
     lines: dict[tuple[str, int, str], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -195,7 +249,7 @@ class Scenario:
         line = self.lines.get((table, index, key or "")) if key else None
         if line is None:
             line = self.lines.get((table, index, ""))
-        shown = f"{table}[{index + 1}].{key}" if table and key else key
+        shown = _shown_key(table, index, key)
         return format_location(file=self.file, line=line, key=shown)
 
 
@@ -335,7 +389,7 @@ def parse_scenario(text: str, *, path: str | Path | None = None) -> Scenario:
         line = lines.get((table, index, key or "")) if key else None
         if line is None:
             line = lines.get((table, index, ""))
-        shown = f"{table}[{index + 1}].{key}" if table and key else (key or None)
+        shown = _shown_key(table, index, key)
         where = format_location(file=file, line=line, key=shown)
         raise ScenarioError(f"{where}: {message}")
 
@@ -393,7 +447,12 @@ def parse_scenario(text: str, *, path: str | Path | None = None) -> Scenario:
             )
         )
 
+    response = None
+    if "response" in data:
+        response = _parse_response_table(data["response"], fail)
+
     return Scenario(
+        response=response,
         name=name.strip(),
         description=description.strip(),
         sources=tuple(sources),
@@ -406,6 +465,15 @@ def parse_scenario(text: str, *, path: str | Path | None = None) -> Scenario:
         shock_specs=tuple(dict(s) for s in raw_shocks),
         lines=lines,
     )
+
+
+def _shown_key(table: str, index: int, key: str | None) -> str | None:
+    """How a key is named in messages: ``shocks[2].cut``, ``response.model``, ``name``."""
+    if not table or not key:
+        return key or None
+    if table in ("shocks", "capacity"):
+        return f"{table}[{index + 1}].{key}"
+    return f"{table}.{key}"
 
 
 def _str_list(value: Any, fail: Any, key: str) -> list[str]:
@@ -567,22 +635,105 @@ def _parse_capacity_table(spec: dict[str, Any], line: int | None, fail: Any) -> 
     text = _selector_text(
         {k: v for k, v in spec.items() if k in ("node", "country", "stage")}, fail
     )
-    if "scale" not in spec:
-        fail("capacity needs scale (a multiplier > 0)")
-    scale = spec["scale"]
-    if not _number(scale) or not float(scale) > 0 or float(scale) == float("inf"):
+    if "scale" not in spec and "capacity" not in spec:
+        fail(
+            "a [[capacity]] entry needs scale (a multiplier > 0 of output and flows) or "
+            "capacity (the node's new capacity)"
+        )
+    scale = spec.get("scale")
+    if scale is not None and (
+        not _number(scale) or not float(scale) > 0 or float(scale) == float("inf")
+    ):
         fail(f"scale must be a finite number > 0, got {scale!r}", "scale")
+    capacity = spec.get("capacity")
+    if capacity is not None and (
+        not _number(capacity) or not float(capacity) >= 0 or float(capacity) == float("inf")
+    ):
+        fail(f"capacity must be a finite number >= 0, got {capacity!r}", "capacity")
+    ramp = spec.get("ramp_days")
+    if ramp is not None and (
+        not _number(ramp) or not float(ramp) >= 0 or float(ramp) == float("inf")
+    ):
+        fail(f"ramp_days must be a number of days >= 0, got {ramp!r}", "ramp_days")
+    start = spec.get("start_day", 0)
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        fail(f"start_day must be a whole number of days >= 0, got {start!r}", "start_day")
+    if capacity is None and (ramp is not None or "start_day" in spec):
+        key = "ramp_days" if ramp is not None else "start_day"
+        fail(f"{key} applies to added capacity: give capacity too", key)
     for key in ("source", "note", "label"):
         if key in spec and not isinstance(spec[key], str):
             fail(f"{key} must be a string", key)
     return CapacityChange(
         selector=text,
-        scale=float(scale),
+        scale=None if scale is None else float(scale),
+        capacity=None if capacity is None else float(capacity),
+        ramp_days=None if ramp is None else float(ramp),
+        start_day=int(start),
         source=spec.get("source"),
         note=spec.get("note"),
         label=spec.get("label"),
         line=line,
     )
+
+
+def _parse_response_table(spec: Any, fail: Any) -> Response:
+    """The ``[response]`` table as a :class:`~supplygraph.analysis.response.Response`."""
+    from supplygraph.analysis.response import Response
+
+    def bad(message: str, key: str | None = None) -> None:
+        fail(message, "response", 0, key)
+
+    if not isinstance(spec, dict):
+        fail("response must be a table ([response])", key="response")
+    for key in spec:
+        if key not in RESPONSE_KEYS:
+            bad(
+                f"unknown key {key!r} in [response] (allowed: {', '.join(sorted(RESPONSE_KEYS))})",
+                key,
+            )
+    for key in ("model", "substitution", "rationing", "source", "note"):
+        if key in spec and not isinstance(spec[key], str):
+            bad(f"{key} must be a string", key)
+    priority = _str_list(spec.get("priority", []), lambda m: bad(m, "priority"), "priority")
+    blocs_raw = spec.get("blocs", {})
+    if not isinstance(blocs_raw, dict):
+        bad("blocs must be a table of lists of country codes ([response.blocs])", "blocs")
+    blocs: dict[str, tuple[str, ...]] = {}
+    for name, members in blocs_raw.items():
+        if (
+            isinstance(members, str)
+            or not isinstance(members, list)
+            or not all(isinstance(m, str) and m.strip() for m in members)
+            or not members
+        ):
+            fail(
+                f"bloc {name!r} must be a non-empty list of country codes",
+                "response.blocs",
+                0,
+                name,
+            )
+        blocs[name] = tuple(m.strip() for m in members)
+    qual = spec.get("qualification_days", 0)
+    if not _number(qual) or not 0 <= float(qual) < float("inf"):
+        bad(f"qualification_days must be a number of days >= 0, got {qual!r}", "qualification_days")
+    try:
+        return Response.of(
+            spec.get("model", "rules"),
+            substitution=spec.get("substitution"),
+            rationing=spec.get("rationing"),
+            priority=priority or None,
+            blocs=blocs or None,
+            qualification_days=float(qual),
+        )
+    except ScenarioError as exc:
+        text = str(exc)
+        key = next(
+            (k for k in ("substitution", "rationing", "priority") if k in text),
+            "model" if "response" in text else None,
+        )
+        bad(text, key)
+        raise  # pragma: no cover - bad() raises
 
 
 # ----------------------------------------------------------------------------------------------
@@ -748,6 +899,14 @@ def validate_scenario(G: nx.DiGraph, scenario: Scenario) -> None:
             where = scenario.where("shocks", i, sel_key)
             msg = f"{where}: selector matches no node or edge (after its filters)"
             raise ScenarioError(msg)
+    if scenario.response is not None and scenario.response.priority:
+        from supplygraph.analysis.response import check_priority
+
+        try:
+            check_priority(G, scenario.response)
+        except ScenarioError as exc:
+            msg = f"{scenario.where('response', 0, 'priority')}: {exc}"
+            raise ScenarioError(msg) from None
     for i, change in enumerate(scenario.capacity):
         spec_key = _capacity_key(scenario, i)
         try:
@@ -760,6 +919,71 @@ def validate_scenario(G: nx.DiGraph, scenario: Scenario) -> None:
             where = scenario.where("capacity", i, spec_key)
             msg = f"{where}: capacity selector {change.selector!r} matches no node"
             raise ScenarioError(msg)
+
+
+def _one_node(scenario: Scenario, i: int, change: CapacityChange, nodes: list[Any]) -> Any:
+    """The single node an absolute ``capacity`` applies to (else a precise error)."""
+    if len(nodes) != 1:
+        where = scenario.where("capacity", i, _capacity_key(scenario, i))
+        shown = ", ".join(str(n) for n in nodes[:5]) + (" ..." if len(nodes) > 5 else "")
+        msg = (
+            f"{where}: capacity is absolute, so its selector must match one node; "
+            f"{change.selector!r} matches {len(nodes)} ({shown})"
+        )
+        raise ScenarioError(msg)
+    return nodes[0]
+
+
+def capacity_tranches(
+    G: nx.DiGraph, scenario: Scenario | None
+) -> list[tuple[Any, float, int, float | None]]:
+    """The capacity a scenario adds, node by node, with when it starts and how fast it ramps.
+
+    Parameters
+    ----------
+    G
+        The graph *before* :func:`apply_capacity`.
+    scenario
+        The scenario (None: no tranches).
+
+    Returns
+    -------
+    list of (node, added, start_day, ramp_days)
+        ``added`` in the node's value unit (new capacity minus the capacity it had, which is
+        its value when it had none); ``ramp_days`` None means the node's own ``ramp_days``.
+    """
+    from supplygraph.analysis.shocks import parse_shock, resolve_shocks
+
+    out: list[tuple[Any, float, int, float | None]] = []
+    if scenario is None:
+        return out
+    current: dict[Any, float] = {}
+    for change in scenario.capacity:
+        nodes = list(resolve_shocks(G, [parse_shock(change.selector)])[0])
+        if change.scale is not None:
+            for node in nodes:
+                d = G.nodes[node]
+                base = current.get(node, _capacity_of(d))
+                current[node] = base * change.scale
+        if change.capacity is not None and len(nodes) == 1:
+            node = nodes[0]
+            before = current.get(node, _capacity_of(G.nodes[node]))
+            out.append(
+                (node, max(change.capacity - before, 0.0), change.start_day, change.ramp_days)
+            )
+            current[node] = change.capacity
+    return out
+
+
+def _capacity_of(d: dict[str, Any]) -> float:
+    for key in ("capacity", "value"):
+        v = d.get(key)
+        if v is not None:
+            try:
+                return float(v)
+            except (TypeError, ValueError):
+                continue
+    return 0.0
 
 
 def _capacity_key(scenario: Scenario, i: int) -> str | None:
@@ -825,18 +1049,38 @@ def apply_capacity(G: nx.DiGraph, scenario: Scenario | None) -> nx.DiGraph:
             where = scenario.where("capacity", i, _capacity_key(scenario, i))
             msg = f"{where}: capacity selector {change.selector!r} matches no node"
             raise ScenarioError(msg)
-        for node in node_cut:
+        if change.scale is not None:
+            for node in node_cut:
+                data = H.nodes[node]
+                for attr in ("value", "external_input", "capacity"):
+                    if data.get(attr) is not None:
+                        data[attr] = float(data[attr]) * change.scale
+                for _, _, edata in H.out_edges(node, data=True):
+                    if edata.get("flow") is not None:
+                        edata["flow"] = float(edata["flow"]) * change.scale
+            notes.append(
+                f"Scenario {scenario.name!r}: value and outbound flows of {change.selector} "
+                f"scaled by {change.scale:g} (customers' input shares recomputed from the scaled "
+                "flows)."
+            )
+        if change.capacity is not None:
+            node = _one_node(scenario, i, change, list(node_cut))
             data = H.nodes[node]
-            for attr in ("value", "external_input"):
-                if data.get(attr) is not None:
-                    data[attr] = float(data[attr]) * change.scale
-            for _, _, edata in H.out_edges(node, data=True):
-                if edata.get("flow") is not None:
-                    edata["flow"] = float(edata["flow"]) * change.scale
-        notes.append(
-            f"Scenario {scenario.name!r}: value and outbound flows of {change.selector} scaled by "
-            f"{change.scale:g} (customers' input shares recomputed from the scaled flows)."
-        )
+            value = data.get("value")
+            if value is not None and change.capacity < float(value):
+                where = scenario.where("capacity", i, "capacity")
+                msg = (
+                    f"{where}: capacity {change.capacity:g} is below the value of {node} "
+                    f"({float(value):g}); capacity is the most it can produce"
+                )
+                raise ScenarioError(msg)
+            data["capacity"] = change.capacity
+            when = f" from day {change.start_day}" if change.start_day else ""
+            ramp = f", ramping up over {change.ramp_days:g} days" if change.ramp_days else ""
+            notes.append(
+                f"Scenario {scenario.name!r}: capacity of {node} set to {change.capacity:g}"
+                f"{when}{ramp} (spare capacity: used only by the supply responses)."
+            )
     prov = H.graph.setdefault("provenance", {})
     if isinstance(prov, dict):
         prov.setdefault("assumptions", [])

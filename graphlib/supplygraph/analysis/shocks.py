@@ -43,7 +43,7 @@ from supplygraph.errors import ScenarioError
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["Shock", "as_shocks", "parse_shock", "resolve_shocks"]
+__all__ = ["Shock", "as_shocks", "pair_cuts", "parse_shock", "resolve_shocks"]
 
 _COUNTRY_RE = re.compile(r"^[A-Z]{2,3}$")
 
@@ -328,28 +328,88 @@ def resolve_shocks(
                 node_cut[u] = _combine(node_cut.get(u), cut)
             continue
         suppliers = _select_nodes(G, shock.node, shock.country, shock.stage, shock)
-        if shock.kind == "edge":
-            if shock.to_node is not None:
-                targets = set(_select_nodes(G, shock.to_node, None, None, shock))
-            else:
-                targets = None
-            to_c, to_s = shock.to_country, shock.to_stage
-        else:
-            targets, to_c, to_s = None, None, None
+        targets = _customer_targets(G, shock)
         hits = 0
         for u in suppliers:
             for v in G.successors(u):
-                if targets is not None and v not in targets:
-                    continue
-                if targets is None and not _match(G.nodes[v], to_c, to_s):
-                    continue
-                if not _edge_filters(G, shock, v):
-                    continue
-                edge_cut[(u, v)] = _combine(edge_cut.get((u, v)), cut)
-                hits += 1
+                if _customer_matches(G, shock, targets, v):
+                    edge_cut[(u, v)] = _combine(edge_cut.get((u, v)), cut)
+                    hits += 1
         if hits == 0:
             raise ScenarioError(f"shock {shock.describe()!r}: no edge matches the selector")
     return node_cut, edge_cut
+
+
+def _customer_targets(G: nx.DiGraph, shock: Shock) -> set[Any] | None:
+    """The explicit customer nodes of an edge shock (None: any customer matching its sides)."""
+    if shock.kind == "edge" and shock.to_node is not None:
+        return set(_select_nodes(G, shock.to_node, None, None, shock))
+    return None
+
+
+def _customer_matches(G: nx.DiGraph, shock: Shock, targets: set[Any] | None, v: Any) -> bool:
+    """Whether a flow into ``v`` from one of the shock's suppliers is cut by the shock."""
+    if targets is not None and v not in targets:
+        return False
+    if (
+        shock.kind == "edge"
+        and targets is None
+        and not _match(G.nodes[v], shock.to_country, shock.to_stage)
+    ):
+        return False
+    return _edge_filters(G, shock, v)
+
+
+def pair_cuts(
+    G: nx.DiGraph,
+    shocks: Shock | str | Iterable[Shock | str] | None,
+    pairs: Iterable[tuple[Any, Any]],
+) -> dict[tuple[Any, Any], float]:
+    """The cut each (supplier, customer) pair would get if it were a link, existing or not.
+
+    Supply responses that let a customer buy from a new supplier (``substitution="stage"``) need
+    to know whether an export rule covers that new link: a ban on China's magnet exports to the
+    USA blocks every China-to-USA magnet link, not only today's. Node shocks without filters
+    (plant shutdowns) cut no link and are ignored here.
+
+    Parameters
+    ----------
+    G
+        The supply graph.
+    shocks
+        As for :func:`resolve_shocks`.
+    pairs
+        (supplier, customer) node ids; they need not be edges of ``G``.
+
+    Returns
+    -------
+    dict
+        ``(u, v) -> cut`` for the pairs that at least one edge-cutting shock covers (combined
+        as in :func:`resolve_shocks`).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> for n, c in (("CHN:magnets", "CHN"), ("USA:cars", "USA"), ("USA:wind", "USA")):
+    ...     G.add_node(n, stage=n.split(":")[1], country=c)
+    >>> G.add_edge("CHN:magnets", "USA:cars", flow=1.0)
+    >>> pair_cuts(G, "CHN->USA", [("CHN:magnets", "USA:wind")])
+    {('CHN:magnets', 'USA:wind'): 1.0}
+    """
+    wanted: dict[Any, list[Any]] = {}
+    for u, v in pairs:
+        wanted.setdefault(u, []).append(v)
+    out: dict[tuple[Any, Any], float] = {}
+    for shock in as_shocks(shocks):
+        if shock.kind == "node" and not _has_filters(shock):
+            continue
+        targets = _customer_targets(G, shock)
+        for u in _select_nodes(G, shock.node, shock.country, shock.stage, shock):
+            for v in wanted.get(u, ()):
+                if _customer_matches(G, shock, targets, v):
+                    out[(u, v)] = _combine(out.get((u, v)), float(shock.cut))
+    return out
 
 
 def _combine(prev: float | None, cut: float) -> float:

@@ -1,0 +1,695 @@
+"""Supply response: what customers, suppliers and spare capacity do when a shock hits.
+
+The propagation models of :mod:`supplygraph.analysis.propagation` assume that nobody reacts: a
+customer that loses a supplier never buys more from its other suppliers, and spare capacity does
+not exist. That is the **no-response lower bound** (``response="none"``). Two responses bracket
+what reaction can achieve:
+
+``"rules"`` -- a behavioural estimate (:mod:`supplygraph.analysis.rules`)
+    Incumbent customers keep their no-response share of each supplier's output; customers still
+    short then order more from suppliers that have spare capacity or output an export rule
+    withholds from its usual buyer, and those suppliers ration what they can spare by a stated
+    rule (proportional, priority classes or max-min). Suppliers short of inputs for the extra
+    orders order upstream in turn. Iterated to its fixed point.
+``"optimal"`` -- the upper bound (:mod:`supplygraph.analysis.optimal`)
+    A linear program over the same capacities, input groups, shock caps and end-use demand:
+    the most each end use could get if every unit of spare capacity and withheld output went
+    where it helps most. It names the constraints that bind.
+
+Both share one reading of the data, in fractions of each node's normal (baseline) output so
+that units never mix:
+
+* ``kappa[v] = capacity[v] / value[v]`` (>= 1; 1 when the node has no ``capacity``): the most
+  the node can produce relative to normal; a node cut ``c`` leaves ``K'[v] = (1 - c) kappa[v]``;
+* a node's inputs come in **pools** -- all of its inputs under the linear model, one per input
+  group (material, else supplier stage) under Leontief -- and to produce ``y`` (fraction of
+  normal) it needs ``y`` times its normal intake of every pool; the external (never shocked)
+  part of the intake is available up to its normal amount; nodes without inputs in the graph
+  (mines) are limited by capacity alone;
+* a supplier at output ``y`` can ship ``y`` times its normal outflow, across its customers;
+* a link may carry at most its **quota**: ``(1 - c) z`` when a shock cuts it by ``c`` (``z`` its
+  normal flow), else ``max_scale * z`` (unlimited when ``max_scale`` is not given);
+* with ``substitution="stage"`` a customer may also buy from a supplier it has no link with,
+  in the same stage and input group, when no shock covers that new link
+  (:func:`~supplygraph.analysis.shocks.pair_cuts`); ``"edges"`` (the default) uses existing
+  links only; ``"none"`` allows no re-sourcing at all (spare capacity then only offsets a node's
+  own cut);
+* end uses (and other targets) never get more than their normal supply.
+
+Options are given as a :class:`Response`, or a plain model name, to
+:func:`supplygraph.disrupt` and the other analyses (``response=``), and in a scenario file's
+``[response]`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from supplygraph.errors import ScenarioError
+
+if TYPE_CHECKING:
+    import networkx as nx
+    import numpy as np
+
+    from supplygraph.analysis.shocks import Shock
+    from supplygraph.compiled import CompiledGraph
+
+__all__ = [
+    "RATIONING",
+    "RESPONSES",
+    "SUBSTITUTIONS",
+    "Response",
+    "ResponseProblem",
+    "binding_sentence",
+    "build_problem",
+    "respond",
+]
+
+#: The supply responses, from the lower to the upper bound.
+RESPONSES = ("none", "rules", "optimal")
+#: Re-sourcing scopes: none, existing links only, or any supplier of the same stage and group.
+SUBSTITUTIONS = ("none", "edges", "stage")
+#: How a supplier shares what it can spare among customers asking for more.
+RATIONING = ("proportional", "priority", "maxmin")
+#: What every target keeps at least in the optimal response's programs.
+FLOORS = ("no-response", "zero")
+
+#: The customer class "same country as the supplier" in a priority list.
+DOMESTIC = "domestic"
+#: Prefix of an end-use class in a priority list (``"end_use:defense"``).
+END_USE_PREFIX = "end_use:"
+
+
+@dataclass(frozen=True)
+class Response:
+    """How the supply chain reacts to a shock.
+
+    Parameters
+    ----------
+    model
+        ``"none"`` (no reaction: the linear/Leontief propagation, the lower bound), ``"rules"``
+        (behavioural re-sourcing and rationing) or ``"optimal"`` (the linear-programming upper
+        bound).
+    substitution
+        Where a short customer may buy more: ``"edges"`` (its existing suppliers), ``"stage"``
+        (also any supplier of the same stage and input group that no shock blocks for it) or
+        ``"none"`` (nowhere).
+    rationing
+        How a supplier shares its spare output among customers asking for more (``rules``):
+        ``"proportional"`` (in proportion to what they ask), ``"priority"`` (classes in the order
+        of ``priority``, proportional within a class) or ``"maxmin"`` (every asking customer gets
+        the same share of its normal intake, up to what it asks). Customers always keep their
+        no-response share first (incumbents first).
+    priority
+        Customer classes for ``rationing="priority"``, first served first: ``"domestic"`` (same
+        country as the supplier), a bloc name from ``blocs``, a country code, or
+        ``"end_use:<sector>"``. Customers in no class come last.
+    blocs
+        Named groups of countries for ``priority`` (``{"allies": ("USA", "JPN", "EU")}``).
+    qualification_days
+        Days before a new supplier link (``substitution="stage"``) can deliver, in timelines.
+    floor
+        ``optimal`` only: ``"no-response"`` (default) -- the program may not leave any target
+        with less than it gets with no response, the guarantee the rules give incumbents, so
+        each end use's bound is what reallocation could add *without taking from anyone*;
+        ``"zero"`` -- no floor: the pure physical bound, in which one end use may take every
+        unit another one had.
+
+    Examples
+    --------
+    >>> Response.of("rules").rationing
+    'proportional'
+    >>> Response.of("rules", priority=["domestic"]).rationing
+    'priority'
+    """
+
+    model: str = "none"
+    substitution: str = "edges"
+    rationing: str = "proportional"
+    priority: tuple[str, ...] = ()
+    blocs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    qualification_days: float = 0.0
+    floor: str = "no-response"
+
+    def __post_init__(self) -> None:
+        if self.model not in RESPONSES:
+            raise ScenarioError(
+                f"unknown response {self.model!r}: use one of {', '.join(RESPONSES)}"
+            )
+        if self.substitution not in SUBSTITUTIONS:
+            raise ScenarioError(
+                f"unknown substitution {self.substitution!r}: use one of {', '.join(SUBSTITUTIONS)}"
+            )
+        if self.rationing not in RATIONING:
+            raise ScenarioError(
+                f"unknown rationing rule {self.rationing!r}: use one of {', '.join(RATIONING)}"
+            )
+        if self.floor not in FLOORS:
+            raise ScenarioError(f"unknown floor {self.floor!r}: use one of {', '.join(FLOORS)}")
+        object.__setattr__(self, "priority", tuple(str(p) for p in self.priority))
+        object.__setattr__(
+            self, "blocs", {str(k): tuple(str(c) for c in v) for k, v in dict(self.blocs).items()}
+        )
+        if self.rationing == "priority" and not self.priority:
+            raise ScenarioError("rationing 'priority' needs a priority list (e.g. ['domestic'])")
+        if self.priority and self.rationing != "priority":
+            raise ScenarioError(
+                f"a priority list is used only with rationing 'priority', not {self.rationing!r}"
+            )
+        q = self.qualification_days
+        if (
+            isinstance(q, bool)
+            or not isinstance(q, int | float)
+            or not 0 <= float(q) < float("inf")
+        ):
+            raise ScenarioError(f"qualification_days must be a number >= 0, got {q!r}")
+
+    @classmethod
+    def of(cls, value: Response | str | None = None, **overrides: Any) -> Response:
+        """Return a :class:`Response` from a model name (or None: ``"none"``) and options.
+
+        A ``priority`` list without an explicit ``rationing`` selects ``rationing="priority"``.
+        """
+        if isinstance(value, Response):
+            base = value
+        elif value is None:
+            base = cls()
+        elif isinstance(value, str):
+            base = None
+            model = value
+        else:
+            raise ScenarioError(f"response must be a name or a Response, got {value!r}")
+        opts = {k: v for k, v in overrides.items() if v is not None}
+        if opts.get("priority") and "rationing" not in opts:
+            opts["rationing"] = "priority"
+        if base is None:
+            return cls(model=model, **opts)
+        if not opts:
+            return base
+        import dataclasses
+
+        return dataclasses.replace(base, **opts)
+
+    def describe(self) -> str:
+        """One line: the model and its options (``"rules (edges, proportional)"``)."""
+        if self.model == "none":
+            return "none"
+        parts = [self.substitution]
+        if self.model == "optimal" and self.floor == "zero":
+            parts.append("no floor")
+        if self.model == "rules":
+            rule = self.rationing
+            if self.priority:
+                rule += ": " + " > ".join(self.priority)
+            parts.append(rule)
+        return f"{self.model} ({', '.join(parts)})"
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ResponseProblem:
+    """The arrays both responses work on, for one graph, one set of cuts and one option set.
+
+    Positions and existing edges are those of the :class:`~supplygraph.compiled.CompiledGraph`
+    (``cg``); candidate new links (``substitution="stage"``) follow the existing edges, so edge
+    arrays have length ``M = cg.m + n_new``. Flows are absolute (edge units), outputs fractions
+    of baseline.
+
+    Attributes
+    ----------
+    cg
+        The compiled graph.
+    model
+        ``"linear"`` (one input pool per node) or ``"leontief"`` (one pool per input group).
+    response
+        The options.
+    cap
+        ``1 - node cut`` per position, shape (n, S) for S scenarios.
+    kappa
+        ``capacity / value`` per position (>= 1).
+    src, tgt, z
+        Supplier, customer and normal flow of every edge (new links: flow 0).
+    keep
+        ``1 - edge cut`` per edge, shape (M, S) (new links: 1 when allowed, 0 when a shock
+        covers them).
+    quota
+        The most each edge may carry, shape (M, S) (inf when unlimited).
+    pool
+        Input pool of every edge; ``pool_node``, ``pool_need`` (normal intake incl. the
+        pool's external part, absolute) and ``pool_ext`` (external part, absolute) per pool.
+    outflow
+        Normal outflow of each position (absolute).
+    has_input
+        Position has at least one input pool (False: limited by capacity alone).
+    edge_class
+        Priority class of every edge's customer at its supplier (0 first; all 0 without a
+        priority list).
+    n_new
+        Number of candidate new links.
+    """
+
+    cg: CompiledGraph
+    model: str
+    response: Response
+    cap: np.ndarray
+    kappa: np.ndarray
+    src: np.ndarray
+    tgt: np.ndarray
+    z: np.ndarray
+    keep: np.ndarray
+    quota: np.ndarray
+    pool: np.ndarray
+    pool_node: np.ndarray
+    pool_need: np.ndarray
+    pool_ext: np.ndarray
+    outflow: np.ndarray
+    has_input: np.ndarray
+    edge_class: np.ndarray
+    n_new: int = 0
+
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return self.cg.n
+
+    @property
+    def m(self) -> int:
+        """Number of edges including candidate new links."""
+        return len(self.src)
+
+    @property
+    def n_scenarios(self) -> int:
+        """Number of scenarios (columns)."""
+        return int(self.cap.shape[1])
+
+    @property
+    def n_pools(self) -> int:
+        """Number of input pools."""
+        return len(self.pool_node)
+
+    def edge_name(self, e: int) -> tuple[Any, Any]:
+        """The (supplier, customer) node ids of edge ``e`` (existing or new)."""
+        return (self.cg.nodes[int(self.src[e])], self.cg.nodes[int(self.tgt[e])])
+
+
+def capacity_ratio(cg: CompiledGraph) -> np.ndarray:
+    """``kappa = capacity / baseline`` per position (1 where no capacity is given).
+
+    ``capacity`` is in the node's ``value`` unit; a node without ``value`` reads it in the unit
+    of its baseline (inflow, else outflow).
+    """
+    import numpy as np
+
+    base = np.where(cg.baseline > 0, cg.baseline, 1.0)
+    with np.errstate(invalid="ignore"):
+        ratio = np.where(np.isnan(cg.capacity), 1.0, cg.capacity / base)
+    return np.maximum(ratio, 1.0)
+
+
+def build_problem(
+    G: nx.DiGraph,
+    cg: CompiledGraph,
+    cap: np.ndarray,
+    keep: np.ndarray | None,
+    response: Response,
+    model: str,
+    shocks: Iterable[Shock] = (),
+) -> ResponseProblem:
+    """Assemble the :class:`ResponseProblem` of one or more scenarios.
+
+    Parameters
+    ----------
+    G
+        The supply graph (for node attributes and for the shocks' reach over new links).
+    cg
+        ``compile_graph(G)``.
+    cap
+        ``1 - node cut`` per position: shape (n,) or (n, S).
+    keep
+        ``1 - edge cut`` per existing edge: None, shape (m,) or (m, S).
+    response
+        The options.
+    model
+        ``"linear"`` or ``"leontief"``.
+    shocks
+        The shocks behind ``keep`` (used only to decide which new links they cover, for
+        ``substitution="stage"``; node removals need none).
+
+    Returns
+    -------
+    ResponseProblem
+    """
+    import numpy as np
+
+    cap = np.asarray(cap, dtype=float)
+    if cap.ndim == 1:
+        cap = cap[:, None]
+    S = cap.shape[1]
+    m0 = cg.m
+    if keep is None:
+        keep0 = np.ones((m0, S))
+    else:
+        keep0 = np.asarray(keep, dtype=float)
+        keep0 = np.broadcast_to(keep0[:, None] if keep0.ndim == 1 else keep0, (m0, S)).copy()
+
+    # ---- pools: per node (linear) or per input group (Leontief)
+    ext_abs = cg.ext * cg.inflow
+    has_input = ~cg.is_source & (cg.inflow - ext_abs > 0)
+    if model == "linear":
+        pool_node = np.unique(cg.tgt)  # nodes with inputs in the graph, in position order
+        pool_of_edge = np.searchsorted(pool_node, cg.tgt)
+        pool_need = cg.inflow[pool_node]
+        pool_ext = ext_abs[pool_node]
+        group_pool = np.searchsorted(pool_node, cg.group_node)  # v's groups share v's pool
+    else:
+        pool_of_edge = cg.grp.copy()
+        pool_node = cg.group_node.copy()
+        G_g = np.add.reduceat(cg.flow, cg.group_start[:-1]) if m0 else np.zeros(0)
+        in_graph = (cg.inflow - ext_abs)[pool_node]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            e_g = np.where(in_graph > 0, ext_abs[pool_node] * G_g / in_graph, 0.0)
+        pool_need = G_g + e_g
+        pool_ext = e_g
+        group_pool = np.arange(cg.n_groups)
+
+    # ---- candidate new links (substitution = "stage")
+    new_src, new_tgt, new_pool = (
+        _new_links(G, cg, group_pool)
+        if response.substitution == "stage"
+        else (
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+        )
+    )
+    n_new = len(new_src)
+    keep_new = np.ones((n_new, S))
+    if n_new:
+        pairs = [
+            (cg.nodes[u], cg.nodes[v])
+            for u, v in zip(new_src.tolist(), new_tgt.tolist(), strict=True)
+        ]
+        from supplygraph.analysis.shocks import pair_cuts
+
+        blocked = pair_cuts(G, list(shocks), pairs)
+        if blocked:
+            idx = {p: i for i, p in enumerate(pairs)}
+            for pair, c in blocked.items():
+                if c > 0:
+                    keep_new[idx[pair]] = 0.0
+
+    src = np.concatenate([cg.src, new_src]).astype(np.int64)
+    tgt = np.concatenate([cg.tgt, new_tgt]).astype(np.int64)
+    z = np.concatenate([cg.flow, np.zeros(n_new)])
+    keep_all = np.vstack([keep0, keep_new])
+    scale = np.concatenate([cg.max_scale, np.full(n_new, np.inf)])
+    with np.errstate(invalid="ignore"):
+        unlimited = np.where(keep_all < 1.0, 0.0, 1.0)
+        quota = np.where(
+            keep_all < 1.0,
+            keep_all * z[:, None],
+            np.where(unlimited > 0, scale[:, None] * z[:, None], 0.0),
+        )
+    if n_new:
+        quota[m0:] = np.where(keep_new > 0, np.inf, 0.0)
+    pool = np.concatenate([pool_of_edge, new_pool]).astype(np.int64)
+
+    return ResponseProblem(
+        cg=cg,
+        model=model,
+        response=response,
+        cap=cap,
+        kappa=capacity_ratio(cg),
+        src=src,
+        tgt=tgt,
+        z=z,
+        keep=keep_all,
+        quota=quota,
+        pool=pool,
+        pool_node=pool_node.astype(np.int64),
+        pool_need=pool_need.astype(float),
+        pool_ext=pool_ext.astype(float),
+        outflow=np.bincount(cg.src, weights=cg.flow, minlength=cg.n),
+        has_input=has_input,
+        edge_class=_edge_classes(G, cg, src, tgt, response),
+        n_new=n_new,
+    )
+
+
+#: The most candidate new links ``substitution="stage"`` builds before giving up.
+MAX_NEW_LINKS = 2_000_000
+
+
+def _new_links(
+    G: nx.DiGraph, cg: CompiledGraph, group_pool: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate (supplier, customer, pool) links of ``substitution="stage"``.
+
+    For each input group of a customer, the candidates are the nodes of the group's supplier
+    stage (when the group is keyed by stage) or the nodes that ship the group's material
+    (when keyed by ``material``), minus the customer itself and its existing suppliers.
+    """
+    import numpy as np
+
+    from supplygraph.errors import SupplyGraphError
+
+    m = cg.m
+    if not m:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    # the key of each group: ("stage", code) when all its suppliers share a stage and no
+    # material is given, else ("material", name)
+    mats = (
+        [G.edges[k].get("material") for k in cg._edge_keys]
+        if cg._edge_keys is not None
+        else [None] * m
+    )
+    gfirst = cg.group_start[:-1]
+    keys: list[tuple[str, Any]] = []
+    for e in gfirst.tolist():
+        mt = mats[e]
+        if isinstance(mt, str) and mt.strip():
+            keys.append(("material", mt.strip()))
+        else:
+            keys.append(("stage", int(cg.stage_code[cg.src[e]])))
+    # suppliers per key
+    suppliers: dict[tuple[str, Any], np.ndarray] = {}
+    by_material: dict[str, set[int]] = {}
+    for e in range(m):
+        mt = mats[e]
+        if isinstance(mt, str) and mt.strip():
+            by_material.setdefault(mt.strip(), set()).add(int(cg.src[e]))
+    for key in set(keys):
+        if key[0] == "stage":
+            suppliers[key] = np.flatnonzero((cg.stage_code == key[1]) & (cg.outflow > 0))
+        else:
+            suppliers[key] = np.array(sorted(by_material.get(key[1], ())), dtype=np.int64)
+    total = sum(len(suppliers[k]) for k in keys)
+    if total > MAX_NEW_LINKS:
+        msg = (
+            f"substitution 'stage' would consider {total:,} new supplier links (more than "
+            f"{MAX_NEW_LINKS:,}); use substitution 'edges' on a graph this size"
+        )
+        raise SupplyGraphError(msg)
+    existing = set(zip(cg.src.tolist(), cg.tgt.tolist(), strict=True))
+    src_l: list[int] = []
+    tgt_l: list[int] = []
+    pool_l: list[int] = []
+    seen: set[tuple[int, int]] = set()
+    for g, key in enumerate(keys):
+        v = int(cg.group_node[g])
+        for u in suppliers[key].tolist():
+            if u == v or (u, v) in existing or (u, v) in seen:
+                continue
+            seen.add((u, v))
+            src_l.append(u)
+            tgt_l.append(v)
+            pool_l.append(int(group_pool[g]))
+    return (
+        np.array(src_l, dtype=np.int64),
+        np.array(tgt_l, dtype=np.int64),
+        np.array(pool_l, dtype=np.int64),
+    )
+
+
+def _edge_classes(
+    G: nx.DiGraph, cg: CompiledGraph, src: np.ndarray, tgt: np.ndarray, response: Response
+) -> np.ndarray:
+    """Priority class of each edge's customer at its supplier (0 = served first)."""
+    import numpy as np
+
+    if not response.priority:
+        return np.zeros(len(src), dtype=np.int64)
+    country = np.array([cg.countries[c] for c in cg.country_code], dtype=object)
+    end_use = np.array([str(e) if e is not None else "" for e in cg.end_use], dtype=object)
+    cu, cv = country[src], country[tgt]
+    eu = end_use[tgt]
+    last = len(response.priority)
+    cls = np.full(len(src), last, dtype=np.int64)
+    for rank in range(last - 1, -1, -1):
+        item = response.priority[rank]
+        if item == DOMESTIC:
+            hit = cu == cv
+        elif item.startswith(END_USE_PREFIX):
+            hit = eu == item[len(END_USE_PREFIX) :]
+        elif item in response.blocs:
+            members = set(response.blocs[item])
+            hit = np.array([c in members for c in cv.tolist()], dtype=bool)
+        else:
+            hit = cv == item
+        cls = np.where(hit, rank, cls)
+    return cls
+
+
+def check_priority(G: nx.DiGraph, response: Response) -> None:
+    """Raise :class:`ScenarioError` when a priority entry names nothing in ``G``."""
+    countries = {str(d.get("country")) for _, d in G.nodes(data=True)}
+    end_uses = {str(d.get("end_use")) for _, d in G.nodes(data=True) if d.get("end_use")}
+    for item in response.priority:
+        if item == DOMESTIC or item in response.blocs or item in countries:
+            continue
+        if item.startswith(END_USE_PREFIX) and item[len(END_USE_PREFIX) :] in end_uses:
+            continue
+        msg = (
+            f"priority class {item!r} is neither 'domestic', a bloc ({', '.join(response.blocs) or 'none'}), "
+            f"a country of the graph nor 'end_use:<sector>' with a sector of the graph"
+        )
+        raise ScenarioError(msg)
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ResponseOutcome:
+    """What a response gives for one scenario (positions and targets of the compiled graph).
+
+    Attributes
+    ----------
+    output
+        Output per position as a fraction of normal (may exceed 1 where spare capacity is used):
+        the rule's fixed point, or the all-targets optimum's allocation.
+    remaining
+        Per target, the fraction of normal supply it gets (0..1): the rule's value, or for
+        ``optimal`` the most that target alone could get (its own program).
+    joint
+        ``optimal`` only: per target, its value in the all-targets optimum.
+    groups
+        ``optimal`` only: end use -> the most that end use could get (weighted mean over its
+        targets) and the targets' values in that solution.
+    total
+        ``optimal`` only: the all-targets optimum (weighted mean over every target).
+    binding
+        ``optimal`` only: end use -> the confirmed binding constraint groups.
+    rounds
+        ``rules`` only: rounds until the fixed point.
+    """
+
+    output: np.ndarray
+    remaining: np.ndarray
+    joint: np.ndarray | None = None
+    groups: dict[str, tuple[float, np.ndarray]] = field(default_factory=dict)
+    total: float | None = None
+    binding: dict[str, list[Any]] = field(default_factory=dict)
+    rounds: int | None = None
+
+
+def respond(
+    G: nx.DiGraph,
+    cg: CompiledGraph,
+    cap: np.ndarray,
+    keep: np.ndarray | None,
+    shocks: Iterable[Shock],
+    model: str,
+    response: Response,
+    tpos: np.ndarray,
+    weights: np.ndarray,
+    groups: Mapping[str, np.ndarray],
+) -> ResponseOutcome:
+    """Run the ``rules`` or ``optimal`` response for one scenario.
+
+    Parameters
+    ----------
+    G, cg
+        The graph and its compiled form.
+    cap, keep
+        ``1 - node cut`` per position and ``1 - edge cut`` per edge (or None).
+    shocks
+        The shocks (for new links under ``substitution="stage"``).
+    model
+        ``"linear"`` or ``"leontief"``.
+    response
+        The options (``model`` must be ``"rules"`` or ``"optimal"``).
+    tpos, weights
+        Target positions and their weights (summing to 1).
+    groups
+        End use -> indices into ``tpos`` of its targets (for ``optimal``'s per-end-use bounds).
+
+    Returns
+    -------
+    ResponseOutcome
+    """
+    import numpy as np
+
+    check_priority(G, response)
+    prob = build_problem(G, cg, cap, keep, response, model, shocks)
+    if response.model == "rules":
+        from supplygraph.analysis.propagation import _closed_values
+        from supplygraph.analysis.rules import solve_rules
+
+        closed = None
+        if cg.closed_node.any():
+            closed = _closed_values(cg, np.asarray(cap, dtype=float), keep)[:, None]
+        res = solve_rules(prob, closed_values=closed)
+        x = res.x[:, 0]
+        return ResponseOutcome(output=x, remaining=np.clip(x[tpos], 0.0, 1.0), rounds=res.rounds)
+    from supplygraph.analysis.optimal import build_lp
+
+    floor = None
+    if response.floor == "no-response":
+        from supplygraph.analysis.propagation import propagate_arrays
+
+        h0 = propagate_arrays(cg, np.asarray(cap, dtype=float), keep, model)
+        floor = h0[tpos]
+    lp = build_lp(prob, tpos, floor=floor)
+    T = len(tpos)
+    remaining = np.zeros(T)
+    for i in range(T):
+        c = np.zeros(T)
+        c[i] = 1.0
+        remaining[i] = lp.solve(c).value
+    whole = lp.solve(weights)
+    out = ResponseOutcome(
+        output=whole.y,
+        remaining=np.clip(remaining, 0.0, 1.0),
+        joint=np.clip(whole.d, 0.0, 1.0),
+        total=float(np.clip(whole.value, 0.0, 1.0)),
+    )
+    for name, idx in groups.items():
+        w = np.zeros(T)
+        w[idx] = weights[idx]
+        if w.sum() <= 0:
+            w[idx] = 1.0
+        w = w / w.sum()
+        sol = lp.solve(w, binding=True)
+        out.groups[name] = (float(np.clip(sol.value, 0.0, 1.0)), np.clip(sol.d, 0.0, 1.0))
+        out.binding[name] = sol.binding
+    return out
+
+
+def binding_sentence(binding: Sequence[Any], remaining: float) -> str:
+    """One plain sentence: what limits an end use at the optimum.
+
+    Examples
+    --------
+    >>> binding_sentence([], 1.0)
+    'fully served'
+    """
+    if remaining >= 1.0 - 1e-9:
+        return "fully served"
+    if not binding:
+        return "no single limit found"
+    phrases = [b.phrase for b in binding]
+    if len(phrases) == 1:
+        return f"limited by {phrases[0]}"
+    return "limited by " + ", ".join(phrases[:-1]) + " and " + phrases[-1]
