@@ -90,12 +90,28 @@ class Binding:
 
 @dataclass
 class LPSolution:
-    """One solved objective: value, primal values and what binds."""
+    """One solved objective.
+
+    Attributes
+    ----------
+    value
+        The optimum (``c @ d``).
+    y, f, d
+        Outputs (fractions), flows (absolute) and target fractions at the optimum.
+    shadow_ub
+        Shadow price of every variable's upper bound (gain in the optimum per unit of bound).
+    shadow_row
+        Shadow price of every row (allocation, technology, target).
+    binding
+        The confirmed binding constraint groups (when asked for).
+    """
 
     value: float
     y: np.ndarray
     f: np.ndarray
     d: np.ndarray
+    shadow_ub: np.ndarray
+    shadow_row: np.ndarray
     binding: list[Binding] = field(default_factory=list)
 
 
@@ -218,21 +234,24 @@ class LinearProgram:
             raise SupplyGraphError(msg)
         xv = res.x
         sol = LPSolution(
-            value=float(-res.fun), y=xv[:n], f=xv[n : n + M], d=xv[n + M :], binding=[]
+            value=float(-res.fun),
+            y=xv[:n],
+            f=xv[n : n + M],
+            d=xv[n + M :],
+            shadow_ub=-np.asarray(res.upper.marginals),
+            shadow_row=-np.asarray(res.ineqlin.marginals),
         )
         if binding:
-            sol.binding = self._binding(c, sol, res)
+            sol.binding = self._binding(c, sol)
         return sol
 
     # ----------------------------------------------------------------------- binding
-    def _binding(self, c: np.ndarray, sol: LPSolution, res: Any) -> list[Binding]:
+    def _binding(self, c: np.ndarray, sol: LPSolution) -> list[Binding]:
         scale = max(1.0, float(np.max(np.abs(c))))
         demand = float(np.sum(np.maximum(c, 0.0)))
         if sol.value >= demand - 1e-9 * scale:
             return []
-        shadow_ub = -np.asarray(res.upper.marginals)  # >= 0: gain per unit of upper bound
-        shadow_row = -np.asarray(res.ineqlin.marginals)
-        groups = _groups(self, shadow_ub, shadow_row, sol, scale)
+        groups = _groups(self, sol.shadow_ub, sol.shadow_row, sol, scale)
         confirmed: list[Binding] = []
         for kind, phrase, members, idx, ext_rows, share in groups:
             gain = self._relaxed_gain(c, sol.value, idx, ext_rows)

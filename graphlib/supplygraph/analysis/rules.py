@@ -129,35 +129,49 @@ def waterfill(
     [1.0, 2.6666666666666665, 5.333333333333333]
     """
     alloc = np.zeros(len(seg))
-    live = (weight > 0) & (cap > 0)
+    live = (weight > 0) & (cap > 0) & (amount[seg] > 0)
     if not live.any():
         return alloc
     idx = np.flatnonzero(live)
-    s, w, c = seg[idx], weight[idx], cap[idx]
-    t = c / w  # theta at which the item saturates
+    s, w, c = seg[idx], weight[idx].astype(float), cap[idx].astype(float)
+    A = amount.astype(float)
+    # scale each segment to O(1) (weights by their largest, caps and amount by the larger of
+    # the amount and the largest finite cap), so sums across segments lose no precision
+    w_max = np.zeros(n_seg)
+    np.maximum.at(w_max, s, w)
+    c_max = np.zeros(n_seg)
+    np.maximum.at(c_max, s, np.where(np.isfinite(c), c, 0.0))
+    unit = np.maximum(c_max, A)
+    unit = np.where(unit > 0, unit, 1.0)
+    w = w / w_max[s]
+    c = c / unit[s]
+    A = A / unit
+    with np.errstate(over="ignore", divide="ignore"):
+        t = c / w  # the level theta at which the item saturates (inf: never)
     order = np.lexsort((t, s))
     s, w, c, t, idx = s[order], w[order], c[order], t[order], idx[order]
     first = np.ones(len(s), dtype=bool)
     first[1:] = s[1:] != s[:-1]
     starts = np.flatnonzero(first)
     seg_len = np.diff(np.append(starts, len(s)))
+    seg_of = np.repeat(np.arange(len(starts)), seg_len)
     # within each segment (sorted by t): caps of the items before k, weights from k on
     c_fin = np.where(np.isinf(c), 0.0, c)
     cum_c = np.cumsum(c_fin)
-    before_c = cum_c - c_fin - np.repeat(cum_c[starts] - c_fin[starts], seg_len)
-    cum_w_rev = np.cumsum(w[::-1])[::-1]
-    seg_end = np.append(starts[1:], len(s))
-    tail_w = cum_w_rev - np.repeat(np.append(cum_w_rev[seg_end[:-1]], 0.0)[: len(starts)], seg_len)
+    before_c = cum_c - c_fin - (cum_c[starts] - c_fin[starts])[seg_of]
+    cum_w = np.cumsum(w)
+    seg_w = np.add.reduceat(w, starts)
+    tail_w = seg_w[seg_of] - (cum_w - w - (cum_w[starts] - w[starts])[seg_of])
+    tail_w = np.maximum(tail_w, w)  # at least the item's own weight (rounding)
     # total allocated if theta = t[k]: caps before k + t[k] * weights from k on
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         total_at = before_c + np.where(np.isinf(t), np.inf, t * tail_w)
-    A = amount[s]
-    reached = total_at >= A
+    A_item = A[s]
+    reached = total_at >= A_item
     # first k in each segment where the total reaches the amount (none: every cap binds)
     k_first = np.full(len(starts), -1, dtype=np.int64)
     hit_pos = np.flatnonzero(reached)
     if len(hit_pos):
-        seg_of = np.repeat(np.arange(len(starts)), seg_len)
         hs = seg_of[hit_pos]
         firsts = np.ones(len(hs), dtype=bool)
         firsts[1:] = hs[1:] != hs[:-1]
@@ -165,9 +179,9 @@ def waterfill(
     theta = np.full(len(starts), np.inf)
     ok = k_first >= 0
     kk = k_first[ok]
-    theta[ok] = np.maximum((A[kk] - before_c[kk]) / tail_w[kk], 0.0)
-    th = np.repeat(theta, seg_len)
-    out = np.where(np.isinf(th), c, np.minimum(c, th * w))
+    theta[ok] = np.maximum((A_item[kk] - before_c[kk]) / tail_w[kk], 0.0)
+    th = theta[seg_of]
+    out = np.where(np.isinf(th), c, np.minimum(c, th * w)) * unit[s]
     alloc[idx] = np.where(np.isfinite(out), out, 0.0)
     return alloc
 
