@@ -216,6 +216,10 @@ def render_html(data: ReportData) -> str:
         chart("scenarios")
         if "scenario_losses" in t:
             o.append(_table(t["scenario_losses"]))
+        if "scenario" in t and t["scenario"].in_text:
+            o.append(f"<h3>{_e(t['scenario'].title)}</h3>\n")
+            chart("responses")
+            o.append(_table(t["scenario"]))
     else:
         o.append("<p>No scenario was given.</p>\n")
     o.append('<h2 id="origins">Origins and de-minimis reach</h2>\n')
