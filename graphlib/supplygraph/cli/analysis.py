@@ -243,7 +243,7 @@ def disrupt_command(
     }
     emit_table(frames[table], fmt)
     what = "; ".join(str(s) for s in shocks[: len(shock or [])])
-    if scenario is not None:
+    if sc is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
     units = set(result.targets["unit"].fillna("").astype(str))
     basis = (
