@@ -211,12 +211,13 @@ def _countries(
         )
     num = codes.astype(int)
     if table is not None:
-        known = num.isin(list(table))
+        known = num.isin(list(table)) | (num == 0)
         if (~known).any():
             msg = "country code is not in the code file"
             raise _located_error(df, ~known, code_col, msg)
-        iso = num.map(lambda c: table[c][0] or "")
-        desc = num.map(lambda c: table[c][1])
+        world = (None, "World")
+        iso = num.map(lambda c: table.get(c, world)[0] or "")
+        desc = num.map(lambda c: table.get(c, world)[1])
     elif iso_col in df.columns:
         iso = df[iso_col].str.upper()
         desc = df[desc_col] if desc_col in df.columns else pd.Series("", index=df.index)
@@ -481,6 +482,7 @@ def _totals(
 
 
 def _reexports(df: pd.DataFrame, hs_map: HSMap) -> pd.DataFrame:
+    """Re-export share per reporter and stage: RX over X on the partners that have both."""
     import numpy as np
     import pandas as pd
 
@@ -488,16 +490,20 @@ def _reexports(df: pd.DataFrame, hs_map: HSMap) -> pd.DataFrame:
     rx = df[df["flowCode"] == "RX"]
     if rx.empty:
         return pd.DataFrame(columns=cols)
-    out = []
-    for flow, name in (("RX", "rx_quantity_t"), ("X", "x_quantity_t")):
-        part = df[df["flowCode"] == flow]
-        part = _stage_frame(part, hs_map, part["reporter"].fillna(""))
-        # the World row when the reporter gave one, else the sum over partners
-        has_world = part.groupby(["reporter", "stage"])["is_world"].transform("any")
-        part = part[part["is_world"] == has_world]
-        out.append(part.groupby(["reporter", "stage"])["quantity_t"].sum(min_count=1).rename(name))
-    table = pd.concat(out, axis=1).reset_index().rename(columns={"reporter": "country"})
-    table = table[table["rx_quantity_t"].notna()]
+    key = ["reporter", "partnerCode", "code"]
+    x = df[df["flowCode"] == "X"]
+    pairs = rx[[*key, "quantity_t"]].merge(x[[*key, "quantity_t"]], on=key, suffixes=("_rx", "_x"))
+    pairs = _stage_frame(pairs, hs_map, pairs["reporter"].fillna(""))
+    table = pairs.groupby(["reporter", "stage"], sort=True)[["quantity_t_rx", "quantity_t_x"]].sum(
+        min_count=1
+    )
+    table = table.reset_index().rename(
+        columns={
+            "reporter": "country",
+            "quantity_t_rx": "rx_quantity_t",
+            "quantity_t_x": "x_quantity_t",
+        }
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         table["rx_share"] = table["rx_quantity_t"] / table["x_quantity_t"]
     return table[cols].reset_index(drop=True)
