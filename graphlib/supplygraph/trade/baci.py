@@ -112,10 +112,7 @@ class BaciRelease:
 
     def text(self, name: str) -> str:
         """Return a (small) file of the release as UTF-8 text."""
-        if self.is_zip:
-            data = read_bytes(self.root, name)
-        else:
-            data = read_bytes(self.root / name)
+        data = read_bytes(self.root, name) if self.is_zip else read_bytes(self.root / name)
         return decode_utf8(data, self.label(name))
 
 

@@ -80,8 +80,8 @@ def production_table(G: nx.DiGraph) -> pd.DataFrame:
     return agg.reset_index()
 
 
-def read_production(source: str | Path) -> tuple[pd.DataFrame, bool]:
-    """Read production as a ``country,stage,value[,unit]`` CSV table or from a graph source.
+def read_production(source: str | Path) -> pd.DataFrame | nx.DiGraph:
+    """Read production as a ``country,stage,value[,unit]`` CSV table, or load a graph source.
 
     Parameters
     ----------
@@ -91,55 +91,49 @@ def read_production(source: str | Path) -> tuple[pd.DataFrame, bool]:
 
     Returns
     -------
-    (pandas.DataFrame, bool)
-        The table (``country``, ``stage``, ``value``, ``unit``) and whether it came from a graph
-        (then EU members are grouped as the graph groups them).
+    pandas.DataFrame or networkx.DiGraph
+        The table (``country`` as ISO3, ``stage``, ``value`` summed per country and stage,
+        ``unit``), or the loaded graph (:func:`hub_table` takes either).
 
     Raises
     ------
     InputError
-        A table cell that is not a number >= 0, or an unknown country name.
+        A table cell that is not a number >= 0, or a country name that is unknown or ambiguous
+        (file, row and column named).
     """
     import pandas as pd
 
+    from supplygraph.io.countries import to_iso3
     from supplygraph.loading import load, read_csv_table
 
     p = Path(source)
     if p.is_file() and p.suffix.lower() == ".csv":
         df = read_csv_table(p)
-        cols = {c.lower(): c for c in df.columns}
+        cols = {c.lower(): c for c in df.columns if not c.startswith("_")}
         if {"country", "stage", "value"} <= set(cols) and "id" not in cols:
-            from supplygraph.io.countries import to_iso3
-
-            out = pd.DataFrame(
-                {
-                    "country": df[cols["country"]],
-                    "stage": df[cols["stage"]],
-                    "value": df[cols["value"]],
-                    "unit": df[cols["unit"]] if "unit" in cols else None,
-                }
-            )
-            values = []
-            for row, (c, v) in enumerate(zip(out["country"], out["value"], strict=True), start=2):
-                number = pd.to_numeric(v, errors="coerce")
+            rows = []
+            for line, rec in zip(df["_row"], df.to_dict("records"), strict=True):
+                raw = rec[cols["value"]]
+                number = pd.to_numeric(raw, errors="coerce")
                 if not number >= 0:
                     raise InputError(
-                        "not a number >= 0", file=str(p), row=row, column=cols["value"], value=v
-                    )
-                values.append(float(number))
+                        "not a number >= 0", file=str(p), row=int(line), column=cols["value"],
+                        value=str(raw),
+                    )  # fmt: skip
                 try:
-                    to_iso3(str(c)) if len(str(c)) != 3 else None
+                    country = to_iso3(str(rec[cols["country"]] or ""))
                 except InputError as exc:
                     raise InputError(
-                        exc.problem.message, file=str(p), row=row, column=cols["country"]
+                        exc.problem.message, file=str(p), row=int(line), column=cols["country"]
                     ) from None
-            out["value"] = values
-            out["country"] = [c if len(str(c)) == 3 else to_iso3(str(c)) for c in out["country"]]
+                unit = rec.get(cols["unit"]) if "unit" in cols else None
+                rows.append((country, str(rec[cols["stage"]]).strip(), float(number), unit))
+            out = pd.DataFrame(rows, columns=["country", "stage", "value", "unit"])
             agg = out.groupby(["country", "stage"], sort=True).agg(
                 value=("value", "sum"), unit=("unit", "first")
             )
-            return agg.reset_index(), False
-    return production_table(load(source)), True
+            return agg.reset_index()
+    return load(source)
 
 
 def _check_units(production: pd.DataFrame, units: dict[str, str], file: str) -> None:
