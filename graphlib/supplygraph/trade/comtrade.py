@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from supplygraph.errors import InputError
-from supplygraph.trade.files import decode_utf8, read_bytes, zip_names
+from supplygraph.trade.files import decode_utf8, read_bytes, read_head, zip_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,9 +108,9 @@ def looks_like_comtrade(path: str | Path) -> bool:
     p = Path(path)
     try:
         first = _files(p)[0]
-        head = read_bytes(*first)[:4096].decode("utf-8-sig", errors="replace")
     except InputError:
         return False
+    head = read_head(*first).decode("utf-8-sig", errors="replace")
     line = head.splitlines()[0] if head else ""
     names = {c.strip().strip('"').lower() for c in re.split("[,\t]", line)}
     return {"flowcode", "reportercode", "cmdcode"} <= names
@@ -333,11 +333,13 @@ def read_comtrade(
     if "classificationCode" in df.columns:
         revisions = sorted(set(df["classificationCode"]) - {""})
         if len(revisions) > 1:
-            first = df["classificationCode"] == revisions[0]
-            other = df[~first & (df["classificationCode"] != "")].iloc[0]
+            given = df[df["classificationCode"] != ""]
+            head = given.iloc[0]
+            other = given[given["classificationCode"] != head["classificationCode"]].iloc[0]
             msg = (
                 f"mixed HS revisions {', '.join(revisions)} (this row has "
-                f"{other['classificationCode']}); one graph must use one revision"
+                f"{other['classificationCode']}, row {head['_row']} has "
+                f"{head['classificationCode']}); one graph must use one revision"
             )
             raise InputError(
                 msg, file=str(other["_file"]), row=int(other["_row"]), column="classificationCode"

@@ -20,7 +20,7 @@ from typing import IO
 from supplygraph.errors import InputError
 from supplygraph.io.archive import DEFAULT_LIMITS, ArchiveLimits
 
-__all__ = ["decode_utf8", "open_zip_member", "read_bytes", "zip_names"]
+__all__ = ["decode_utf8", "open_zip_member", "read_bytes", "read_head", "zip_names"]
 
 _MB = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -161,6 +161,25 @@ def read_bytes(path: Path, member: str | None = None, limits: ArchiveLimits | No
     except (gzip.BadGzipFile, zlib.error, EOFError, OSError) as exc:
         raise InputError(f"corrupt gzip file ({exc})", file=path.name) from None
     return b"".join(blocks)
+
+
+def read_head(path: Path, member: str | None = None, size: int = 4096) -> bytes:
+    """Return the first ``size`` bytes of a file, zip member or gzip file (inflated).
+
+    Only ``size`` bytes are inflated, so a bomb is caught later by :func:`read_bytes`.
+    """
+    try:
+        if member is not None:
+            with open_zip_member(path, member) as fh:
+                return fh.read(size)
+        with path.open("rb") as fh:
+            head = fh.read(size)
+        if head[:2] != _GZIP_MAGIC:
+            return head
+        with gzip.open(path, "rb") as gz:
+            return gz.read(size)
+    except (gzip.BadGzipFile, zlib.error, EOFError, OSError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read the file ({exc})", file=str(path)) from None
 
 
 def decode_utf8(data: bytes, file: str) -> str:
