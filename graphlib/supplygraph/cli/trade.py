@@ -69,11 +69,18 @@ CodesOpt = Annotated[
         help="Comtrade bulk files without ISO columns: a code file (BACI country_codes_V*.csv).",
     ),
 ]
+
+
+class Prefer(StrEnum):
+    """Whose record a Comtrade mirror pair keeps."""
+
+    importer = "importer"
+    exporter = "exporter"
+
+
 PreferOpt = Annotated[
-    str,
-    typer.Option(
-        "--prefer", help="Comtrade mirror pairs: keep the 'importer' or the 'exporter' record."
-    ),
+    Prefer,
+    typer.Option("--prefer", help="Comtrade mirror pairs: keep the importer's or the exporter's."),
 ]
 
 
@@ -93,12 +100,10 @@ def _read(
     hs_map: Path | None,
     country: list[str] | None,
     codes: Path | None,
-    prefer: str,
+    prefer: Prefer,
 ) -> tuple[TradeData, Any]:
     from supplygraph.trade import read_hs_map, read_trade
 
-    if prefer not in ("importer", "exporter"):
-        raise typer.BadParameter("use 'importer' or 'exporter'", param_hint="--prefer")
     table = read_hs_map(hs_map)
     data = read_trade(
         path,
@@ -106,7 +111,7 @@ def _read(
         table,
         country_map=_country_map(country),
         codes=codes,
-        prefer=prefer,
+        prefer="exporter" if prefer is Prefer.exporter else "importer",
     )
     for note in data.notes:
         message(f"note: {note}")
@@ -133,7 +138,7 @@ def flows_cmd(
     hs_map: MapOpt = None,
     country: CountryOpt = None,
     codes: CodesOpt = None,
-    prefer: PreferOpt = "importer",
+    prefer: PreferOpt = Prefer.importer,
     fmt: Annotated[
         FlowFormat,
         typer.Option("--format", "-f", help="table, json, csv, or parquet (needs -o)."),
@@ -184,7 +189,7 @@ def hubs_cmd(
     hs_map: MapOpt = None,
     country: CountryOpt = None,
     codes: CodesOpt = None,
-    prefer: PreferOpt = "importer",
+    prefer: PreferOpt = Prefer.importer,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Re-export hubs: ratio = exports / (production + imports) per country and stage.
@@ -228,7 +233,7 @@ def build_cmd(
     hs_map: MapOpt = None,
     country: CountryOpt = None,
     codes: CodesOpt = None,
-    prefer: PreferOpt = "importer",
+    prefer: PreferOpt = Prefer.importer,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Write a dataset in which the trade data's bilateral flows replace pooled ones.

@@ -14,37 +14,27 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+# the submodules import pandas, numpy and pyarrow inside their functions, so this is cheap
+from supplygraph.trade.baci import read_baci
+from supplygraph.trade.comtrade import read_comtrade
+from supplygraph.trade.dataset import TradeBuild, build_trade_dataset
+from supplygraph.trade.flows import read_trade, trade_flows
+from supplygraph.trade.hsmap import HSMap, default_hs_map, read_hs_map
+from supplygraph.trade.hubs import hub_table, read_production
+from supplygraph.trade.records import FLOW_COLUMNS, TradeData
 
-_API: dict[str, str] = {
-    "TradeData": "supplygraph.trade.records",
-    "FLOW_COLUMNS": "supplygraph.trade.records",
-    "read_trade": "supplygraph.trade.flows",
-    "trade_flows": "supplygraph.trade.flows",
-    "read_baci": "supplygraph.trade.baci",
-    "read_comtrade": "supplygraph.trade.comtrade",
-    "HSMap": "supplygraph.trade.hsmap",
-    "read_hs_map": "supplygraph.trade.hsmap",
-    "default_hs_map": "supplygraph.trade.hsmap",
-    "hub_table": "supplygraph.trade.hubs",
-    "read_production": "supplygraph.trade.hubs",
-    "build_trade_dataset": "supplygraph.trade.dataset",
-    "TradeBuild": "supplygraph.trade.dataset",
-}
-
-__all__ = sorted(_API)
-
-
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        msg = f"module 'supplygraph.trade' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__all__ = [
+    "FLOW_COLUMNS",
+    "HSMap",
+    "TradeBuild",
+    "TradeData",
+    "build_trade_dataset",
+    "default_hs_map",
+    "hub_table",
+    "read_baci",
+    "read_comtrade",
+    "read_hs_map",
+    "read_production",
+    "read_trade",
+    "trade_flows",
+]

@@ -262,7 +262,7 @@ class _Context:
     graph_countries: set[str]
 
 
-def _context(G: nx.DiGraph, upstream: dict[str, str | None]) -> _Context:
+def _context(G: nx.DiGraph, upstream: dict[str, str | None], where: str) -> _Context:
     country = {n: str(d.get("country")) for n, d in G.nodes(data=True)}
     value = {n: float(d.get("value") or 0.0) for n, d in G.nodes(data=True)}
     node_at: dict[tuple[str, str], str] = {}
@@ -275,7 +275,7 @@ def _context(G: nx.DiGraph, upstream: dict[str, str | None]) -> _Context:
                 f"the graph has two nodes of {key[0]} at stage '{key[1]}' ({node_at[key]}, {n}); "
                 "trade build needs one node per country and stage"
             )
-            raise InputError(msg)
+            raise InputError(msg, file=where)
         node_at[key] = n
     intake: dict[tuple[str, str], float] = {}
     for u, v, d in G.edges(data=True):
@@ -546,7 +546,7 @@ def build_trade_dataset(
     assert shares_path is not None
     shares = read_csv_table(shares_path)
     ids = _node_ids(shares)
-    ctx = _context(G0, _upstream(shares, ids, stages))
+    ctx = _context(G0, _upstream(shares, ids, stages), str(shares_path))
     notes = list(trade.notes)
     f = _quantities(trade.flows, hs_map, notes)
     hubs = hub_table(trade, G0, tolerance=tolerance, units=hs_map.stage_units())
