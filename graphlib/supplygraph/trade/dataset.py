@@ -217,12 +217,11 @@ class _Stage:
     def __init__(self, ctx: _Context, stage: str) -> None:
         self.ctx = ctx
         self.stage = stage
-        g = ctx
-        self.own = {c: n for (c, s), n in g.node_at.items() if s == stage}
+        self.own = {c: n for (c, s), n in ctx.node_at.items() if s == stage}
         self.customers: dict[str, list[str]] = {}
-        for node, up in g.upstream.items():
+        for node, up in ctx.upstream.items():
             if up == stage:
-                self.customers.setdefault(g.country[node], []).append(node)
+                self.customers.setdefault(ctx.country[node], []).append(node)
         self.created: dict[str, str] = {}
 
     def supplier(self, c: str, imports: float) -> str | None:
@@ -242,10 +241,9 @@ class _Stage:
         return self.customers.get(c) or self.customers.get("ROW", [])
 
     def weights(self, nodes: list[str]) -> list[float]:
-        g = self.ctx
-        drawn = [g.intake.get((n, self.stage), 0.0) for n in nodes]
+        drawn = [self.ctx.intake.get((n, self.stage), 0.0) for n in nodes]
         if sum(drawn) <= 0:
-            drawn = [max(g.value.get(n, 0.0), 0.0) for n in nodes]
+            drawn = [max(self.ctx.value.get(n, 0.0), 0.0) for n in nodes]
         if sum(drawn) <= 0:
             drawn = [1.0] * len(nodes)
         total = sum(drawn)
