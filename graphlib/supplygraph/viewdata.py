@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["b64", "graph_payload"]
 
+_PROV = ("source", "year", "evidence")
+
 
 def b64(arr: np.ndarray, dtype: str) -> str:
     """Return ``arr`` as little-endian ``dtype`` bytes in base64, prefixed ``b64:<dtype>:``."""
@@ -107,24 +109,37 @@ def graph_payload(
     from supplygraph.analysis.dependency import target_positions, target_weight_basis
 
     n, nodes = cg.n, cg.nodes
-    data = [H.nodes[v] for v in nodes]
-    stage_of = ["(no stage)" if d.get("stage") in (None, "") else str(d["stage"]) for d in data]
-    country_of = ["XXX" if d.get("country") in (None, "") else str(d["country"]) for d in data]
-    out: dict[str, Any] = {"n": n, "m": cg.m, "ids": [ids[v] for v in nodes]}
+    # one pass over the node attributes, in graph order; reordered to kernel order below
+    stage_of, country_of, label_of, ext_of, unit_of, prov_of = [], [], [], [], [], []
+    for _, d in H.nodes(data=True):
+        stage, country, label = d.get("stage"), d.get("country"), d.get("label")
+        stage_of.append("(no stage)" if stage is None or stage == "" else str(stage))
+        country_of.append("XXX" if country is None or country == "" else str(country))
+        label_of.append(None if label is None or label == "" else str(label))
+        ext_of.append(_float(d.get("external_input")))
+        unit_of.append("" if d.get("unit") is None else str(d["unit"]))
+        prov_of.append(
+            ", ".join(str(d[k]) for k in _PROV if d.get(k) not in (None, ""))
+            if any(d.get(k) not in (None, "") for k in _PROV)
+            else ""
+        )
+    order = np.empty(n, dtype=np.int64)
+    order[cg.graph_pos] = np.arange(n)  # graph index of each kernel position
+    ids_k = [ids[v] for v in nodes]
+    out: dict[str, Any] = {"n": n, "m": cg.m, "ids": ids_k}
     labels = {}
-    for p, d in enumerate(data):
-        label = d.get("label")
-        if label not in (None, "") and str(label) != out["ids"][p]:
-            labels[str(p)] = str(label)
+    for p, g in enumerate(order.tolist()):
+        label = label_of[g]
+        if label is not None and label != ids_k[p]:
+            labels[str(p)] = label
     out["labels"] = labels
-    out["stage"] = b64(_codes(stage_of, stages), "u1" if len(stages) < 256 else "u2")
-    out["country"] = b64(_codes(country_of, countries), "u2")
+    out["stage"] = b64(_codes(stage_of, stages)[order], "u1" if len(stages) < 256 else "u2")
+    out["country"] = b64(_codes(country_of, countries)[order], "u2")
     out["qty"] = b64(np.array([qty.get(v, 0.0) for v in nodes], dtype=float), "f4")
     out["inptr"] = b64(np.searchsorted(cg.tgt, np.arange(n + 1)), "i4")
     out["src"] = b64(cg.src, "i4")
     out["flow"] = b64(cg.flow, "f8")
-    ext_in = np.array([_float(d.get("external_input")) for d in data])
-    ext_in = np.maximum(np.nan_to_num(ext_in), 0.0)
+    ext_in = np.maximum(np.nan_to_num(np.array(ext_of, dtype=float)[order]), 0.0)
     ext_pos = np.flatnonzero(ext_in > 0)
     out["ext_pos"], out["ext_in"] = b64(ext_pos, "i4"), b64(ext_in[ext_pos], "f8")
     value_pos = np.flatnonzero(~np.isnan(cg.value))
@@ -169,19 +184,14 @@ def graph_payload(
     out["dep"], out["loss"] = b64(_unit16(dep), "u2"), b64(_unit16(loss), "u2")
     out["dep_target"] = b64(dep_target, "i4")
 
-    units = [("" if d.get("unit") is None else str(d["unit"])) for d in data]
-    names = sorted(set(units))
+    names = sorted(set(unit_of))
     out["units"] = names
     if len(names) > 1:
-        out["unit"] = b64(_codes(units, names), "u2")
-    prov = [
-        ", ".join(str(d[k]) for k in ("source", "year", "evidence") if d.get(k) not in (None, ""))
-        for d in data
-    ]
-    if any(prov):
-        lines = sorted(set(prov))
+        out["unit"] = b64(_codes(unit_of, names)[order], "u2")
+    if any(prov_of):
+        lines = sorted(set(prov_of))
         out["prov"] = lines
-        out["prov_code"] = b64(_codes(prov, lines), "u4")
+        out["prov_code"] = b64(_codes(prov_of, lines)[order], "u4")
     return out
 
 

@@ -40,6 +40,7 @@ from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
+from supplygraph.notebook import result_html
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -84,6 +85,9 @@ class DisruptionResult:
     shocks: list[Shock] = field(default_factory=list)
     node_cut: dict[Any, float] = field(default_factory=dict)
     edge_cut: dict[tuple[Any, Any], float] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
+        return result_html(self)
 
     @property
     def total_loss_share(self) -> float:

@@ -71,11 +71,12 @@ function sgFmt(x, unit) {
   if (x === null || x === undefined || !isFinite(x)) return "n/a";
   var t;
   if (x === 0) t = "0";
-  else if (Math.abs(x) >= 1000) t = Math.round(x).toLocaleString("en-US");
+  else if (Math.abs(x) >= 1000) t = sgInt(x);
   else if (Math.abs(x) >= 1) t = String(Number(x.toPrecision(4)));
   else t = String(Number(x.toPrecision(3)));
   return unit ? t + " " + unit : t;
 }
+function sgInt(x) { return String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 function sgPct(x) { return (100 * x).toFixed(1) + " %"; }
 function sgShareText(x) { return x > 0 && x < 0.005 ? "<1 %" : Math.round(100 * x) + " %"; }
 function sgSize(share) { return 5 + 17 * Math.sqrt(Math.max(0, share)); }
@@ -342,9 +343,9 @@ function sgItemText(it) {
   }
   var name = sgCellName(it.cell), total = SG.stageTotal[it.stage];
   var share = total > 0 ? " · " + sgShareText(it.qty / total) : "";
-  if (it.kind === "more") return "+" + it.n.toLocaleString("en-US") + " more " + name + share;
-  if (it.kind === "rest") return it.n.toLocaleString("en-US") + " more in chain · " + name + share;
-  return name + share + (it.faded ? "" : "  (" + it.n.toLocaleString("en-US") + ")");
+  if (it.kind === "more") return "+" + sgInt(it.n) + " more " + name + share;
+  if (it.kind === "rest") return sgInt(it.n) + " more in chain · " + name + share;
+  return name + share + (it.faded ? "" : "  (" + sgInt(it.n) + ")");
 }
 
 function sgNodeTitle(p) {
@@ -379,7 +380,7 @@ function sgCellTitle(it, remaining) {
   var lines = [what + sgCellName(it.cell) + " — " + stage];
   if (cell.country < 0) lines.push("Countries: " + names);
   else if (SG.country_name[cell.country]) lines.push("Country: " + SG.country_name[cell.country]);
-  lines.push("Nodes: " + it.n.toLocaleString("en-US"));
+  lines.push("Nodes: " + sgInt(it.n));
   lines.push("Output: " + sgFmt(it.qty, SG.units.length === 1 ? SG.units[0] : ""));
   if (total > 0) lines.push("Share of stage: " + sgPct(it.qty / total));
   if (it.kind === "cell" && cell.cp) lines.push("Chokepoints inside: " + cell.cp);
@@ -422,7 +423,7 @@ function sgVisNode(it, i, rem) {
 }
 
 // ---------------------------------------------------------------- layout (overview levels)
-var sgColSep = 460;
+var sgColSep = 400;
 function sgLayout() {
   var byStage = [], i, s;
   for (s = 0; s < SG.nStages; s++) byStage.push([]);
@@ -436,7 +437,7 @@ function sgLayout() {
     });
     var heights = col.map(function (it) {
       var tot = SG.stageTotal[it.stage];
-      return Math.max(2 * sgSize(tot > 0 ? it.qty / tot : 0), sgData.font) + 14;
+      return Math.max(2 * sgSize(tot > 0 ? it.qty / tot : 0), sgData.font) + (it.kind === "node" ? 14 : 34);
     });
     var total = heights.reduce(function (a, b) { return a + b; }, 0), y = -total / 2;
     for (i = 0; i < col.length; i++) {
@@ -530,12 +531,11 @@ function sgRenderOverview(rem) {
   var egone = [];
   sgShownEdges.forEach(function (_, id) { if (!ewant.has(id)) egone.push(id); });
   egone.forEach(function (id) { sgShownEdges.delete(id); });
-  edges.remove(egone);
-  nodes.remove(gone);
-  nodes.update(upd);
-  nodes.add(add);
-  edges.update(eupd);
-  edges.add(eadd);
+  // few DataSet calls: each one makes vis re-process its whole body
+  if (egone.length) edges.remove(egone);
+  if (gone.length) nodes.remove(gone);
+  if (upd.length || add.length) nodes.update(upd.concat(add));
+  if (eupd.length || eadd.length) edges.update(eupd.concat(eadd));
 }
 
 // full detail: Python made the items; fade, recolour and highlight them in place
@@ -719,10 +719,10 @@ function sgStatus(text) {
     var dir = f.dir === "up" ? "upstream" : f.dir === "down" ? "downstream" : "up- and downstream";
     parts.push("Focus: " + SG.ids[f.p] + ", " + dir + (f.depth ? ", depth " + f.depth : "") + ".");
   } else if (!sgFull) {
-    parts.push("Overview of " + SG.n.toLocaleString("en-US") + " nodes: " + sgCells.list.length + " country × stage cells" +
+    parts.push("Overview of " + sgInt(SG.n) + " nodes: " + sgCells.list.length + " country × stage cells" +
       (sgState.expanded.length ? ", " + sgState.expanded.length + " open" : "") + ".");
   }
-  parts.push(shown.toLocaleString("en-US") + " shown" + (sgDroppedEdges ? "; " + sgDroppedEdges.toLocaleString("en-US") + " smaller flows not drawn" : "") + ".");
+  parts.push(sgInt(shown) + " shown" + (sgDroppedEdges ? "; " + sgInt(sgDroppedEdges) + " smaller flows not drawn" : "") + ".");
   if (sgState.selected >= 0) parts.push("Selected: " + sgLabel(sgState.selected) + ".");
   el.textContent = parts.join(" ");
 }
