@@ -13,9 +13,7 @@ import copy
 import hashlib
 import json
 import math
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -414,33 +412,6 @@ def test_cli_visualize(tmp_path: Path) -> None:
 # browser tests: headless Debian Chromium through playwright (never `playwright install`)
 
 
-def _chromium_or_skip() -> str:
-    if Path(CHROMIUM).is_file() or shutil.which("chromium"):
-        return CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip("Chromium not installed (the browser tests run under CI=true)")
-    raise AssertionError  # unreachable
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = _chromium_or_skip()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            raise
-        pytest.skip("playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=exe,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
 def open_view(browser, path: Path, *, timeout_ms: int = 60_000) -> dict:
     """Load ``path`` with every other request blocked; return what happened."""
     url = path.resolve().as_uri()
@@ -767,7 +738,9 @@ def test_browser_overview_expand_focus_search_filter(browser, tmp_path: Path) ->
         for key, total in want.items():
             assert got[key] == pytest.approx(total, rel=1e-12)
         # expand the biggest cell of the second stage in place, then collapse it
-        cell = page.evaluate(f"sgApi.expand({stages[1]!r}, sgCountryCode(sgCells.list.filter(c => c.stage === 1)[0].country))")
+        cell = page.evaluate(
+            f"sgApi.expand({stages[1]!r}, sgCountryCode(sgCells.list.filter(c => c.stage === 1)[0].country))"
+        )
         assert cell >= 0
         opened = page.evaluate("sgApi.shownNodeIds()")
         members = [n for n, d in G.nodes(data=True) if d["stage"] == stages[1]]
@@ -861,7 +834,10 @@ def test_browser_whatif_agrees_with_disrupt(browser, tmp_path: Path) -> None:
     try:
         page = info["page"]
         assert info["console"] == [] and info["external"] == []
-        assert page.evaluate("document.querySelectorAll('input[type=range][data-shock-index]').length") == 3
+        assert (
+            page.evaluate("document.querySelectorAll('input[type=range][data-shock-index]').length")
+            == 3
+        )
         for r in (0.0, 0.25, 0.5, 0.75, 1.0):
             _set_sliders(page, r)
             got, want = _live_results(page), _expected(G, sc, r)
@@ -928,7 +904,6 @@ def test_browser_whatif_capacity_sliders(browser, tmp_path: Path) -> None:
 @pytest.mark.browser
 def test_browser_whatif_cyclic_graph(browser, tmp_path: Path) -> None:
     """On a graph with 2-cycles, self-loops and a closed cycle, still equal to disrupt (1e-9)."""
-    import supplygraph as sg
     from supplygraph.analysis.scenarios import parse_scenario
     from supplygraph.compiled import compile_graph
 
@@ -938,7 +913,9 @@ def test_browser_whatif_cyclic_graph(browser, tmp_path: Path) -> None:
     G.add_node("X:b", stage="raw", country="ZZZ", value=5.0, unit="t/yr")
     G.add_edge("X:a", "X:b", flow=5.0, unit="t/yr")
     G.add_edge("X:b", "X:a", flow=5.0, unit="t/yr")
-    G.add_edge("X:b", sorted(n for n, d in G.nodes(data=True) if d["stage"] == "refining")[0], flow=3.0)
+    G.add_edge(
+        "X:b", sorted(n for n, d in G.nodes(data=True) if d["stage"] == "refining")[0], flow=3.0
+    )
     cg = compile_graph(G)
     assert not cg.is_dag and cg.closed_node.any()
     assert (np.bincount(cg.comp[cg.cyclic_node]) > 1).any()
@@ -967,7 +944,9 @@ def test_browser_whatif_leontief_says_what_it_needs(browser, tmp_path: Path) -> 
 
     G = sg.load("rare-earths")
     sc = sg.get_scenario("april-2025-licences")
-    path = visualize(G, tmp_path / "leo.html", shocks=sc, model="leontief", source_text="rare-earths")
+    path = visualize(
+        G, tmp_path / "leo.html", shocks=sc, model="leontief", source_text="rare-earths"
+    )
     info = open_view(browser, path)
     try:
         page = info["page"]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
-__all__ = ["SankeyFigure", "sankey", "sankey_data", "sankey_svg"]
+__all__ = ["SankeyFigure", "sankey_data", "sankey_diagram", "sankey_svg"]
 
 OTHER = "other"
 
@@ -84,7 +84,9 @@ def sankey_data(G: nx.DiGraph, *, top: int = 8) -> tuple[pd.DataFrame, pd.DataFr
             continue
         unit = d.get("unit") or G.nodes[u].get("unit") or ""
         rows.append((*cell_of_node[u], *cell_of_node[v], f, str(unit)))
-    edges = pd.DataFrame(rows, columns=["s_stage", "s_country", "t_stage", "t_country", "flow", "unit"])
+    edges = pd.DataFrame(
+        rows, columns=["s_stage", "s_country", "t_stage", "t_country", "flow", "unit"]
+    )
     # throughput of each raw cell decides which countries keep their own node
     out_sum = edges.groupby(["s_stage", "s_country"])["flow"].sum()
     in_sum = edges.groupby(["t_stage", "t_country"])["flow"].sum()
@@ -107,9 +109,13 @@ def sankey_data(G: nx.DiGraph, *, top: int = 8) -> tuple[pd.DataFrame, pd.DataFr
 
     edges["s"] = [cell(a, b) for a, b in zip(edges.s_stage, edges.s_country, strict=True)]
     edges["t"] = [cell(a, b) for a, b in zip(edges.t_stage, edges.t_country, strict=True)]
-    order = sorted(members, key=lambda k: (col[k[0]], k[1] == OTHER, -float(through_cell(k, through, members))))
+    order = sorted(
+        members, key=lambda k: (col[k[0]], k[1] == OTHER, -float(through_cell(k, through, members)))
+    )
     index = {k: i for i, k in enumerate(order)}
-    grouped = edges.groupby(["s", "t"], sort=False).agg(flow=("flow", "sum"), unit=("unit", "first"))
+    grouped = edges.groupby(["s", "t"], sort=False).agg(
+        flow=("flow", "sum"), unit=("unit", "first")
+    )
     links = pd.DataFrame(
         {
             "source": [index[s] for s, _ in grouped.index],
@@ -118,8 +124,13 @@ def sankey_data(G: nx.DiGraph, *, top: int = 8) -> tuple[pd.DataFrame, pd.DataFr
             "unit": grouped["unit"].tolist(),
         }
     )
-    links["back"] = [col[order[t][0]] <= col[order[s][0]] for s, t in zip(links.source, links.target, strict=True)]
-    links = links.sort_values(["source", "flow"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    links["back"] = [
+        col[order[t][0]] <= col[order[s][0]]
+        for s, t in zip(links.source, links.target, strict=True)
+    ]
+    links = links.sort_values(
+        ["source", "flow"], ascending=[True, False], kind="stable"
+    ).reset_index(drop=True)
     inflow = np.bincount(links.target, weights=links.flow, minlength=len(order))
     outflow = np.bincount(links.source, weights=links.flow, minlength=len(order))
     nodes = pd.DataFrame(
@@ -160,8 +171,8 @@ class SankeyFigure:
     def html(self) -> str:
         """A minimal offline page around the SVG (no script; CSP ``default-src 'none'``)."""
         return (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
             "style-src 'unsafe-inline'\">"
             f"<title>{escape(self.title)}</title>"
             "<style>body{margin:16px;font:14px system-ui,sans-serif;color:#1f2933}"
@@ -185,7 +196,7 @@ class SankeyFigure:
         raise InputError(msg)
 
 
-def sankey(
+def sankey_diagram(
     G: nx.DiGraph,
     path: str | os.PathLike[str] | None = None,
     *,
@@ -217,7 +228,7 @@ def sankey(
     Examples
     --------
     >>> import supplygraph as sg
-    >>> fig = sg.sankey(sg.load("rare-earths"))
+    >>> fig = sg.sankey_diagram(sg.load("rare-earths"))
     >>> fig.svg.startswith("<svg")
     True
     """
@@ -247,7 +258,7 @@ def sankey_svg(
     width: int = 1100,
     height: int = 620,
 ) -> str:
-    """Return the Sankey as SVG text (see :func:`sankey`)."""
+    """Return the Sankey as SVG text (see :func:`sankey_diagram`)."""
     from supplygraph.view import OTHER_COLOR
 
     nodes, links = sankey_data(G, top=top)
@@ -265,13 +276,17 @@ def sankey_svg(
     per_col = nodes.groupby("column")["throughput"].sum()
     counts = nodes.groupby("column").size()
     free = [inner_h - gap * (counts.get(c, 1) - 1) for c in range(ncol)]
-    ky = min((free[c] / per_col[c]) for c in per_col.index if per_col[c] > 0) if len(per_col) else 1.0
+    ky = (
+        min((free[c] / per_col[c]) for c in per_col.index if per_col[c] > 0)
+        if len(per_col)
+        else 1.0
+    )
     y0 = np.zeros(len(nodes))
     for c in range(ncol):
         y = float(top_pad)
-        for i in np.flatnonzero(nodes["column"].to_numpy() == c):
-            y0[i] = y
-            y += nodes["throughput"].iat[i] * ky + gap
+        for j in np.flatnonzero(nodes["column"].to_numpy() == c).tolist():
+            y0[j] = y
+            y += nodes["throughput"].iat[j] * ky + gap
     h = nodes["throughput"].to_numpy() * ky
     out_off = np.zeros(len(nodes))
     in_off = np.zeros(len(nodes))
@@ -320,9 +335,7 @@ def sankey_svg(
             ly = base + lane * (back_i % 12)
             back_i += 1
             r = 10
-            d = (
-                f"M{sx:.1f},{sy:.1f} H{sx + r:.1f} V{ly:.1f} H{tx - r:.1f} V{ty:.1f} H{tx:.1f}"
-            )
+            d = f"M{sx:.1f},{sy:.1f} H{sx + r:.1f} V{ly:.1f} H{tx - r:.1f} V{ty:.1f} H{tx:.1f}"
             band.append(
                 f'<path d="{d}" fill="none" stroke="{color}" stroke-opacity="0.5" '
                 f'stroke-width="{max(w, 1):.2f}" stroke-dasharray="6 3"><title>{escape(label)}'
@@ -343,7 +356,11 @@ def sankey_svg(
         color = OTHER_COLOR if country == OTHER else colors.get(country, OTHER_COLOR)
         total = float(stage_total[nodes.stage.iat[i]])
         share = float(nodes.throughput.iat[i]) / total if total > 0 else 0.0
-        text = f"{_cell_name(nodes, i)} {100 * share:.0f} %" if share >= 0.005 else _cell_name(nodes, i)
+        text = (
+            f"{_cell_name(nodes, i)} {100 * share:.0f} %"
+            if share >= 0.005
+            else _cell_name(nodes, i)
+        )
         tip = (
             f"{_cell_name(nodes, i)} — {nodes.stage.iat[i]}: in {_fmt(float(nodes.inflow.iat[i]), unit)},"
             f" out {_fmt(float(nodes.outflow.iat[i]), unit)} ({100 * share:.1f} % of the stage)"

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
-    from supplygraph.notebook import View
 
 __all__ = [
     "COUNTRY_PALETTE",

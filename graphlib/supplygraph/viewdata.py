@@ -148,8 +148,9 @@ def graph_payload(
     tpos = target_positions(cg, None)
     out["targets"] = b64(tpos, "i4")
     group = [
-        str(cg.end_use[p]) if cg.end_use[p] is not None and cg.end_use[p] == cg.end_use[p] else
-        cg.stages[cg.stage_code[p]]
+        str(cg.end_use[p])
+        if cg.end_use[p] is not None and cg.end_use[p] == cg.end_use[p]
+        else cg.stages[cg.stage_code[p]]
         for p in tpos.tolist()
     ]
     groups = sorted(set(group))
@@ -172,14 +173,14 @@ def graph_payload(
     loss = np.full(n, np.nan)
     dep_target = np.full(n, -1, dtype=np.int64)
     for v, row in metrics.items():
-        p = cg.index.get(v)
-        if p is None:
+        q = cg.index.get(v)
+        if q is None:
             continue
-        dep[p] = _float(row.get("max_dependency"))
-        loss[p] = _float(row.get("weighted_loss"))
+        dep[q] = _float(row.get("max_dependency"))
+        loss[q] = _float(row.get("weighted_loss"))
         t = row.get("max_dependency_target")
         if t is not None and (t in cg.index or str(t) in cg.index):
-            dep_target[p] = cg.index.get(t, cg.index.get(str(t), -1))
+            dep_target[q] = cg.index.get(t, cg.index.get(str(t), -1))
     out["has_metrics"] = bool(metrics)
     out["dep"], out["loss"] = b64(_unit16(dep), "u2"), b64(_unit16(loss), "u2")
     out["dep_target"] = b64(dep_target, "i4")

@@ -59,8 +59,8 @@ def toml_string(text: str) -> str:
 
     Examples
     --------
-    >>> toml_string('a "b"\\n')
-    '"a \\\\"b\\\\"\\\\n"'
+    >>> print(toml_string('say "hi"'))
+    "say \\u0022hi\\u0022"
     """
     return '"' + _TOML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04X}", text) + '"'
 

@@ -179,11 +179,11 @@ def sankey_command(
     Example: supplygraph sankey -o flows.svg --top 6
     """
     from supplygraph.errors import InputError
-    from supplygraph.sankey import sankey
+    from supplygraph.sankey import sankey_diagram
 
     if output.suffix.lower() not in (".svg", ".html", ".htm"):
         msg = f"{output}: the Sankey is written as .svg or .html"
         raise InputError(msg)
     G = load_source(source)
-    path = sankey(G, output, top=top, title=title)
+    path = sankey_diagram(G, output, top=top, title=title)
     message(f"wrote {path}; open it in a browser (works offline)")
