@@ -294,7 +294,7 @@ def sankey_svg(
     base = height - bottom + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{escape(name, {chr(34): "&quot;"})}" '
+        f'height="{height}" '
         'font-family="system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif">',
         f"<title>{escape(name)}</title>",
         f'<text x="{left}" y="18" font-size="15" font-weight="600" fill="#1f2933">{escape(name)}</text>',
