@@ -961,3 +961,46 @@ def test_browser_whatif_leontief_says_what_it_needs(browser, tmp_path: Path) -> 
         assert info["console"] == []
     finally:
         info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_100k_nodes(browser, tmp_path: Path, capsys) -> None:
+    """100,000 nodes / ~265,000 edges: size, nodes drawn, interactions within the budget.
+
+    The timing targets (build ≤ 8 s end to end, load ≤ 2 s, interaction ≤ 200 ms) are
+    measured by benchmarks/run.py; here only generous sanity bounds, so a busy machine does
+    not fail the suite.
+    """
+    G = generated(100_000)
+    t0 = time.perf_counter()
+    path = visualize(G, tmp_path / "100k.html")
+    build = time.perf_counter() - t0
+    size = path.stat().st_size
+    assert size <= 15_000_000
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        assert info["external"] == [] and info["console"] == [] and info["blocked"] == []
+        assert info["nodes"] <= 500
+        times = page.evaluate(
+            """() => { const t = [], time = f => { const a = performance.now(); f(); network.redraw();
+                         t.push(performance.now() - a); };
+              time(() => sgExpand(sgCells.list.findIndex(c => c.stage === 1)));
+              time(() => sgApi.focus(SG.ids[SG.n - 1], "up", 0));
+              const n = network.body.data.nodes.length;
+              time(() => sgApi.search("s3-77"));
+              time(() => sgApi.reset());
+              return [t, n]; }"""
+        )
+        assert times[1] <= 1500  # an end use's whole upstream cone, within the budget
+        assert page.evaluate("network.body.data.nodes.length") <= 500
+        assert info["console"] == []
+        with capsys.disabled():
+            print(
+                f"\n[view] 100,000 nodes: build {build:.1f} s, {size / 1e6:.1f} MB, load "
+                f"{info['seconds']:.2f} s, {info['nodes']} nodes drawn, interactions (ms) "
+                + ", ".join(f"{x:.0f}" for x in times[0])
+            )
+        assert max(times[0]) < 2000
+    finally:
+        info["context"].close()
