@@ -1031,24 +1031,7 @@ def _full_items(
 
 def _overview_options() -> dict[str, Any]:
     """vis-network options when the page lays out the shown items itself (fixed x/y)."""
-    return {
-        "layout": {"hierarchical": {"enabled": False}, "improvedLayout": False},
-        "physics": {"enabled": False},
-        "edges": {
-            "arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},
-            "smooth": False,
-            "selectionWidth": 2,
-            "hoverWidth": 1.5,
-        },
-        "interaction": {
-            "hover": True,
-            "tooltipDelay": 120,
-            "navigationButtons": True,
-            "keyboard": {"enabled": True, "bindToWindow": False},
-            "hideEdgesOnDrag": True,
-            "multiselect": False,
-        },
-    }
+    return _vis_options({0: 1}, _MIN_SIZE, large=True, fixed=True)
 
 
 def _country_order(G: nx.DiGraph, colors: Mapping[str, str]) -> list[str]:
