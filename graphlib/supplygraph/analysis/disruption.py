@@ -41,6 +41,7 @@ from supplygraph.analysis.response import Response, binding_sentence, respond
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
+from supplygraph.notebook import result_html
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -94,6 +95,9 @@ class DisruptionResult:
     response: Response = field(default_factory=Response)
     total: float | None = None
     binding: dict[str, list[Any]] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
+        return result_html(self)
 
     @property
     def total_loss_share(self) -> float:

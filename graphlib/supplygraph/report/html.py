@@ -200,6 +200,10 @@ def render_html(data: ReportData) -> str:
     if "stage_shares" in t:
         o.append(f"<h3>{_e(t['stage_shares'].title)}</h3>\n")
         o.append(_table(t["stage_shares"]))
+    if "sankey_svg" in data.raw:  # supplygraph.sankey: flows by stage and country
+        o.append(
+            f"<figure>{_inline_svg(data.raw['sankey_svg'], 'Flows by stage and country')}</figure>\n"
+        )
     o.append('<h2 id="chokepoints">Chokepoints</h2>\n')
     chart("chokepoints")
     if "chokepoints" in t:
