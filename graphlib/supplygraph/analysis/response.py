@@ -248,6 +248,9 @@ class ResponseProblem:
         priority list).
     n_new
         Number of candidate new links.
+    layout
+        Per-level index structures of :mod:`supplygraph.analysis.rules`, built on first use
+        (kept so that timelines solve the same problem day after day without rebuilding them).
     """
 
     cg: CompiledGraph
@@ -268,6 +271,7 @@ class ResponseProblem:
     has_input: np.ndarray
     edge_class: np.ndarray
     n_new: int = 0
+    layout: Any = field(default=None, repr=False)
 
     @property
     def n(self) -> int:

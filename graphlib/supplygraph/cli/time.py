@@ -12,18 +12,39 @@ from supplygraph.cli._common import (
     DEFAULT_SOURCE,
     FormatOpt,
     OutputFormat,
+    PriorityOpt,
+    RationingChoice,
+    RationingOpt,
+    ResponseChoice,
     SourceArg,
+    SubstitutionChoice,
+    SubstitutionOpt,
     emit_table,
     guarded,
     load_source,
     message,
+    response_options,
     scenario_dataset,
 )
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from supplygraph.analysis.response import Response
     from supplygraph.analysis.scenarios import Scenario
+
+TimelineResponseOpt = Annotated[
+    ResponseChoice | None,
+    typer.Option(
+        "--response",
+        "-r",
+        help="none: nobody reacts (the default unless the scenario's response table says "
+        "otherwise). rules: each day, customers short of supply re-source from suppliers with "
+        "spare capacity, which ramps up over ramp_days after ramp_delay_days. (optimal is a "
+        "static bound: see disrupt.)",
+        show_default=False,
+    ),
+]
 
 ScenarioOpt = Annotated[
     str,
@@ -49,6 +70,27 @@ def _scenario(G: nx.DiGraph, source: str, name: str) -> Scenario:
     sc = get_scenario(name, dataset=scenario_dataset(source))
     validate_scenario(G, sc)
     return sc
+
+
+def _timeline_response(
+    sc: Scenario,
+    response: ResponseChoice | None,
+    substitution: SubstitutionChoice | None,
+    rationing: RationingChoice | None,
+    priority: list[str] | None,
+) -> Response:
+    """The response of a time command: options, else the scenario's (optimal falls back to
+    rules over time, with a note)."""
+    resp: Response = response_options(sc, response, substitution, rationing, priority)
+    if resp.model == "optimal" and response is None:
+        message(
+            "the scenario names the optimal response, a static bound; over time its rules "
+            "counterpart is simulated"
+        )
+        import dataclasses
+
+        resp = dataclasses.replace(resp, model="rules")
+    return resp
 
 
 @app.command("scenarios")
@@ -96,21 +138,32 @@ def timeline_cmd(
         bool,
         typer.Option("--daily", help="Print output per day (rows) and end use (columns) instead."),
     ] = False,
+    response: TimelineResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Simulate a scenario day by day: when does each end use run short, how deep, how long.
 
     Nodes draw down their inventory_days to cover shortfalls and cut output only when empty;
     flows arrive after their lead_days. TTS = first day output < 100 %; depth = lowest output
-    fraction; cumulative_lost = value x lost days / 365 in the node's unit.
+    fraction; cumulative_lost = value x lost days / 365 in the node's unit; time_to_recovery =
+    the day supply (before stock) is back at 100 % for good; short_before_recovery = the stock
+    runs out first. With --response rules, spare capacity ramps up and short customers
+    re-source day by day.
     """
     from supplygraph.analysis.timeline import timeline
 
     G = load_source(source)
     sc = _scenario(G, source, scenario)
-    res = timeline(G, sc, horizon=horizon, daily=False)
+    resp = _timeline_response(sc, response, substitution, rationing, priority)
+    res = timeline(G, sc, horizon=horizon, daily=False, response=resp)
     day0 = f", day 0 = {sc.start_date.isoformat()}" if sc.start_date else ""
-    message(f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}")
+    message(
+        f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}, "
+        f"response {resp.describe()}"
+    )
     if daily:
         emit_table(res.daily_end_uses.round(6), fmt)
     elif level is Level.node:
@@ -126,6 +179,8 @@ def timeline_cmd(
             "cumulative_lost",
             "unit",
             "tts_lt_ttr",
+            "time_to_recovery",
+            "short_before_recovery",
         ]
         emit_table(res.summary[cols], fmt)
     else:
@@ -151,6 +206,10 @@ def stockpile_cmd(
         str | None,
         typer.Option("--stage", help="Hold the stock at every node of this stage instead."),
     ] = None,
+    response: TimelineResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Smallest added stock (days of normal use) that keeps a target up through a scenario.
@@ -163,6 +222,7 @@ def stockpile_cmd(
 
     G = load_source(source)
     sc = _scenario(G, source, scenario)
+    resp = _timeline_response(sc, response, substitution, rationing, priority)
     df = stockpile(
         G,
         sc,
@@ -171,7 +231,9 @@ def stockpile_cmd(
         min_output=min_output,
         days=days,
         stage=stage,
+        response=resp,
     )
+    message(f"stock sized against the {resp.describe()} response")
     emit_table(df, fmt, index=False)
 
 
