@@ -330,3 +330,16 @@ def test_concentration_by_material_cli():
     assert out.exit_code == 0, out.output
     got = {(r["stage"], r["material"]): r for r in json.loads(out.stdout)}
     assert math.isclose(got[("separation", "heavy")]["top_share"], 4150 / 4186, rel_tol=1e-9)
+
+
+def test_report_shows_groups_and_governance(G):
+    from supplygraph.report.build import build_report_data
+
+    data = build_report_data(G, date="2025-01-01")
+    groups = data.tables["concentration_groups"].frame.set_index(["stage", "material"])
+    assert groups.loc[("separation", "heavy"), "cr1"] == pytest.approx(4150 / 4186)
+    assert groups.loc[("separation", "light"), "top_country"] == "China"
+    conc = data.tables["concentration"].frame.set_index("stage")
+    assert conc.loc["mining", "hhi_governance"] > 0
+    heavy = next(s for s in data.headline if s.startswith("Separation by element group"))
+    assert "heavy China 99.1 %" in heavy and "light China 93.1 %" in heavy

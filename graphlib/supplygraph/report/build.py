@@ -651,7 +651,7 @@ def _group_sentences(groups: Table | None) -> list[str]:
             gov = (
                 ""
                 if _is_missing(row["hhi_governance"])
-                else f", governance-weighted {format_value(row['hhi_governance'], 'num')}"
+                else f", governance-weighted {float(row['hhi_governance']):.2f}"
             )
             items.append(
                 f"{row['material']} {row['top_country']} {pct(float(row['cr1']))} "
