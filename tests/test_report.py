@@ -207,7 +207,7 @@ def test_all_outputs_written(toy_reports):
     assert (a / "charts" / "scenarios.png").is_file()
     assert not list(a.glob(".*.tmp")) and not list((a / "charts").glob(".*.tmp"))
     md = (a / "report.md").read_text(encoding="utf-8")
-    for stem in ("concentration", "chokepoints", "scenarios"):
+    for stem in ("concentration", "chokepoints", "scenarios", "responses"):
         assert f"](charts/{stem}.png)" in md
 
 
@@ -464,6 +464,7 @@ def test_main_job_writes_the_rare_earth_report(main_job):
     assert sorted(p.name for p in (out / "charts").glob("*.png")) == [
         "chokepoints.png",
         "concentration.png",
+        "responses.png",
         "scenarios.png",
     ]
     md = (out / "report.md").read_text(encoding="utf-8")
@@ -471,6 +472,23 @@ def test_main_job_writes_the_rare_earth_report(main_job):
     doc = _parse_html((out / "report.html").read_text(encoding="utf-8"))
     assert _resource_refs(doc) == []
     assert seconds < 60  # the budget (3 s) is measured and reported, not asserted here
+
+
+def test_report_shows_each_scenario_under_the_three_responses(main_job):
+    out, _ = main_job
+    data = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    rows = data["tables"]["scenario"]
+    for row in rows:
+        none, rules, best = row["lost_share"], row["lost_share_rules"], row["lost_share_optimal"]
+        # the bracket: no response >= rules >= optimal, per end use and in total
+        assert none + 1e-9 >= rules >= best - 1e-9, row
+        if row["end_use"] != "all end uses":
+            assert row["binding"] and row["stall"]
+    allied = [r for r in rows if r["scenario"] == "allied-diversification"]
+    assert any("magnets capacity in EU and USA left idle" in r["stall"] for r in allied)
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "re-sourcing from spare capacity (rules)" in md
+    assert "](charts/responses.png)" in md
 
 
 def test_committed_report_md_regenerates(main_job):

@@ -13,13 +13,12 @@ import copy
 import hashlib
 import json
 import math
-import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -189,7 +188,7 @@ def test_injection_labels_are_inert(toy_html: str) -> None:
         assert payload not in toy_html
     doc = html5lib.parse(toy_html, namespaceHTMLElements=False)
     assert doc.findall(".//img") == []
-    assert len(doc.findall(".//script")) == 3  # data JSON, vis-network, the view's script
+    assert len(doc.findall(".//script")) == 4  # data and graph JSON, vis-network, the view's script
     # ... but survive as text in the data (tooltips; drawn labels with labels="full")
     tips = {n["id"]: n["title"] for n in page_data(toy_html)["nodes"]}
     assert tips["CHN:magnets"].startswith(SCRIPT_LABEL)
@@ -413,33 +412,6 @@ def test_cli_visualize(tmp_path: Path) -> None:
 # browser tests: headless Debian Chromium through playwright (never `playwright install`)
 
 
-def _chromium_or_skip() -> str:
-    if Path(CHROMIUM).is_file() or shutil.which("chromium"):
-        return CHROMIUM if Path(CHROMIUM).is_file() else str(shutil.which("chromium"))
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM} (apt-get install chromium)")
-    pytest.skip("Chromium not installed (the browser tests run under CI=true)")
-    raise AssertionError  # unreachable
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = _chromium_or_skip()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            raise
-        pytest.skip("playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=exe,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
 def open_view(browser, path: Path, *, timeout_ms: int = 60_000) -> dict:
     """Load ``path`` with every other request blocked; return what happened."""
     url = path.resolve().as_uri()
@@ -501,7 +473,7 @@ def test_browser_toy_view(browser, tmp_path: Path) -> None:
         assert info["console"] == []
         assert info["pwned"] == ["undefined", "undefined", "undefined"]
         assert info["imgs"] == 0
-        assert info["scripts"] == 3
+        assert info["scripts"] == 4
         page = info["page"]
         # tooltips are DOM text: the hostile label's tooltip has no child elements
         tip = page.evaluate(
@@ -554,23 +526,481 @@ def test_browser_fixed_columns_view(browser, tmp_path: Path, monkeypatch) -> Non
         info["context"].close()
 
 
+# ---------------------------------------------------------------------------------------------
+# the compact graph, levels of detail, highlight (no browser)
+
+
+def graph_data(html: str) -> dict:
+    m = re.search(r'<script id="sg-graph" type="application/json">(.*?)</script>', html, re.S)
+    assert m is not None
+    return json.loads(m.group(1))
+
+
+def decode(value: str):
+    import numpy as np
+
+    _, dtype, data = value.split(":", 2)
+    return np.frombuffer(base64.b64decode(data), dtype=np.dtype(dtype).newbyteorder("<"))
+
+
+def generated(n: int, **kw) -> nx.DiGraph:
+    """A graph from the benchmark generator (benchmarks/generate.py), seeded."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sg_bench_generate", Path(__file__).parent.parent / "benchmarks" / "generate.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate_network(n, seed=kw.pop("seed", 1), **kw)
+
+
+def test_payload_is_the_graph() -> None:
+    """Decoded arrays give back every positive flow, node stage and country (networkx side)."""
+    G = toy_graph()
+    html = network_html(G, chokepoints=chokepoint_table())
+    g = graph_data(html)
+    ids = g["ids"]
+    inptr, src, flow = decode(g["inptr"]), decode(g["src"]), decode(g["flow"])
+    got = {}
+    for p in range(g["n"]):
+        for e in range(inptr[p], inptr[p + 1]):
+            got[(ids[src[e]], ids[p])] = float(flow[e])
+    assert got == {(u, v): d["flow"] for u, v, d in G.edges(data=True)}
+    stage, country = decode(g["stage"]), decode(g["country"])
+    stages = page_data(html)["stages"]
+    for p, node in enumerate(ids):
+        assert stages[stage[p]] == G.nodes[node]["stage"]
+        assert g["countries"][country[p]] == G.nodes[node]["country"]
+    # suppliers come before customers (the order the page's one-pass model needs)
+    assert all(src[e] < p for p in range(g["n"]) for e in range(inptr[p], inptr[p + 1]))
+    targets = {ids[p] for p in decode(g["targets"])}
+    assert targets == {n for n in G if G.out_degree(n) == 0}
+
+
+def test_detail_levels() -> None:
+    assert page_data(network_html(toy_graph(), chokepoints=chokepoint_table()))["mode"] == "full"
+    data = page_data(network_html(toy_graph(), chokepoints=chokepoint_table(), detail="overview"))
+    assert data["mode"] == "overview" and data["nodes"] == [] and data["edges"] == []
+    big = layered_graph(400, 4, 2)
+    assert page_data(network_html(big))["mode"] == "overview"  # auto: above 300 nodes
+    from supplygraph.errors import InputError
+
+    with pytest.raises(InputError, match="unknown detail"):
+        network_html(toy_graph(), detail="medium")
+
+
+def test_highlight_resolves_nodes_and_edges() -> None:
+    html = network_html(
+        toy_graph(),
+        chokepoints=chokepoint_table(),
+        highlight={
+            "CHN:separation": "binding capacity",
+            ("CHN:magnets", "DEU:vehicles"): "binding licence cap",
+            "MYS:separation": "binding capacity",
+        },
+    )
+    hl = page_data(html)["highlight"]
+    assert hl["labels"] == ["binding capacity", "binding licence cap"]
+    assert hl["counts"] == [2, 1]
+    assert hl["colors"][0] != hl["colors"][1]
+    ids = graph_data(html)["ids"]
+    assert sorted(ids[p] for p, k in hl["nodes"]) == ["CHN:separation", "MYS:separation"]
+    assert [(ids[u], ids[v], k) for u, v, k in hl["edges"]] == [("CHN:magnets", "DEU:vehicles", 1)]
+    legend = html.split('id="sg-highlight-legend"', 1)[1].split("</ul>", 1)[0]
+    assert "binding capacity (2)" in legend and "binding licence cap (1)" in legend
+    from supplygraph.errors import InputError
+
+    with pytest.raises(InputError, match="neither a node nor an edge"):
+        network_html(toy_graph(), highlight={("USA:mining", "CHN:vehicles"): "x"})
+
+
+def test_visualize_without_path_returns_a_notebook_view(tmp_path: Path) -> None:
+    import html as html_lib
+
+    view = visualize(toy_graph(), chokepoints=chokepoint_table())
+    frame = view._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in frame
+    assert html_lib.unescape(frame.split('srcdoc="', 1)[1].split('" sandbox', 1)[0]) == view.html
+    bundle = view._repr_mimebundle_()
+    assert "11 nodes, 13 flows" in bundle["text/plain"]
+    assert view.save(tmp_path / "v.html").read_text(encoding="utf-8") == view.html
+    assert list(tmp_path.iterdir()) == [tmp_path / "v.html"]
+
+
+def test_whatif_toml_round_trips() -> None:
+    """The panel's TOML pieces parse back to the same shocks (selectors, filters, windows)."""
+    import supplygraph as sg
+    from supplygraph.analysis.scenarios import parse_scenario
+    from supplygraph.whatif import scenario_panel
+
+    G = sg.load("rare-earths")
+    for name in ("april-2025-licences", "allied-diversification", "october-2025-package"):
+        sc = sg.get_scenario(name)
+        panel = scenario_panel(G, sc)
+        text = "\n\n".join(
+            [panel["header"]]
+            + [c["toml"] + f"\nscale = {c['scale']!r}" for c in panel["capacity"]]
+            + [s["toml"] + f"\napproval_rate = {s['rate']!r}" for s in panel["shocks"]]
+        )
+        back = parse_scenario(text)
+        assert [s.describe() for s in back.shocks] == [s.describe() for s in sc.shocks]
+        for a, b in zip(back.shocks, sc.shocks, strict=True):
+            assert (a.destination, a.except_destination, a.end_use) == (
+                b.destination,
+                b.except_destination,
+                b.end_use,
+            )
+            assert (a.start_day, a.end_day) == (b.start_day, b.end_day)
+            assert a.cut == pytest.approx(b.cut, abs=1e-15)
+        assert [(c.selector, c.scale) for c in back.capacity] == [
+            (c.selector, c.scale) for c in sc.capacity
+        ]
+
+
+def test_precompute_points_match_disrupt() -> None:
+    import supplygraph as sg
+    from supplygraph.analysis.shocks import with_cut
+    from supplygraph.whatif import precompute_points
+
+    G = sg.load("rare-earths")
+    sc = sg.get_scenario("april-2025-licences")
+    points = precompute_points(G, sc, {0: [0.0, 0.5]}, model="leontief")
+    assert [p["approval"][0] for p in points] == [0.0, 0.5]
+    shocks = [with_cut(sc.shocks[0], 0.5), *sc.shocks[1:]]
+    want = sg.disrupt(G, shocks, model="leontief").targets["remaining"]
+    assert points[1]["remaining"] == pytest.approx(want.to_dict(), abs=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# browser: levels of detail, focus, search, filters, highlight, what-if
+
+
+def _wait_idle(page) -> None:
+    """Let the page's requestAnimationFrame refresh run."""
+    page.wait_for_timeout(60)
+
+
 @pytest.mark.browser
-def test_browser_2000_nodes_loads_quickly(browser, tmp_path: Path, capsys) -> None:
-    G = layered_graph(2000, 5, 2)
-    t0 = time.perf_counter()
-    path = visualize(G, tmp_path / "big.html")
-    build = time.perf_counter() - t0
+def test_browser_highlight_drawn(browser, tmp_path: Path) -> None:
+    path = visualize(
+        toy_graph(),
+        tmp_path / "hl.html",
+        chokepoints=chokepoint_table(),
+        highlight={"MYS:separation": "binding capacity", ("CHN:magnets", "DEU:vehicles"): "cap"},
+    )
     info = open_view(browser, path)
     try:
-        assert info["nodes"] == 2000
-        assert info["edges"] == G.number_of_edges() == 3200
+        page = info["page"]
         assert info["external"] == [] and info["console"] == []
+        colors = page.evaluate("sgData.highlight.colors")
+        node = page.evaluate("network.body.data.nodes.get('MYS:separation')")
+        assert node["color"]["border"] == colors[0] and node["borderWidth"] == 5
+        edge = page.evaluate(
+            "network.body.data.edges.get({filter: e => e.from === 'CHN:magnets' && e.to === 'DEU:vehicles'})[0]"
+        )
+        assert edge["color"]["color"] == colors[1] and edge["width"] >= 4
+        other = page.evaluate("network.body.data.nodes.get('USA:mining')")
+        assert other["color"]["border"] not in colors
+        legend = page.inner_text("#sg-highlight-legend")
+        assert "binding capacity (1)" in legend and "cap (1)" in legend
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_overview_expand_focus_search_filter(browser, tmp_path: Path) -> None:
+    G = generated(3000, back_edges=0.002, self_loops=0.002)
+    path = visualize(G, tmp_path / "ov.html")
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        assert info["external"] == [] and info["console"] == [] and info["blocked"] == []
+        assert 0 < info["nodes"] <= 80  # the overview: one cell per country x stage
+        # flows between cells sum to the graph's flows between stages
+        stages = G.graph["stages"]
+        sums = page.evaluate(
+            """() => { const ed = sgBuildEdges(), out = {};
+                ed.list.forEach(([k, f]) => { const a = sgItems[Math.floor(k / 65536)], b = sgItems[k % 65536];
+                  const key = a.stage + ">" + b.stage; out[key] = (out[key] || 0) + f; });
+                return [out, ed.dropped]; }"""
+        )
+        assert sums[1] == 0
+        want: dict[str, float] = {}
+        for u, v, d in G.edges(data=True):
+            su, sv = G.nodes[u]["stage"], G.nodes[v]["stage"]
+            if su != sv:
+                key = f"{stages.index(su)}>{stages.index(sv)}"
+                want[key] = want.get(key, 0.0) + d["flow"]
+        got = {k: f for k, f in sums[0].items() if k.split(">")[0] != k.split(">")[1]}
+        assert got.keys() == want.keys()
+        for key, total in want.items():
+            assert got[key] == pytest.approx(total, rel=1e-12)
+        # expand the biggest cell of the second stage in place, then collapse it
+        cell = page.evaluate(
+            f"sgApi.expand({stages[1]!r}, sgCountryCode(sgCells.list.filter(c => c.stage === 1)[0].country))"
+        )
+        assert cell >= 0
+        opened = page.evaluate("sgApi.shownNodeIds()")
+        members = [n for n, d in G.nodes(data=True) if d["stage"] == stages[1]]
+        assert opened and set(opened) <= set(members)
+        assert page.evaluate("sgApi.lastMs()") < 1000
+        page.evaluate(f"sgExpand({cell})")
+        assert page.evaluate("sgApi.shownNodeIds()") == []
+        # focus: the shown nodes are exactly the cone (networkx ancestors and descendants)
+        node = sorted(G.nodes)[len(G) // 3]
+        cone = nx.ancestors(G, node) | nx.descendants(G, node) | {node}
+        assert len(cone) < 1200
+        page.evaluate(f"sgApi.focus({node!r}, 'both', 0)")
+        assert set(page.evaluate("sgApi.shownNodeIds()")) == cone
+        assert page.evaluate("network.body.data.nodes.length") <= 1500
+        up = nx.ancestors(G, node) | {node}
+        page.evaluate(f"sgApi.focus({node!r}, 'up', 0)")
+        assert set(page.evaluate("sgApi.shownNodeIds()")) == up
+        one = set(G.predecessors(node)) | {node}
+        page.evaluate(f"sgApi.focus({node!r}, 'up', 1)")
+        assert set(page.evaluate("sgApi.shownNodeIds()")) == one
+        # search finds by id, and showing a hit puts it on the canvas
+        page.evaluate("sgApi.reset()")
+        hits = page.evaluate("sgApi.search('s2-1')")
+        assert hits and all("s2-1" in h for h in hits)
+        page.evaluate(f"sgApi.show({hits[0]!r})")
+        assert hits[0] in page.evaluate("sgApi.shownNodeIds()")
+        assert page.evaluate("network.getSelectedNodes()") == [hits[0]]
+        # filters fade (never hide) what they leave out
+        page.evaluate("sgApi.reset()")
+        before = page.evaluate("network.body.data.nodes.length")
+        page.evaluate(f"sgApi.filter({{stages: [{stages[0]!r}]}})")
+        assert page.evaluate("network.body.data.nodes.length") == before
+        faded = page.evaluate("sgApi.fadedIds().length")
+        first_stage_cells = page.evaluate("sgItems.filter(i => i.stage === 0).length")
+        assert faded == before - first_stage_cells
+        assert info["console"] == []
+    finally:
+        info["context"].close()
+
+
+def _set_sliders(page, rates: list[float] | float, scales: list[float] | None = None) -> None:
+    page.evaluate(
+        """([rates, scales]) => {
+            document.querySelectorAll('input[data-shock-index]').forEach((x, i) => {
+              x.value = String(Array.isArray(rates) ? rates[i] : rates);
+              x.dispatchEvent(new Event('input'));
+            });
+            if (scales) document.querySelectorAll('input[data-capacity-index]').forEach((x, i) => {
+              x.value = String(scales[i]); x.dispatchEvent(new Event('input'));
+            });
+        }""",
+        [rates, scales],
+    )
+
+
+def _live_results(page) -> dict[str, float]:
+    rows = page.evaluate(
+        "() => Array.from(document.querySelectorAll('[data-target]')).map(x => [x.dataset.target, x.dataset.remaining])"
+    )
+    return {t: float(h) for t, h in rows}
+
+
+def _expected(G: nx.DiGraph, sc, rates, scales=None) -> dict[str, float]:
+    import dataclasses
+
+    import supplygraph as sg
+    from supplygraph.analysis.shocks import with_cut
+
+    if scales is not None:
+        changes = tuple(
+            dataclasses.replace(c, scale=s) for c, s in zip(sc.capacity, scales, strict=True)
+        )
+        sc = dataclasses.replace(sc, capacity=changes)
+    H = sg.apply_capacity(G, sc)
+    rates = rates if isinstance(rates, list) else [rates] * len(sc.shocks)
+    shocks = [with_cut(s, 1.0 - r) for s, r in zip(sc.shocks, rates, strict=True)]
+    result = sg.disrupt(H, shocks, model="linear")
+    return {str(t): float(h) for t, h in result.targets["remaining"].items()}
+
+
+@pytest.mark.browser
+def test_browser_whatif_agrees_with_disrupt(browser, tmp_path: Path) -> None:
+    """Sliders at r give the numbers of `disrupt` with cut = 1 - r, to 1e-9 (built-in data)."""
+    import supplygraph as sg
+    from supplygraph.analysis.scenarios import parse_scenario
+
+    G = sg.load("rare-earths")
+    sc = sg.get_scenario("april-2025-licences")
+    path = visualize(G, tmp_path / "wi.html", shocks=sc)
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        assert info["console"] == [] and info["external"] == []
+        assert (
+            page.evaluate("document.querySelectorAll('input[type=range][data-shock-index]').length")
+            == 3
+        )
+        for r in (0.0, 0.25, 0.5, 0.75, 1.0):
+            _set_sliders(page, r)
+            got, want = _live_results(page), _expected(G, sc, r)
+            assert got.keys() == want.keys() and len(got) == 17
+            assert max(abs(got[t] - want[t]) for t in want) <= 1e-9
+        rates = [0.1, 0.6, 0.93]
+        _set_sliders(page, rates)
+        want = _expected(G, sc, rates)
+        got = _live_results(page)
+        assert max(abs(got[t] - want[t]) for t in want) <= 1e-9
+        # the end-use rows and the total match disrupt's by_end_use table
+        from supplygraph.analysis.shocks import with_cut
+
+        by = sg.disrupt(
+            G, [with_cut(s, 1 - r) for s, r in zip(sc.shocks, rates, strict=True)]
+        ).by_end_use
+        groups = page.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-end-use]')).map(x => [x.dataset.endUse, Number(x.dataset.remaining)])"
+        )
+        for name, h in groups:
+            assert h == pytest.approx(by.loc[name, "remaining"], abs=1e-9)
+        total = page.evaluate("Number(document.querySelector('[data-total]').dataset.remaining)")
+        assert total == pytest.approx(by.loc["total", "remaining"], abs=1e-9)
+        # copy as scenario: the TOML reproduces the numbers with the Python model
+        page.click("#sg-wi-copy")
+        text = page.input_value("#sg-wi-toml")
+        back = parse_scenario(text)
+        again = sg.disrupt(G, list(back.shocks), model=back.model).targets["remaining"]
+        assert max(abs(got[str(t)] - h) for t, h in again.items()) <= 1e-12
+        assert info["console"] == []
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_whatif_capacity_sliders(browser, tmp_path: Path) -> None:
+    import supplygraph as sg
+    from supplygraph.analysis.scenarios import parse_scenario
+
+    G = sg.load("rare-earths")
+    sc = sg.get_scenario("allied-diversification")
+    path = visualize(G, tmp_path / "cap.html", shocks=sc)
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        n = page.evaluate("document.querySelectorAll('input[data-capacity-index]').length")
+        assert n == len(sc.capacity) == 4
+        got, want = _live_results(page), _expected(G, sc, [1 - s.cut for s in sc.shocks])
+        assert max(abs(got[t] - want[t]) for t in want) <= 1e-9  # the scenario as written
+        scales = [1.0, 3.0, 0.5, 2.5]
+        _set_sliders(page, 0.4, scales)
+        got, want = _live_results(page), _expected(G, sc, 0.4, scales)
+        assert max(abs(got[t] - want[t]) for t in want) <= 1e-9
+        page.click("#sg-wi-copy")
+        back = parse_scenario(page.input_value("#sg-wi-toml"))
+        assert [c.scale for c in back.capacity] == scales
+        again = sg.disrupt(sg.apply_capacity(G, back), list(back.shocks)).targets["remaining"]
+        assert max(abs(got[str(t)] - h) for t, h in again.items()) <= 1e-9
+        assert info["console"] == [] and info["external"] == []
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_whatif_cyclic_graph(browser, tmp_path: Path) -> None:
+    """On a graph with 2-cycles, self-loops and a closed cycle, still equal to disrupt (1e-9)."""
+    from supplygraph.analysis.scenarios import parse_scenario
+    from supplygraph.compiled import compile_graph
+
+    G = generated(1500, back_edges=0.02, self_loops=0.01, seed=7)
+    # a closed cycle: two mines trading only with each other, feeding one customer
+    G.add_node("X:a", stage="raw", country="ZZZ", value=5.0, unit="t/yr")
+    G.add_node("X:b", stage="raw", country="ZZZ", value=5.0, unit="t/yr")
+    G.add_edge("X:a", "X:b", flow=5.0, unit="t/yr")
+    G.add_edge("X:b", "X:a", flow=5.0, unit="t/yr")
+    G.add_edge(
+        "X:b", sorted(n for n, d in G.nodes(data=True) if d["stage"] == "refining")[0], flow=3.0
+    )
+    cg = compile_graph(G)
+    assert not cg.is_dag and cg.closed_node.any()
+    assert (np.bincount(cg.comp[cg.cyclic_node]) > 1).any()
+    sc = parse_scenario(
+        '[[shocks]]\ncountry = "USA"\nstage = "refining"\napproval_rate = 0.5\n\n'
+        '[[shocks]]\nfrom = "@materials"\nto = "@components"\napproval_rate = 0.8\n\n'
+        '[[shocks]]\nnode = "X:a"\napproval_rate = 1.0\n'
+    )
+    path = visualize(G, tmp_path / "cyc.html", shocks=sc, detail="overview")
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        assert info["console"] == [] and info["external"] == []
+        for rates in ([0.5, 0.8, 1.0], [0.0, 0.3, 0.9], [1.0, 1.0, 0.0]):
+            _set_sliders(page, rates)
+            got, want = _live_results(page), _expected(G, sc, rates)
+            assert got.keys() == want.keys()
+            assert max(abs(got[t] - want[t]) for t in want) <= 1e-9
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_whatif_leontief_says_what_it_needs(browser, tmp_path: Path) -> None:
+    import supplygraph as sg
+
+    G = sg.load("rare-earths")
+    sc = sg.get_scenario("april-2025-licences")
+    path = visualize(
+        G, tmp_path / "leo.html", shocks=sc, model="leontief", source_text="rare-earths"
+    )
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        want = sg.disrupt(G, list(sc.shocks), model="leontief").targets["remaining"]
+        got = _live_results(page)  # at the scenario's own rates: the point computed in Python
+        assert max(abs(got[str(t)] - h) for t, h in want.items()) <= 1e-12
+        assert "precomputed point" in page.inner_text("#sg-wi-note")
+        _set_sliders(page, 0.5)
+        note = page.inner_text("#sg-wi-note")
+        assert "supplygraph disrupt rare-earths --scenario" in note and "--model leontief" in note
+        assert _live_results(page) == {}  # no wrong numbers
+        assert info["console"] == []
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.browser
+def test_browser_100k_nodes(browser, tmp_path: Path, capsys) -> None:
+    """100,000 nodes / ~265,000 edges: size, nodes drawn, interactions within the budget.
+
+    The timing targets (build ≤ 8 s end to end, load ≤ 2 s, interaction ≤ 200 ms) are
+    measured by benchmarks/run.py; here only generous sanity bounds, so a busy machine does
+    not fail the suite.
+    """
+    G = generated(100_000)
+    t0 = time.perf_counter()
+    path = visualize(G, tmp_path / "100k.html")
+    build = time.perf_counter() - t0
+    size = path.stat().st_size
+    assert size <= 15_000_000
+    info = open_view(browser, path)
+    try:
+        page = info["page"]
+        assert info["external"] == [] and info["console"] == [] and info["blocked"] == []
+        assert info["nodes"] <= 500
+        times = page.evaluate(
+            """() => { const t = [], time = f => { const a = performance.now(); f(); network.redraw();
+                         t.push(performance.now() - a); };
+              time(() => sgExpand(sgCells.list.findIndex(c => c.stage === 1)));
+              time(() => sgApi.focus(SG.ids[SG.n - 1], "up", 0));
+              const n = network.body.data.nodes.length;
+              time(() => sgApi.search("s3-77"));
+              time(() => sgApi.reset());
+              return [t, n]; }"""
+        )
+        assert times[1] <= 1500  # an end use's whole upstream cone, within the budget
+        assert page.evaluate("network.body.data.nodes.length") <= 500
+        assert info["console"] == []
         with capsys.disabled():
             print(
-                f"\n[view] 2,000 nodes / 3,200 edges: build {build:.2f} s, browser load "
-                f"{info['seconds']:.2f} s (network constructed and first frame drawn in "
-                f"{info['loadMs'] / 1000:.2f} s)"
+                f"\n[view] 100,000 nodes: build {build:.1f} s, {size / 1e6:.1f} MB, load "
+                f"{info['seconds']:.2f} s, {info['nodes']} nodes drawn, interactions (ms) "
+                + ", ".join(f"{x:.0f}" for x in times[0])
             )
-        assert info["seconds"] < 30
+        assert max(times[0]) < 2000
     finally:
         info["context"].close()

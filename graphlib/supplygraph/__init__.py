@@ -59,6 +59,7 @@ _API: dict[str, str] = {
     "deminimis_compare": "supplygraph.analysis.deminimis",
     "visualize": "supplygraph.view",
     "network_html": "supplygraph.view",
+    "sankey_diagram": "supplygraph.sankey",
     "write_report": "supplygraph.report",
     "write_template": "supplygraph.io.template",
     "write_workbook": "supplygraph.io.template",

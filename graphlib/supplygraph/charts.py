@@ -36,6 +36,7 @@ __all__ = [
     "concentration_chart",
     "country_colors",
     "render_jobs",
+    "response_chart",
     "scenario_chart",
     "start_worker",
     "stop_worker",
@@ -83,7 +84,7 @@ _RC: dict[str, Any] = {
 #: A job for :func:`render_jobs`: (name of a chart function of this module, or "visualize";
 #: positional args; keyword args).
 ChartJob = tuple[str, tuple[Any, ...], dict[str, Any]]
-_CHART_FUNCTIONS = ("concentration_chart", "chokepoints_chart", "scenario_chart")
+_CHART_FUNCTIONS = ("concentration_chart", "chokepoints_chart", "response_chart", "scenario_chart")
 #: The background worker started by :func:`start_worker`, if any.
 _worker: Any = None
 _atexit_registered = False
@@ -721,5 +722,89 @@ def scenario_chart(
         ax.set_yticks([y - 0.5 for y in range(1, len(scen))], minor=True)
         ax.grid(which="minor", color="white", linewidth=2)
         ax.tick_params(which="minor", length=0)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
+        return _render(fig)
+
+
+#: Marker colours of the three supply responses (none, rules, optimal).
+RESPONSE_COLORS: tuple[str, ...] = (ACCENT, "#e69f00", "#0072b2")
+
+
+def response_chart(
+    losses: pd.DataFrame | PlainTable,
+    *,
+    title: str = "End-use output lost under each supply response",
+) -> Chart:
+    """Draw, per row (scenario and end use), the loss under each supply response as three dots
+    on one line: the bracket from the optimum (what reallocation could reach) to no response.
+
+    Parameters
+    ----------
+    losses
+        Rows = labels (e.g. ``"scenario · end use"``), columns = responses in order (no
+        response, rules, optimal), values = fraction of baseline output lost in [0, 1].
+    title
+        Chart title.
+
+    Returns
+    -------
+    Chart
+        PNG bytes and SVG text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"no response": [0.8], "rules": [0.6], "optimal": [0.2]},
+    ...                  index=["ban · vehicles"])
+    >>> response_chart(t).svg.startswith("<svg")
+    True
+    """
+    import numpy as np
+
+    row_labels, col_labels, values = _parts(losses)
+    labels = [str(r) for r in row_labels]
+    names = [str(c) for c in col_labels]
+    vals = np.asarray(values, dtype=float).reshape(len(labels), len(names))
+    with _style():
+        left = _label_inches(labels)
+        width = max(left + 4.6, 6.5)
+        fig = _figure(
+            width, 0.26 * max(len(labels), 1) + 1.3, left=left, right=0.25, top=0.75, bottom=0.45
+        )
+        ax = fig.add_subplot()
+        y = np.arange(len(labels))[::-1]
+        lo = np.nanmin(vals, axis=1) if len(labels) else np.zeros(0)
+        hi = np.nanmax(vals, axis=1) if len(labels) else np.zeros(0)
+        ax.hlines(y, lo, hi, color="#bdbdbd", linewidth=2.2, zorder=1)
+        markers = ("o", "D", "s")
+        # each response a little above or below the line, so equal values stay visible
+        offsets = np.linspace(0.22, -0.22, len(names)) if len(names) > 1 else np.zeros(1)
+        for k, name in enumerate(names):
+            ax.scatter(
+                vals[:, k],
+                y + offsets[k],
+                s=30,
+                marker=markers[k % len(markers)],
+                color=RESPONSE_COLORS[k % len(RESPONSE_COLORS)],
+                label=name,
+                zorder=2 + k,
+                edgecolors="white",
+                linewidths=0.6,
+            )
+        ax.set_yticks(y, labels)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xticks(np.linspace(0, 1, 6), [f"{int(v * 100)} %" for v in np.linspace(0, 1, 6)])
+        ax.set_xlabel("share of the end use's normal output lost")
+        ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", length=0)
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(names),
+            frameon=False,
+            handletextpad=0.3,
+            columnspacing=1.0,
+        )
         fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
         return _render(fig)

@@ -76,6 +76,7 @@ def deminimis_reach(
     *,
     content_share: float | Mapping[str, float] = 1.0,
     include_origin: bool = False,
+    through_hubs: bool = False,
 ) -> pd.DataFrame:
     """List the nodes and end uses a de-minimis rule on ``origin`` content catches.
 
@@ -98,6 +99,9 @@ def deminimis_reach(
     include_origin
         Also list the origin country's own nodes (never "caught": the rule covers foreign-made
         items; the origin's own exports fall under direct licensing instead).
+    through_hubs
+        Trace what re-export hubs pass on to the origins of their imports
+        (:func:`~supplygraph.analysis.origins.origin_shares`); default False.
 
     Returns
     -------
@@ -128,7 +132,7 @@ def deminimis_reach(
     if origin not in countries:
         msg = f"origin {origin!r} is not a country of the graph"
         raise ScenarioError(msg)
-    shares = origin_shares(G, level="country", stage=stage)
+    shares = origin_shares(G, level="country", stage=stage, through_hubs=through_hubs)
     traced = shares[origin] if origin in shares.columns else pd.Series(0.0, index=shares.index)
     order = {s: i for i, s in enumerate(G.graph.get("stages", []))}
     rows = []
@@ -203,12 +207,13 @@ def deminimis_compare(
     stage: str | None = None,
     *,
     content_share: float | Mapping[str, float] = 1.0,
+    through_hubs: bool = False,
 ) -> pd.DataFrame:
     """Compare the reach of several de-minimis thresholds (default 0.1 %, 10 %, 25 %).
 
     Parameters
     ----------
-    G, origin, stage, content_share
+    G, origin, stage, content_share, through_hubs
         As :func:`deminimis_reach`.
     thresholds
         Value-share thresholds to compare.
@@ -227,7 +232,9 @@ def deminimis_compare(
     >>> sorted(cmp["threshold"].unique().tolist())
     [0.001, 0.1, 0.25]
     """
-    base = deminimis_reach(G, origin, 0.0, stage, content_share=content_share)
+    base = deminimis_reach(
+        G, origin, 0.0, stage, content_share=content_share, through_hubs=through_hubs
+    )
     # all foreign nodes, including those with no traced content, for the denominators
     foreign = [
         (n, d)

@@ -41,6 +41,7 @@ from supplygraph.analysis.response import Response, binding_sentence, respond
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
+from supplygraph.notebook import result_html
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -81,7 +82,7 @@ class DisruptionResult:
     total : float or None
         ``optimal`` only: the all-targets optimum (fraction of target supply kept).
     binding : dict
-        ``optimal`` only: end use -> :class:`~supplygraph.analysis.optimal.Binding` groups.
+        End use -> what limits it (groups with a ``phrase``; see ``by_end_use["binding"]``).
     """
 
     nodes: pd.DataFrame
@@ -94,6 +95,9 @@ class DisruptionResult:
     response: Response = field(default_factory=Response)
     total: float | None = None
     binding: dict[str, list[Any]] = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
+        return result_html(self)
 
     @property
     def total_loss_share(self) -> float:
@@ -116,6 +120,7 @@ def disrupt(
     *,
     targets: Iterable[Any] | None = None,
     response: Response | str | None = None,
+    detail: bool = True,
 ) -> DisruptionResult:
     """Apply shocks to a supply graph and report what is lost where.
 
@@ -143,7 +148,13 @@ def disrupt(
         above 1 where spare capacity is used). With ``"optimal"``, each target's ``remaining``
         is the most it alone could get, ``remaining_joint`` its value when all targets are
         served together (the ``total`` row), each end use's row the most that end use could
-        get, and ``by_end_use["binding"]`` says what limits it.
+        get. ``by_end_use["binding"]`` says in one sentence what limits each end use: at the
+        optimum, the capacities and shock caps that bind; under the rules, the limits its
+        open orders ran into (and spare capacity left idle for lack of inputs).
+    detail
+        ``optimal`` only: also solve one program per target for its own bound. False skips
+        them (one program per end use and one in all): each target then shows its value in
+        its end use's optimum.
 
     Raises
     ------
@@ -178,7 +189,9 @@ def disrupt(
         h = propagate_arrays(cg, cap, keep, model)
     else:
         groups = {k: np.flatnonzero(keys == k) for k in sorted(set(keys.tolist()))}
-        outcome = respond(G, cg, cap, keep, shock_list, model, resp, tpos, weights, groups)
+        outcome = respond(
+            G, cg, cap, keep, shock_list, model, resp, tpos, weights, groups, per_target=detail
+        )
         h = np.clip(outcome.output, 0.0, 1.0)
         h[tpos] = outcome.remaining
 
@@ -195,6 +208,13 @@ def disrupt(
     if outcome is not None and outcome.total is not None:
         total = outcome.total
         by = _optimal_groups(by, tab, keys, outcome)
+    if outcome is not None:
+        by["binding"] = [
+            binding_sentence(outcome.binding.get(str(k), []), float(by.loc[k, "remaining"]))
+            if k != "total"
+            else ""
+            for k in by.index
+        ]
     return DisruptionResult(
         nodes=nodes,
         targets=tab,
@@ -224,20 +244,17 @@ def _optimal_groups(
     """Replace each end use's row by its own optimum, the total by the all-targets optimum."""
     by = by.copy()
     base = tab["baseline"].to_numpy(dtype=float)
-    sentences = {}
     for name, (value, d) in outcome.groups.items():
         idx = np.flatnonzero(keys == name)
         by.loc[name, "remaining"] = value
         by.loc[name, "loss_share"] = 1.0 - value
         if by.loc[name, "unit"] != "mixed":
             by.loc[name, "lost"] = float(np.sum(base[idx] * (1.0 - d[idx])))
-        sentences[name] = binding_sentence(outcome.binding.get(name, []), value)
     joint = tab["remaining_joint"].to_numpy(dtype=float)
     by.loc["total", "remaining"] = outcome.total
     by.loc["total", "loss_share"] = 1.0 - outcome.total
     if by.loc["total", "unit"] != "mixed":
         by.loc["total", "lost"] = float(np.sum(base * (1.0 - joint)))
-    by["binding"] = [sentences.get(str(k), "") for k in by.index]
     return by
 
 

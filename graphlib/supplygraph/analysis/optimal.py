@@ -90,12 +90,28 @@ class Binding:
 
 @dataclass
 class LPSolution:
-    """One solved objective: value, primal values and what binds."""
+    """One solved objective.
+
+    Attributes
+    ----------
+    value
+        The optimum (``c @ d``).
+    y, f, d
+        Outputs (fractions), flows (absolute) and target fractions at the optimum.
+    shadow_ub
+        Shadow price of every variable's upper bound (gain in the optimum per unit of bound).
+    shadow_row
+        Shadow price of every row (allocation, technology, target).
+    binding
+        The confirmed binding constraint groups (when asked for).
+    """
 
     value: float
     y: np.ndarray
     f: np.ndarray
     d: np.ndarray
+    shadow_ub: np.ndarray
+    shadow_row: np.ndarray
     binding: list[Binding] = field(default_factory=list)
 
 
@@ -218,21 +234,24 @@ class LinearProgram:
             raise SupplyGraphError(msg)
         xv = res.x
         sol = LPSolution(
-            value=float(-res.fun), y=xv[:n], f=xv[n : n + M], d=xv[n + M :], binding=[]
+            value=float(-res.fun),
+            y=xv[:n],
+            f=xv[n : n + M],
+            d=xv[n + M :],
+            shadow_ub=-np.asarray(res.upper.marginals),
+            shadow_row=-np.asarray(res.ineqlin.marginals),
         )
         if binding:
-            sol.binding = self._binding(c, sol, res)
+            sol.binding = self._binding(c, sol)
         return sol
 
     # ----------------------------------------------------------------------- binding
-    def _binding(self, c: np.ndarray, sol: LPSolution, res: Any) -> list[Binding]:
+    def _binding(self, c: np.ndarray, sol: LPSolution) -> list[Binding]:
         scale = max(1.0, float(np.max(np.abs(c))))
         demand = float(np.sum(np.maximum(c, 0.0)))
         if sol.value >= demand - 1e-9 * scale:
             return []
-        shadow_ub = -np.asarray(res.upper.marginals)  # >= 0: gain per unit of upper bound
-        shadow_row = -np.asarray(res.ineqlin.marginals)
-        groups = _groups(self, shadow_ub, shadow_row, sol, scale)
+        groups = _groups(self, sol.shadow_ub, sol.shadow_row, sol, scale)
         confirmed: list[Binding] = []
         for kind, phrase, members, idx, ext_rows, share in groups:
             gain = self._relaxed_gain(c, sol.value, idx, ext_rows)
@@ -246,7 +265,6 @@ class LinearProgram:
                 Binding(kind, phrase + " (jointly)", members, share, gain)
                 for kind, phrase, members, _, _, share in groups
             ]
-        confirmed.sort(key=lambda b: (-b.gain, b.phrase))
         return confirmed
 
     def _relaxed_gain(
@@ -273,85 +291,24 @@ def _groups(
     lp: LinearProgram, shadow_ub: np.ndarray, shadow_row: np.ndarray, sol: LPSolution, scale: float
 ) -> list[tuple[str, str, list[Any], np.ndarray, np.ndarray, float]]:
     """Positive-shadow bounds grouped into phrases: (kind, phrase, members, var idx, rows, share)."""
+    from supplygraph.analysis.response import limit_groups
+
     prob = lp.prob
-    cg = prob.cg
     n, M = lp.n, lp.M
     tol = DUAL_TOL * scale
     ub = lp.ub
-    out: list[tuple[str, str, list[Any], np.ndarray, np.ndarray, float]] = []
-    # ---- capacities
-    cap_var = np.flatnonzero(shadow_ub[:n] > tol)
-    cut = prob.cap[:, 0] < 1.0 if prob.n_scenarios == 1 else np.zeros(n, dtype=bool)
-    stage_names = cg.stages
-    by_stage: dict[tuple[int, bool], list[int]] = {}
-    for v in cap_var.tolist():
-        by_stage.setdefault((int(cg.stage_code[v]), bool(cut[v])), []).append(v)
-    for (st, is_cut), members in sorted(by_stage.items()):
-        stage = stage_names[st]
-        countries = sorted({cg.country_of(v) for v in members})
-        in_stage = {cg.country_of(v) for v in np.flatnonzero(cg.stage_code == st).tolist()}
-        others = sorted(in_stage - set(countries))
-        if is_cut:
-            phrase = f"the cut to {stage} capacity in {_join(countries)}"
-        elif others and len(others) <= 2 and len(countries) >= 2:
-            phrase = f"{stage} capacity outside {_join(others)} ({_join(countries)})"
-        else:
-            phrase = f"{stage} capacity in {_join(countries)}"
-        idx = np.asarray(members, dtype=np.int64)
-        share = float(np.sum(shadow_ub[idx] * ub[idx]))
-        out.append(
-            ("capacity", phrase, [cg.nodes[v] for v in members], idx, np.zeros(0, np.int64), share)
-        )
-    # ---- link quotas (shock caps and max_scale limits), by supplier country and stage
-    evar = np.flatnonzero((shadow_ub[n : n + M] > tol) & np.isfinite(ub[n : n + M]))
-    by_link: dict[tuple[str, str, str, float], list[int]] = {}
-    keep = prob.keep[:, 0]
-    for e in evar.tolist():
-        u = int(prob.src[e])
-        kind = "shock cap" if keep[e] < 1.0 else "link limit"
-        key = (kind, cg.country_of(u), cg.stage_of(u), round(float(keep[e]), 6))
-        by_link.setdefault(key, []).append(e)
-    for (kind, cu, su, kept), members in sorted(by_link.items()):
-        e_arr = np.asarray(members, dtype=np.int64)
-        dest = sorted({cg.country_of(int(prob.tgt[e])) for e in members})
-        abroad = [c for c in dest if c != cu]
-        where = f"to {_join(abroad)}" if abroad else f"within {cu}"
-        if abroad and cu in dest:
-            where += f" and within {cu}"
-        if kind == "shock cap":
-            what = f"{cu} {su} sales {where}"
-            phrase = (
-                f"the ban on {what}" if kept <= 0 else f"the cap on {what} ({kept:.0%} allowed)"
-            )
-        else:
-            phrase = f"the link limit (max_scale) on {cu} {su} sales {where}"
-        share = float(np.sum(shadow_ub[n + e_arr] * ub[n + e_arr]))
-        out.append(
-            (
-                kind,
-                phrase,
-                [prob.edge_name(e) for e in members],
-                n + e_arr,
-                np.zeros(0, np.int64),
-                share,
-            )
-        )
-    # ---- external inputs
+    cap_nodes = np.flatnonzero(shadow_ub[:n] > tol)
+    links = np.flatnonzero((shadow_ub[n : n + M] > tol) & np.isfinite(ub[n : n + M]))
     r0, r1 = lp.r_tech
-    prow = np.flatnonzero((shadow_row[r0:r1] > tol) & (prob.pool_ext > 0))
-    if len(prow):
-        nodes = sorted({cg.nodes[int(prob.pool_node[p])] for p in prow.tolist()}, key=str)
-        share = float(np.sum(shadow_row[r0 + prow] * prob.pool_ext[prow]))
-        out.append(
-            (
-                "external input",
-                f"inputs from outside the graph at {_join([str(x) for x in nodes])}",
-                nodes,
-                np.zeros(0, np.int64),
-                r0 + prow,
-                share,
-            )
+    pools = np.flatnonzero((shadow_row[r0:r1] > tol) & (prob.pool_ext > 0))
+    out: list[tuple[str, str, list[Any], np.ndarray, np.ndarray, float]] = []
+    for g in limit_groups(prob, cap_nodes, links, pools):
+        var = np.concatenate([g.nodes, n + g.edges]).astype(np.int64)
+        rows = (r0 + g.pools).astype(np.int64)
+        share = float(
+            np.sum(shadow_ub[var] * ub[var]) + np.sum(shadow_row[rows] * prob.pool_ext[g.pools])
         )
+        out.append((g.kind, g.phrase, g.members, var, rows, share))
     return out
 
 

@@ -16,16 +16,26 @@ unknown origin.
 
 This powers de-minimis checks: "which products carry >= 0.1 % China-origin rare earths?" is
 ``origin_shares(G)["CHN"] >= 0.001``.
+
+**Through re-export hubs** (``through_hubs=True``). An origin node ``h`` that receives flows from
+other origin nodes (Hong Kong's magnet node fed by China's, as ``supplygraph trade build``
+writes it) passes those goods on. Its own output ``P = value(h)`` keeps its own country; what it
+received from the origin stage, ``R = sum_u f(u, h)``, keeps the origins of its suppliers::
+
+    o[h, c] = P / (P + R) * [country(h) == c] + sum_u f(u, h) / (P + R) * o[u, c]
+
+Origin nodes without such inflows are unchanged, so the option changes nothing on graphs without
+same-stage trade.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from supplygraph.analysis.propagation import forward_solve
-from supplygraph.compiled import compile_graph
+from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -39,7 +49,11 @@ UNKNOWN = "unknown"
 
 
 def origin_shares(
-    G: nx.DiGraph, level: Literal["country", "node"] = "country", stage: str | None = None
+    G: nx.DiGraph,
+    level: Literal["country", "node"] = "country",
+    stage: str | None = None,
+    *,
+    through_hubs: bool = False,
 ) -> pd.DataFrame:
     """Share of each node's output that traces back to each origin.
 
@@ -52,6 +66,10 @@ def origin_shares(
     stage
         Origin stage: the nodes of this stage are the origins (default: the sources, i.e. nodes
         without suppliers, normally the mining stage).
+    through_hubs
+        Re-attribute what an origin node received from other origin nodes (re-exports) to
+        their origins (see the module's equation). Default False: every origin node is its own
+        origin.
 
     Returns
     -------
@@ -112,6 +130,8 @@ def origin_shares(
     # cycles: those rows are fixed by B
     e = ~is_origin[cg.tgt] & ~(cg.closed_node[cg.src] & cg.closed_node[cg.tgt])
     AT = sp.csr_matrix((cg.share[e], (cg.tgt[e], cg.src[e])), shape=(cg.n, cg.n))
+    if through_hubs:
+        AT = AT + _hub_rows(cg, is_origin, B, cols)
     X = forward_solve(cg, AT, B)
     np.clip(X, 0.0, 1.0, out=X)
     return pd.DataFrame(
@@ -119,3 +139,20 @@ def origin_shares(
         index=pd.Index(cg.graph_nodes, dtype=object, tupleize_cols=False, name="node"),
         columns=pd.Index([*names, UNKNOWN], dtype=object, tupleize_cols=False, name="origin"),
     )
+
+
+def _hub_rows(cg: CompiledGraph, is_origin: np.ndarray, B: np.ndarray, cols: np.ndarray) -> Any:
+    """Rows of origin nodes fed by other origin nodes: ``f(u, h) / (P + R)``; ``B`` rescaled."""
+    import scipy.sparse as sp
+
+    hub_edge = is_origin[cg.src] & is_origin[cg.tgt] & (cg.src != cg.tgt) & (cg.flow > 0)
+    received = np.bincount(cg.tgt[hub_edge], weights=cg.flow[hub_edge], minlength=cg.n)
+    own = np.nan_to_num(cg.value, nan=0.0).clip(min=0.0)
+    total = own + received
+    hubs = received > 0
+    opos = np.flatnonzero(is_origin)
+    rows = np.flatnonzero(hubs[opos])
+    B[opos[rows], cols[rows]] = own[opos[rows]] / total[opos[rows]]
+    e = hub_edge & hubs[cg.tgt]
+    weight = cg.flow[e] / total[cg.tgt[e]]
+    return sp.csr_matrix((weight, (cg.tgt[e], cg.src[e])), shape=(cg.n, cg.n))

@@ -580,7 +580,9 @@ class ResponseOutcome:
     total
         ``optimal`` only: the all-targets optimum (weighted mean over every target).
     binding
-        ``optimal`` only: end use -> the confirmed binding constraint groups.
+        End use -> what limits it: for ``optimal`` the confirmed binding constraint groups at
+        its optimum, for ``rules`` the limits its open orders ran into
+        (:func:`~supplygraph.analysis.rules.stall_reasons`).
     rounds
         ``rules`` only: rounds until the fixed point.
     """
@@ -605,6 +607,8 @@ def respond(
     tpos: np.ndarray,
     weights: np.ndarray,
     groups: Mapping[str, np.ndarray],
+    *,
+    per_target: bool = True,
 ) -> ResponseOutcome:
     """Run the ``rules`` or ``optimal`` response for one scenario.
 
@@ -624,6 +628,9 @@ def respond(
         Target positions and their weights (summing to 1).
     groups
         End use -> indices into ``tpos`` of its targets (for ``optimal``'s per-end-use bounds).
+    per_target
+        ``optimal``: solve each target's own program (else each target gets its value in its
+        end use's optimum).
 
     Returns
     -------
@@ -642,7 +649,13 @@ def respond(
             closed = _closed_values(cg, np.asarray(cap, dtype=float), keep)[:, None]
         res = solve_rules(prob, closed_values=closed)
         x = res.x[:, 0]
-        return ResponseOutcome(output=x, remaining=np.clip(x[tpos], 0.0, 1.0), rounds=res.rounds)
+        out = ResponseOutcome(output=x, remaining=np.clip(x[tpos], 0.0, 1.0), rounds=res.rounds)
+        from supplygraph.analysis.rules import stall_reasons
+
+        for name, idx in groups.items():
+            caps, links, ext, idle = stall_reasons(prob, res, tpos[idx])
+            out.binding[name] = limit_groups(prob, caps, links, ext, idle)
+        return out
     from supplygraph.analysis.optimal import build_lp
 
     floor = None
@@ -653,15 +666,10 @@ def respond(
         floor = h0[tpos]
     lp = build_lp(prob, tpos, floor=floor)
     T = len(tpos)
-    remaining = np.zeros(T)
-    for i in range(T):
-        c = np.zeros(T)
-        c[i] = 1.0
-        remaining[i] = lp.solve(c).value
     whole = lp.solve(weights)
     out = ResponseOutcome(
         output=whole.y,
-        remaining=np.clip(remaining, 0.0, 1.0),
+        remaining=np.zeros(T),
         joint=np.clip(whole.d, 0.0, 1.0),
         total=float(np.clip(whole.value, 0.0, 1.0)),
     )
@@ -672,13 +680,20 @@ def respond(
             w[idx] = 1.0
         w = w / w.sum()
         sol = lp.solve(w, binding=True)
-        out.groups[name] = (float(np.clip(sol.value, 0.0, 1.0)), np.clip(sol.d, 0.0, 1.0))
+        d = np.clip(sol.d, 0.0, 1.0)
+        out.groups[name] = (float(np.clip(sol.value, 0.0, 1.0)), d)
         out.binding[name] = sol.binding
+        out.remaining[idx] = d[idx]
+    if per_target:
+        for i in range(T):
+            c = np.zeros(T)
+            c[i] = 1.0
+            out.remaining[i] = min(max(lp.solve(c).value, 0.0), 1.0)
     return out
 
 
 def binding_sentence(binding: Sequence[Any], remaining: float) -> str:
-    """One plain sentence: what limits an end use at the optimum.
+    """One plain sentence: what limits an end use (phrases joined by ``"; "``).
 
     Examples
     --------
@@ -689,7 +704,149 @@ def binding_sentence(binding: Sequence[Any], remaining: float) -> str:
         return "fully served"
     if not binding:
         return "no single limit found"
-    phrases = [b.phrase for b in binding]
-    if len(phrases) == 1:
-        return f"limited by {phrases[0]}"
-    return "limited by " + ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    return "limited by " + "; ".join(b.phrase for b in binding)
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class LimitGroup:
+    """A group of limits (capacities, link caps, external inputs) named in one phrase.
+
+    Attributes
+    ----------
+    kind
+        ``"capacity"``, ``"shock cap"``, ``"link limit"``, ``"external input"`` or
+        ``"idle spare"`` (spare capacity that could not be used for lack of inputs).
+    phrase
+        Plain words ("metal capacity outside CHN (JPN, ROW and VNM)").
+    members
+        Node ids, or (supplier, customer) pairs for links.
+    nodes, edges, pools
+        Positions, edge numbers and pool numbers of the members.
+    """
+
+    kind: str
+    phrase: str
+    members: list[Any]
+    nodes: np.ndarray
+    edges: np.ndarray
+    pools: np.ndarray
+
+
+def limit_groups(
+    prob: ResponseProblem,
+    cap_nodes: np.ndarray,
+    links: np.ndarray,
+    ext_pools: np.ndarray,
+    idle_nodes: np.ndarray | None = None,
+) -> list[LimitGroup]:
+    """Group limiting capacities, links and external inputs into plain phrases.
+
+    Capacities are grouped by stage (and whether a shock cut them): "metal capacity in JPN and
+    VNM", or "metal capacity outside CHN (...)" when every other country of the stage is in
+    the group. Links are grouped by supplier country and stage and by how much of them a shock
+    left: "the cap on CHN metal sales to JPN and USA (25 % allowed)", "the ban on ...".
+
+    Parameters
+    ----------
+    prob
+        The problem (first scenario column for cuts).
+    cap_nodes, links, ext_pools, idle_nodes
+        Positions at capacity, edge numbers at their quota, pools whose external input binds,
+        positions whose spare capacity stays idle.
+
+    Returns
+    -------
+    list of LimitGroup
+    """
+    import numpy as np
+
+    cg = prob.cg
+    empty = np.zeros(0, dtype=np.int64)
+    out: list[LimitGroup] = []
+    cut = prob.cap[:, 0] < 1.0
+
+    def by_stage(nodes: np.ndarray, kind: str) -> None:
+        groups: dict[tuple[int, bool], list[int]] = {}
+        for v in np.asarray(nodes, dtype=np.int64).tolist():
+            groups.setdefault(
+                (int(cg.stage_code[v]), bool(cut[v]) and kind == "capacity"), []
+            ).append(v)
+        for (st, is_cut), members in sorted(groups.items()):
+            stage = cg.stages[st]
+            countries = sorted({cg.country_of(v) for v in members})
+            in_stage = {cg.country_of(v) for v in np.flatnonzero(cg.stage_code == st).tolist()}
+            others = sorted(in_stage - set(countries))
+            if kind == "idle spare":
+                phrase = (
+                    f"spare {stage} capacity in {_names(countries)} left idle for lack of inputs"
+                )
+            elif is_cut:
+                phrase = f"the cut to {stage} capacity in {_names(countries)}"
+            elif others and len(others) <= 2 and len(countries) >= 2:
+                phrase = f"{stage} capacity outside {_names(others)} ({_names(countries)})"
+            else:
+                phrase = f"{stage} capacity in {_names(countries)}"
+            idx = np.asarray(members, dtype=np.int64)
+            out.append(LimitGroup(kind, phrase, [cg.nodes[v] for v in members], idx, empty, empty))
+
+    by_stage(cap_nodes, "capacity")
+    # ---- links, by supplier country and stage and by what a shock left of them
+    keep = prob.keep[:, 0]
+    by_link: dict[tuple[str, str, str, float], list[int]] = {}
+    for e in np.asarray(links, dtype=np.int64).tolist():
+        u = int(prob.src[e])
+        kind = "shock cap" if keep[e] < 1.0 else "link limit"
+        key = (kind, cg.country_of(u), cg.stage_of(u), round(float(keep[e]), 6))
+        by_link.setdefault(key, []).append(e)
+    for (kind, cu, su, kept), members in sorted(by_link.items()):
+        dest = sorted({cg.country_of(int(prob.tgt[e])) for e in members})
+        abroad = [c for c in dest if c != cu]
+        where = f"to {_names(abroad)}" if abroad else f"within {cu}"
+        if abroad and cu in dest:
+            where += f" and within {cu}"
+        if kind == "shock cap":
+            what = f"{cu} {su} sales {where}"
+            phrase = (
+                f"the ban on {what}"
+                if kept <= 0
+                else f"the cap on {what} ({kept * 100:.0f} % allowed)"
+            )
+        else:
+            phrase = f"the link limit (max_scale) on {cu} {su} sales {where}"
+        e_arr = np.asarray(members, dtype=np.int64)
+        out.append(
+            LimitGroup(kind, phrase, [prob.edge_name(e) for e in members], empty, e_arr, empty)
+        )
+    # ---- external inputs
+    pools = np.asarray(ext_pools, dtype=np.int64)
+    if len(pools):
+        nodes = sorted({cg.nodes[int(prob.pool_node[p])] for p in pools.tolist()}, key=str)
+        phrase = f"inputs from outside the graph at {_names([str(x) for x in nodes])}"
+        out.append(LimitGroup("external input", phrase, nodes, empty, empty, pools))
+    if idle_nodes is not None and len(idle_nodes):
+        by_stage(idle_nodes, "idle spare")
+
+    def order(g: LimitGroup) -> tuple[int, int, str]:
+        # downstream first, so the phrases read as a chain from the end use back to the mine
+        if len(g.nodes):
+            stage = int(cg.stage_code[g.nodes[0]])
+        elif len(g.edges):
+            stage = int(cg.stage_code[prob.src[g.edges[0]]])
+        else:
+            stage = -1
+        kinds = ("shock cap", "link limit", "capacity", "idle spare", "external input")
+        return (-stage, kinds.index(g.kind), g.phrase)
+
+    out.sort(key=order)
+    return out
+
+
+def _names(items: Sequence[str], limit: int = 6) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (at most ``limit`` names, then "and N more")."""
+    items = list(items)
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -85,6 +85,10 @@ class RulesResult:
         Deliveries per link (incumbent share plus grants), shape (M, S), absolute.
     granted
         The extra deliveries granted (step 4), shape (M, S).
+    requested
+        The orders still open at the fixed point (nobody could fill them), shape (M, S).
+    short
+        Each pool's shortfall at the fixed point (absolute), shape (pools, S).
     rounds
         Rounds until the fixed point.
     """
@@ -92,6 +96,8 @@ class RulesResult:
     x: np.ndarray
     delivered: np.ndarray
     granted: np.ndarray
+    requested: np.ndarray
+    short: np.ndarray
     rounds: int
 
 
@@ -129,35 +135,49 @@ def waterfill(
     [1.0, 2.6666666666666665, 5.333333333333333]
     """
     alloc = np.zeros(len(seg))
-    live = (weight > 0) & (cap > 0)
+    live = (weight > 0) & (cap > 0) & (amount[seg] > 0)
     if not live.any():
         return alloc
     idx = np.flatnonzero(live)
-    s, w, c = seg[idx], weight[idx], cap[idx]
-    t = c / w  # theta at which the item saturates
+    s, w, c = seg[idx], weight[idx].astype(float), cap[idx].astype(float)
+    A = amount.astype(float)
+    # scale each segment to O(1) (weights by their largest, caps and amount by the larger of
+    # the amount and the largest finite cap), so sums across segments lose no precision
+    w_max = np.zeros(n_seg)
+    np.maximum.at(w_max, s, w)
+    c_max = np.zeros(n_seg)
+    np.maximum.at(c_max, s, np.where(np.isfinite(c), c, 0.0))
+    unit = np.maximum(c_max, A)
+    unit = np.where(unit > 0, unit, 1.0)
+    w = w / w_max[s]
+    c = c / unit[s]
+    A = A / unit
+    with np.errstate(over="ignore", divide="ignore"):
+        t = c / w  # the level theta at which the item saturates (inf: never)
     order = np.lexsort((t, s))
     s, w, c, t, idx = s[order], w[order], c[order], t[order], idx[order]
     first = np.ones(len(s), dtype=bool)
     first[1:] = s[1:] != s[:-1]
     starts = np.flatnonzero(first)
     seg_len = np.diff(np.append(starts, len(s)))
+    seg_of = np.repeat(np.arange(len(starts)), seg_len)
     # within each segment (sorted by t): caps of the items before k, weights from k on
     c_fin = np.where(np.isinf(c), 0.0, c)
     cum_c = np.cumsum(c_fin)
-    before_c = cum_c - c_fin - np.repeat(cum_c[starts] - c_fin[starts], seg_len)
-    cum_w_rev = np.cumsum(w[::-1])[::-1]
-    seg_end = np.append(starts[1:], len(s))
-    tail_w = cum_w_rev - np.repeat(np.append(cum_w_rev[seg_end[:-1]], 0.0)[: len(starts)], seg_len)
+    before_c = cum_c - c_fin - (cum_c[starts] - c_fin[starts])[seg_of]
+    cum_w = np.cumsum(w)
+    seg_w = np.add.reduceat(w, starts)
+    tail_w = seg_w[seg_of] - (cum_w - w - (cum_w[starts] - w[starts])[seg_of])
+    tail_w = np.maximum(tail_w, w)  # at least the item's own weight (rounding)
     # total allocated if theta = t[k]: caps before k + t[k] * weights from k on
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         total_at = before_c + np.where(np.isinf(t), np.inf, t * tail_w)
-    A = amount[s]
-    reached = total_at >= A
+    A_item = A[s]
+    reached = total_at >= A_item
     # first k in each segment where the total reaches the amount (none: every cap binds)
     k_first = np.full(len(starts), -1, dtype=np.int64)
     hit_pos = np.flatnonzero(reached)
     if len(hit_pos):
-        seg_of = np.repeat(np.arange(len(starts)), seg_len)
         hs = seg_of[hit_pos]
         firsts = np.ones(len(hs), dtype=bool)
         firsts[1:] = hs[1:] != hs[:-1]
@@ -165,9 +185,9 @@ def waterfill(
     theta = np.full(len(starts), np.inf)
     ok = k_first >= 0
     kk = k_first[ok]
-    theta[ok] = np.maximum((A[kk] - before_c[kk]) / tail_w[kk], 0.0)
-    th = np.repeat(theta, seg_len)
-    out = np.where(np.isinf(th), c, np.minimum(c, th * w))
+    theta[ok] = np.maximum((A_item[kk] - before_c[kk]) / tail_w[kk], 0.0)
+    th = theta[seg_of]
+    out = np.where(np.isinf(th), c, np.minimum(c, th * w)) * unit[s]
     alloc[idx] = np.where(np.isfinite(out), out, 0.0)
     return alloc
 
@@ -315,6 +335,7 @@ def solve_rules(
     req = np.zeros((M, S))
     T = np.minimum(capk, 1.0)  # what each node is asked to make (normal output, until orders)
     avail = np.zeros((prob.n_pools, S))
+    shortfall = np.zeros((prob.n_pools, S))
     leftover = np.zeros((n, S))
     size_of_edge = prob.pool_need[prob.pool]  # customer's normal intake of the pool (maxmin)
 
@@ -408,6 +429,7 @@ def solve_rules(
                 need = target[pn] * prob.pool_need[pa:pb, None]
                 short = np.maximum(need - avail[pa:pb], 0.0)
                 short[short <= gtol] = 0.0
+                shortfall[pa:pb] = short
                 req[e_in] = 0.0
                 if not short.any():
                     continue
@@ -445,7 +467,76 @@ def solve_rules(
         msg = f"rules response did not converge within {max_rounds} rounds"
         raise SupplyGraphError(msg)
     delivered = keep_d1(prob, np.arange(M), x) + gr
-    return RulesResult(x=x, delivered=delivered, granted=gr, rounds=rounds)
+    return RulesResult(
+        x=x, delivered=delivered, granted=gr, requested=req, short=shortfall, rounds=rounds
+    )
+
+
+def stall_reasons(
+    prob: ResponseProblem, res: RulesResult, targets: np.ndarray, *, tol: float = 1e-9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What stops the rules from closing the targets' shortfalls (first scenario column).
+
+    From each target input pool still short at the fixed point, walk its supplier links:
+
+    * a link a shock caps (or ``max_scale`` limits) with no room left: that cap limits;
+    * a supplier at its capacity with nothing left to spare: that capacity limits (a cut node:
+      the cut);
+    * a supplier with spare capacity that could not make more: its spare stays idle, and the
+      walk continues into that supplier's own short pools.
+
+    Returns
+    -------
+    (capacity nodes, links, external-input pools, idle nodes)
+        Positions, edge numbers, pool numbers and positions, as
+        :func:`~supplygraph.analysis.response.limit_groups` takes them.
+    """
+    x = res.x[:, 0]
+    gr = res.granted[:, 0]
+    short = res.short[:, 0]
+    capk = prob.cap[:, 0] * prob.kappa
+    xs = np.minimum(x[prob.src], 1.0)
+    d1 = prob.keep[:, 0] * xs * prob.z
+    head = prob.quota[:, 0] - d1 - gr
+    scale = max(float(prob.z.max()) if len(prob.z) else 1.0, 1.0)
+    pool_of_node: dict[int, list[int]] = {}
+    for p, v in enumerate(prob.pool_node.tolist()):
+        pool_of_node.setdefault(v, []).append(p)
+    edges_of_pool: dict[int, list[int]] = {}
+    for e, p in enumerate(prob.pool.tolist()):
+        edges_of_pool.setdefault(p, []).append(e)
+    caps: set[int] = set()
+    links: set[int] = set()
+    ext: set[int] = set()
+    idle: set[int] = set()
+    seen: set[int] = set()
+    stack = [int(t) for t in targets]
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        for p in pool_of_node.get(v, []):
+            if short[p] <= tol * scale:
+                continue
+            if prob.pool_ext[p] > 0 and not edges_of_pool.get(p):
+                ext.add(p)
+            for e in edges_of_pool.get(p, []):
+                u = int(prob.src[e])
+                if prob.z[e] == 0 and prob.quota[e, 0] == 0:
+                    continue  # a new link a shock covers: not a supplier of this customer
+                if head[e] <= tol * max(prob.z[e], 1.0):
+                    if prob.z[e] > 0:
+                        links.add(e)
+                    continue
+                if x[u] >= capk[u] - tol:
+                    caps.add(u)
+                    continue
+                if capk[u] > x[u] + tol and capk[u] > 1.0 + tol:
+                    idle.add(u)
+                stack.append(u)
+    as_arr = lambda items: np.array(sorted(items), dtype=np.int64)  # noqa: E731
+    return as_arr(caps), as_arr(links), as_arr(ext), as_arr(idle)
 
 
 def keep_d1(prob: ResponseProblem, edges: np.ndarray, x: np.ndarray) -> np.ndarray:

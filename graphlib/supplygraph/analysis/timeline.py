@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from supplygraph.errors import ScenarioError, SupplyGraphError
+from supplygraph.notebook import result_html
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -122,6 +123,9 @@ class TimelineResult:
     scenario: str = "shocks"
     start_date: Any = None
     assumptions: list[str] = field(default_factory=lambda: list(ASSUMPTIONS))
+
+    def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
+        return result_html(self)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from supplygraph.cli import data as _data  # noqa: E402,F401
 from supplygraph.cli import report as _report  # noqa: E402,F401
 from supplygraph.cli import spreadsheets as _spreadsheets  # noqa: E402,F401
 from supplygraph.cli import time as _time  # noqa: E402,F401
+from supplygraph.cli import trade as _trade  # noqa: E402,F401
 from supplygraph.cli import views as _views  # noqa: E402,F401
 
 

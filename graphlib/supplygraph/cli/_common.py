@@ -45,6 +45,115 @@ FormatOpt = Annotated[
     typer.Option("--format", "-f", help="table (aligned text), json (a list of records) or csv."),
 ]
 
+
+class ResponseChoice(StrEnum):
+    """How the chain reacts to a shock (see supplygraph.analysis.response)."""
+
+    none = "none"
+    rules = "rules"
+    optimal = "optimal"
+
+
+class SubstitutionChoice(StrEnum):
+    """Where a short customer may buy more."""
+
+    none = "none"
+    edges = "edges"
+    stage = "stage"
+
+
+class RationingChoice(StrEnum):
+    """How a supplier shares its spare output."""
+
+    proportional = "proportional"
+    priority = "priority"
+    maxmin = "maxmin"
+
+
+class FloorChoice(StrEnum):
+    """What every target keeps at least in the optimal response."""
+
+    no_response = "no-response"
+    zero = "zero"
+
+
+ResponseOpt = Annotated[
+    ResponseChoice | None,
+    typer.Option(
+        "--response",
+        "-r",
+        help="none: no reaction (the propagation model; the lower bound). rules: customers short "
+        "of supply order more from suppliers with spare capacity or withheld output, "
+        "incumbents first. optimal: the linear-programming upper bound, with what binds. "
+        "Default: the model in the scenario's response table, else none.",
+        show_default=False,
+    ),
+]
+SubstitutionOpt = Annotated[
+    SubstitutionChoice | None,
+    typer.Option(
+        "--substitution",
+        help="edges: existing supplier links only (default); stage: also any supplier of the "
+        "same stage and input group that no shock blocks (no open model does this); none: no "
+        "re-sourcing.",
+        show_default=False,
+    ),
+]
+RationingOpt = Annotated[
+    RationingChoice | None,
+    typer.Option(
+        "--rationing",
+        help="rules: how a supplier shares spare output among customers asking for more: "
+        "proportional (default), priority (see --priority) or maxmin.",
+        show_default=False,
+    ),
+]
+PriorityOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--priority",
+        help="rules: a customer class served first (repeat, first served first): 'domestic', "
+        "a country code, a bloc named in the scenario's response.blocs, or 'end_use:<sector>'. "
+        "Implies --rationing priority.",
+        show_default=False,
+    ),
+]
+FloorOpt = Annotated[
+    FloorChoice | None,
+    typer.Option(
+        "--floor",
+        help="optimal: no-response (default; no target ends below its no-response supply) or "
+        "zero (the pure physical bound, where one end use may take what another had).",
+        show_default=False,
+    ),
+]
+
+
+def response_options(
+    scenario: Any,
+    response: ResponseChoice | None,
+    substitution: SubstitutionChoice | None,
+    rationing: RationingChoice | None,
+    priority: list[str] | None,
+    floor: FloorChoice | None = None,
+) -> Any:
+    """The :class:`~supplygraph.analysis.response.Response` of a command's options.
+
+    Options override the scenario's ``[response]`` table; without either, ``none``.
+    """
+    from supplygraph.analysis.response import Response
+
+    base = getattr(scenario, "response", None)
+    model = response.value if response is not None else (base.model if base else "none")
+    return Response.of(
+        base if base is not None and response is None else model,
+        substitution=substitution.value if substitution is not None else None,
+        rationing=rationing.value if rationing is not None else None,
+        priority=list(priority) if priority else None,
+        floor=floor.value if floor is not None else None,
+    )
+
+
 _state: dict[str, bool] = {"verbose": False}
 
 

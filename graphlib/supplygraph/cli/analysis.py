@@ -15,14 +15,20 @@ import typer
 from supplygraph.cli import app
 from supplygraph.cli._common import (
     DEFAULT_SOURCE,
+    FloorOpt,
     FormatOpt,
     OutputFormat,
+    PriorityOpt,
+    RationingOpt,
+    ResponseOpt,
     SourceArg,
+    SubstitutionOpt,
     apply_scenario,
     emit_table,
     guarded,
     load_source,
     message,
+    response_options,
 )
 
 
@@ -203,6 +209,11 @@ def disrupt_command(
             "end-use sector, with a total row; nodes: every node.",
         ),
     ] = DisruptTable.targets,
+    response: ResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
+    floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Propagate one or more shocks downstream and print what each end use loses.
@@ -231,11 +242,13 @@ def disrupt_command(
     shocks = [parse_shock(text) for text in shock or []]
     G = load_source(source)
     chosen = model.value if model is not None else None
+    sc = None
     if scenario is not None:
         G, sc = apply_scenario(G, source, scenario)
         shocks.extend(sc.shocks)
         chosen = chosen or sc.model
-    result = disrupt(G, shocks, model=chosen or "linear")
+    resp = response_options(sc, response, substitution, rationing, priority, floor)
+    result = disrupt(G, shocks, model=chosen or "linear", response=resp)
     frames = {
         DisruptTable.targets: result.targets,
         DisruptTable.end_uses: result.by_end_use,
@@ -243,7 +256,7 @@ def disrupt_command(
     }
     emit_table(frames[table], fmt)
     what = "; ".join(str(s) for s in shocks[: len(shock or [])])
-    if scenario is not None:
+    if sc is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
     units = set(result.targets["unit"].fillna("").astype(str))
     basis = (
@@ -251,9 +264,16 @@ def disrupt_command(
         if len(units) == 1
         else "each end use weighted equally, as their units differ"
     )
-    message(
-        f"{what} ({result.model}): {result.total_loss_share:.1%} of end-use output lost ({basis})"
-    )
+    how = result.model if resp.model == "none" else f"{result.model}, response {resp.describe()}"
+    message(f"{what} ({how}): {result.total_loss_share:.1%} of end-use output lost ({basis})")
+    if resp.model == "optimal":
+        message(
+            "optimal: each target's and end use's figure is the most it alone could get; the "
+            "total is the best for all together"
+        )
+        for name, row in result.by_end_use.iterrows():
+            if name != "total" and row["loss_share"] > 1e-9:
+                message(f"  {name}: {row['binding']}")
 
 
 @app.command("sweep")

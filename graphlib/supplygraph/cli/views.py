@@ -1,6 +1,7 @@
-"""View commands: ``supplygraph visualize`` writes the interactive network view (one HTML file).
+"""View commands: ``supplygraph visualize`` (the interactive network view, one HTML file) and
+``supplygraph sankey`` (flows by stage and country, one SVG or HTML file).
 
-The file is self-contained and works offline: open it in any browser, forward it by e-mail.
+The files are self-contained and work offline: open them in any browser, forward them by e-mail.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from supplygraph.cli._common import (
     guarded,
     load_source,
     message,
+    scenario_dataset,
 )
+
+
+class Detail(StrEnum):
+    """Level of detail the view opens on."""
+
+    auto = "auto"
+    full = "full"
+    overview = "overview"
 
 
 class ViewModel(StrEnum):
@@ -79,6 +89,22 @@ def visualize_command(
     title: Annotated[
         str | None, typer.Option("--title", help="Page title (default: the dataset name).")
     ] = None,
+    detail: Annotated[
+        Detail,
+        typer.Option(
+            "--detail",
+            help="full: every node; overview: one cell per country and stage, opened by "
+            "clicking; auto: full up to 300 nodes.",
+        ),
+    ] = Detail.auto,
+    whatif: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--whatif",
+            help="More scenarios (names or .toml files) for the what-if panel; repeat.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write the interactive network view: one offline HTML file, stages as columns.
 
@@ -97,21 +123,67 @@ def visualize_command(
         from supplygraph.analysis.shocks import parse_shock
 
         shocks.extend(parse_shock(text) for text in shock)
+    shown: object = shocks or None
     if scenario is not None:
-        G, sc = apply_scenario(G, source, scenario)
-        shocks.extend(sc.shocks)
+        import dataclasses
+
+        _, sc = apply_scenario(G, source, scenario)  # checks the scenario against the graph
+        # the view applies the capacity changes itself, so its panel can vary them
+        shown = dataclasses.replace(sc, shocks=(*shocks, *sc.shocks)) if shocks else sc
         chosen = chosen or sc.model
         if title is None:
             title = f"{G.graph.get('name') or source}: {sc.name}"
+    extra = []
+    if whatif:
+        from supplygraph.analysis.scenarios import get_scenario
+
+        extra = [get_scenario(name, dataset=scenario_dataset(source)) for name in whatif]
     path = visualize(
         G,
         output,
-        shocks=shocks or None,
+        shocks=shown,
         model=chosen or "linear",
         title=title,
         threshold=threshold,
+        detail=detail.value,
+        whatif=extra,
+        source_text=source,
     )
     message(
         f"wrote {path} ({G.number_of_nodes():,} nodes, {G.number_of_edges():,} flows); "
         "open it in a browser (works offline)"
     )
+
+
+@app.command("sankey")
+@guarded
+def sankey_command(
+    source: SourceArg = DEFAULT_SOURCE,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="The .svg or .html file to write.", dir_okay=False),
+    ] = Path("sankey.svg"),
+    top: Annotated[
+        int,
+        typer.Option("--top", min=1, max=40, help="Countries per stage with their own node."),
+    ] = 8,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Heading (default: the dataset name).")
+    ] = None,
+) -> None:
+    """Write a Sankey of the flows by stage and country: one static, offline SVG or HTML file.
+
+    Columns are stages, bands are summed flows coloured by the supplier's country; flows back
+    to an earlier stage (recycling) are drawn as dashed bands under the columns.
+
+    Example: supplygraph sankey -o flows.svg --top 6
+    """
+    from supplygraph.errors import InputError
+    from supplygraph.sankey import sankey_diagram
+
+    if output.suffix.lower() not in (".svg", ".html", ".htm"):
+        msg = f"{output}: the Sankey is written as .svg or .html"
+        raise InputError(msg)
+    G = load_source(source)
+    path = sankey_diagram(G, output, top=top, title=title)
+    message(f"wrote {path}; open it in a browser (works offline)")

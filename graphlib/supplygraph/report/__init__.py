@@ -84,9 +84,11 @@ def write_report(
     from supplygraph.report.json import render_json
     from supplygraph.report.markdown import render_markdown
     from supplygraph.report.xlsx import write_xlsx
+    from supplygraph.sankey import sankey_svg
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    scenarios = list(scenarios) if scenarios is not None else None  # also for the view's panel
     # each chart goes to the background worker (see supplygraph.charts.start_worker) as soon as
     # its tables exist, so it draws while the remaining analyses run and this process writes
     # the other files; without a worker, a chart is drawn here when first needed
@@ -105,6 +107,7 @@ def write_report(
         on_chart=submit,
     )
     data.network = network
+    data.raw["sankey_svg"] = sankey_svg(G)
 
     def collect(stem: str) -> None:
         if stem in pending:
@@ -120,7 +123,13 @@ def write_report(
     if network:  # drawn here, while the worker still draws the other charts
         from supplygraph.view import visualize
 
-        visualize(G, out / "network.html", model=model, chokepoints=data.raw.get("chokepoints"))
+        visualize(
+            G,
+            out / "network.html",
+            model=model,
+            chokepoints=data.raw.get("chokepoints"),
+            whatif=scenarios,
+        )
         written["network.html"] = out / "network.html"
     for stem in list(pending):
         collect(stem)

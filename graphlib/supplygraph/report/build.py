@@ -859,8 +859,34 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
     )
 
 
+#: The responses every scenario is shown under, lower bound first.
+REPORT_RESPONSES = ("none", "rules", "optimal")
+
+
+def _responses(spec: ScenarioSpec) -> dict[str, Any]:
+    """The three responses of a scenario: its own [response] options for rules and optimal."""
+    from supplygraph.analysis.response import Response
+
+    own = getattr(spec.obj, "response", None) if spec.obj is not None else None
+    opts = {}
+    if own is not None:
+        opts = {"substitution": own.substitution}
+    rules = Response.of("rules", **opts)
+    if own is not None and own.model == "rules":
+        rules = own
+    optimal = Response.of("optimal", **opts)
+    if own is not None and own.model == "optimal":
+        optimal = own
+    return {"none": Response(), "rules": rules, "optimal": optimal}
+
+
 def _scenario_rows(G: nx.DiGraph, spec: ScenarioSpec) -> pd.DataFrame:
-    """Run one scenario; return its rows per end use (and a ``total`` row, last)."""
+    """Run one scenario under each response; rows per end use (and a ``total`` row, last).
+
+    Columns: ``baseline`` and ``lost`` (no response), ``lost_share`` (no response),
+    ``lost_share_rules``, ``lost_share_optimal`` and ``binding`` (what limits the end use at
+    the optimum, one sentence).
+    """
     from supplygraph.analysis.disruption import disrupt
 
     graph = G
@@ -868,8 +894,11 @@ def _scenario_rows(G: nx.DiGraph, spec: ScenarioSpec) -> pd.DataFrame:
         from supplygraph.analysis.scenarios import apply_capacity
 
         graph = apply_capacity(G, spec.obj)
-    result = disrupt(graph, list(spec.shocks), model=spec.model)
-    by = result.by_end_use
+    results = {
+        name: disrupt(graph, list(spec.shocks), model=spec.model, response=resp, detail=False)
+        for name, resp in _responses(spec).items()
+    }
+    by = results["none"].by_end_use
     rows = pd.DataFrame(
         {
             "end_use": [str(i) for i in by.index],
@@ -878,22 +907,48 @@ def _scenario_rows(G: nx.DiGraph, spec: ScenarioSpec) -> pd.DataFrame:
             "lost_share": by["loss_share"].astype(float).to_numpy(),
         }
     )
+    for name in ("rules", "optimal"):
+        other = results[name].by_end_use
+        rows[f"lost_share_{name}"] = other["loss_share"].reindex(by.index).astype(float).to_numpy()
+    for name, col in (("optimal", "binding"), ("rules", "stall")):
+        other = results[name].by_end_use
+        rows[col] = [str(other.loc[i, "binding"]) if i != "total" else "" for i in by.index]
     is_total = rows["end_use"] == "total"
     rows = pd.concat([rows[~is_total].sort_values("end_use", kind="stable"), rows[is_total]])
     rows.insert(0, "scenario", spec.name)
+    rows.attrs["responses"] = {k: v.describe() for k, v in _responses(spec).items()}
     return rows.reset_index(drop=True)
 
 
 TOTAL_LABEL = "all end uses"
 
 
-def _scenario_tables(G: nx.DiGraph, specs: list[ScenarioSpec]) -> tuple[Table, Table, pd.DataFrame]:
-    cols = ["scenario", "end_use", "baseline", "lost", "lost_share"]
+def _scenario_tables(
+    G: nx.DiGraph, specs: list[ScenarioSpec]
+) -> tuple[Table, Table, pd.DataFrame, pd.DataFrame]:
+    cols = [
+        "scenario",
+        "end_use",
+        "baseline",
+        "lost",
+        "lost_share",
+        "lost_share_rules",
+        "lost_share_optimal",
+        "stall",
+        "binding",
+    ]
     parts = [_scenario_rows(G, spec) for spec in specs]
     if parts:
         long = pd.concat(parts, ignore_index=True)[cols]
     else:
-        long = pd.DataFrame({c: pd.Series(dtype=object if c in cols[:2] else float) for c in cols})
+        long = pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype=object if c in ("scenario", "end_use", "stall", "binding") else float
+                )
+                for c in cols
+            }
+        )
     long["end_use"] = long["end_use"].replace({"total": TOTAL_LABEL})
     uses = list(dict.fromkeys(long["end_use"]))
     uses = [u for u in uses if u != TOTAL_LABEL] + ([TOTAL_LABEL] if TOTAL_LABEL in uses else [])
@@ -901,19 +956,44 @@ def _scenario_tables(G: nx.DiGraph, specs: list[ScenarioSpec]) -> tuple[Table, T
     for spec in specs:
         part = long[long["scenario"] == spec.name].set_index("end_use")["lost_share"]
         wide[spec.name] = part.reindex(uses).to_numpy(dtype=float)
+    shares = ("lost_share", "lost_share_rules", "lost_share_optimal")
     long_table = Table(
         key="scenario",
-        title="Scenario results per end use",
+        title="Scenario results per end use, by supply response",
         frame=long,
-        formats={"baseline": "num", "lost": "num", "lost_share": "pct"},
-        headers={"end_use": "end use", "lost_share": "lost share", "lost": "lost output"},
-        scale=("lost_share",),
+        formats={"baseline": "num", "lost": "num", **dict.fromkeys(shares, "pct")},
+        headers={
+            "end_use": "end use",
+            "lost": "lost output (no response)",
+            "lost_share": "lost, no response",
+            "lost_share_rules": "lost, rules",
+            "lost_share_optimal": "lost, optimal",
+            "stall": "what stops the rules",
+            "binding": "what binds (optimal)",
+        },
+        scale=shares,
         note=(
-            "Baseline and lost output per year in the end-use unit; lost share = lost / "
-            "baseline. The last row of each scenario sums all end uses."
+            "Baseline and lost output per year in the end-use unit, with no response. Lost "
+            "shares under three supply responses: none (nobody reacts: the lower bound), rules "
+            "(customers short of supply order more from suppliers with spare capacity or "
+            "withheld output; incumbents keep their share) and optimal (the most each end use "
+            "could get by reallocating without leaving any end use below its no-response "
+            "supply; the all-end-uses row is the best for all together). What stops the rules: "
+            "the capacities and shock caps the end use's open orders ran into, traced upstream, "
+            "downstream first, and spare capacity left idle for lack of inputs. What binds: the "
+            "capacities and shock caps that limit the end use at the optimum, each confirmed by "
+            "solving again with it relaxed."
         ),
         sheet="Scenario",
-        in_text=False,
+        text_columns=(
+            "scenario",
+            "end_use",
+            "lost_share",
+            "lost_share_rules",
+            "lost_share_optimal",
+            "stall",
+            "binding",
+        ),
     )
     wframe = wide.T.reset_index()
     wframe.columns = ["scenario", *[str(u) for u in wide.index]]
@@ -924,10 +1004,11 @@ def _scenario_tables(G: nx.DiGraph, specs: list[ScenarioSpec]) -> tuple[Table, T
         formats={str(u): "pct" for u in wide.index},
         headers={str(u): _stage_label(u) for u in wide.index},
         scale=tuple(str(u) for u in wide.index),
-        note="Share of each end use's baseline output lost under each scenario (static result).",
+        note="Share of each end use's baseline output lost under each scenario with no supply "
+        "response (static result); see the next table for the rules and optimal responses.",
         sheet=None,
     )
-    return long_table, wide_table, wide
+    return long_table, wide_table, wide, long
 
 
 def _origin_choice(
@@ -1243,20 +1324,58 @@ def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
     ]
 
 
-def _scenario_sentences(wide: pd.DataFrame) -> list[str]:
+def _response_sentences(long: pd.DataFrame) -> list[str]:
+    """One sentence per scenario: losses per end use with no response, then under the rules
+    and at the optimum, and what stops the rules for the worst-hit end use."""
     out = []
-    for name in wide.columns:
-        col = wide[name].astype(float)
-        uses = [u for u in col.index if u != TOTAL_LABEL and pd.notna(col[u])]
-        if not uses:
+    for name, part in long.groupby("scenario", sort=False):
+        tot = part[part["end_use"] == TOTAL_LABEL]
+        ends = part[part["end_use"] != TOTAL_LABEL]
+        if not len(tot) or not len(ends):
             continue
-        ranked = sorted(uses, key=lambda u: (-float(col[u]), str(u)))
-        parts = [f"{_stage_label(u)} {_pct_whole(float(col[u]))}" for u in ranked]
-        text = f"{name}: end-use output falls by {_join(parts)}"
-        if TOTAL_LABEL in col.index and pd.notna(col[TOTAL_LABEL]):
-            text += f" ({_pct_whole(float(col[TOTAL_LABEL]))} over all end uses)"
+        t = tot.iloc[0]
+        none, rules, best = (
+            float(t[c]) for c in ("lost_share", "lost_share_rules", "lost_share_optimal")
+        )
+        ranked = ends.sort_values("lost_share", ascending=False, kind="stable")
+        parts = [
+            f"{_stage_label(u)} {_pct_whole(float(v))}"
+            for u, v in zip(ranked["end_use"], ranked["lost_share"], strict=True)
+        ]
+        text = f"{name}: with no response, end-use output falls by {_join(parts)} ({_pct_whole(none)} over all end uses)"
+        if max(none, rules, best) > 0:
+            text += (
+                f"; re-sourcing from spare capacity (rules) brings that to {_pct_whole(rules)}, "
+                f"the best reallocation (optimal) to {_pct_whole(best)}"
+            )
+        worst = ends.sort_values("lost_share_rules", ascending=False, kind="stable").iloc[0]
+        stall = str(worst["stall"]).removeprefix("limited by ")
+        if float(worst["lost_share_rules"]) > 1e-9 and stall and stall != "no single limit found":
+            text += f". Under the rules {_stage_label(worst['end_use'])} stays short: {_first_phrases(stall)}"
+        short = ends[ends["lost_share_optimal"] > 1e-9]
+        if len(short):
+            w = short.sort_values("lost_share_optimal", ascending=False, kind="stable").iloc[0]
+            text += (
+                f". Even at best {_stage_label(w['end_use'])} loses "
+                f"{_pct_whole(float(w['lost_share_optimal']))}, {_first_phrases(str(w['binding']))}"
+            )
+        elif rules > 1e-9:
+            text += (
+                ". At best every end use could be served in full: what the rules leave short "
+                "comes from how supply is shared, not from a lack of capacity"
+            )
         out.append(text + ".")
     return out
+
+
+def _first_phrases(sentence: str, limit: int = 3) -> str:
+    """The first ``limit`` phrases of a limits sentence (phrases are separated by ``"; "``),
+    spare capacity left idle first."""
+    parts = sentence.split("; ")
+    parts = [p for p in parts if "left idle" in p] + [p for p in parts if "left idle" not in p]
+    if len(parts) <= limit:
+        return "; ".join(parts)
+    return "; ".join(parts[:limit]) + "; and more (see the scenario table)"
 
 
 def _deminimis_sentences(G: nx.DiGraph, dm: Table, origin: str, stage: str) -> list[str]:
@@ -1359,8 +1478,9 @@ def build_report_data(
     focus = origins[2:] if origins is not None else None
     plan(_concentration_chart_plan(wide, conc, focus))
     plan(_chokepoints_chart_plan(choke))
-    scen_long, scen_wide_t, scen_wide = _scenario_tables(G, specs)
+    scen_long, scen_wide_t, scen_wide, scen_frame = _scenario_tables(G, specs)
     plan(_scenario_chart_plan(scen_wide))
+    plan(_response_chart_plan(scen_frame))
     sweep_t = _sweep_table(G, model)
     nodes_t, edges_t, sources_t = _input_tables(G)
 
@@ -1369,7 +1489,7 @@ def build_report_data(
     headline += _group_sentences(groups_t)
     headline += _chokepoint_sentences(G, choke)
     headline += _sweep_sentences(G, sweep_t)
-    headline += _scenario_sentences(scen_wide)
+    headline += _response_sentences(scen_frame)
     tables: dict[str, Table] = {
         "concentration": conc_table,
         "stage_shares": _share_table(wide),
@@ -1392,6 +1512,7 @@ def build_report_data(
             "name": s.name,
             "description": s.description,
             "model": s.model,
+            "responses": {k: v.describe() for k, v in _responses(s).items()},
             "shocks": list(s.shock_text),
             "sources": list(s.sources),
         }
@@ -1426,6 +1547,16 @@ def build_report_data(
             f"{STATIC_HORIZON_DAYS} days applies at full strength at once, with no inventories; "
             "time to shortage is left to the timeline analysis.",
         )
+        notes.insert(
+            -1,
+            "Each scenario is shown under three supply responses: none (the lower bound: "
+            "nobody reacts, spare capacity is never used), rules (a behavioural estimate: "
+            "customers keep their usual share of each supplier and order what they still lack "
+            "from suppliers with spare capacity or output an export rule withholds, which share "
+            "it in proportion to the orders) and optimal (an upper bound from a linear program: "
+            "the most each end use could get if spare capacity and withheld output went where "
+            "they help it most, without leaving any end use below its no-response supply).",
+        )
     data = ReportData(
         title=f"Chokepoint report: {name}",
         dataset=name,
@@ -1442,6 +1573,7 @@ def build_report_data(
             "shares": wide,
             "concentration": conc,
             "scenario_losses": scen_wide,
+            "scenario_responses": scen_frame,
             "focus": focus,
             "stages": [str(x) for x in (G.graph.get("stages") or [])],
         },
@@ -1497,6 +1629,28 @@ def _scenario_chart_plan(scen_wide: pd.DataFrame | None) -> ChartPlan | None:
         return None
     title = "End-use output lost per scenario"
     return "scenarios", ("scenario_chart", (scen_wide,), {"title": title}), title
+
+
+def _response_chart_plan(long: pd.DataFrame | None) -> ChartPlan | None:
+    """(stem, job, title) of the loss-by-response chart (one row per scenario and end use)."""
+    if long is None or not len(long):
+        return None
+    rows = long[long["end_use"] != TOTAL_LABEL]
+    if not len(rows):
+        return None
+    labels = [
+        f"{s} · {_stage_label(u)}" for s, u in zip(rows["scenario"], rows["end_use"], strict=True)
+    ]
+    frame = pd.DataFrame(
+        {
+            "no response": rows["lost_share"].to_numpy(dtype=float),
+            "rules": rows["lost_share_rules"].to_numpy(dtype=float),
+            "optimal": rows["lost_share_optimal"].to_numpy(dtype=float),
+        },
+        index=pd.Index(labels, name="scenario · end use"),
+    )
+    title = "End-use output lost under each supply response"
+    return "responses", ("response_chart", (frame,), {"title": title}), title
 
 
 def _chart_headline(wide: pd.DataFrame, focus: tuple[str, str] | None = None) -> str:

@@ -203,6 +203,10 @@ def render_html(data: ReportData) -> str:
     if "concentration_groups" in t:
         o.append(f"<h3>{_e(t['concentration_groups'].title)}</h3>\n")
         o.append(_table(t["concentration_groups"]))
+    if "sankey_svg" in data.raw:  # supplygraph.sankey: flows by stage and country
+        o.append(
+            f"<figure>{_inline_svg(data.raw['sankey_svg'], 'Flows by stage and country')}</figure>\n"
+        )
     o.append('<h2 id="chokepoints">Chokepoints</h2>\n')
     chart("chokepoints")
     if "chokepoints" in t:
@@ -219,6 +223,10 @@ def render_html(data: ReportData) -> str:
         chart("scenarios")
         if "scenario_losses" in t:
             o.append(_table(t["scenario_losses"]))
+        if "scenario" in t and t["scenario"].in_text:
+            o.append(f"<h3>{_e(t['scenario'].title)}</h3>\n")
+            chart("responses")
+            o.append(_table(t["scenario"]))
     else:
         o.append("<p>No scenario was given.</p>\n")
     o.append('<h2 id="origins">Origins and de-minimis reach</h2>\n')

@@ -121,6 +121,10 @@ def render_markdown(data: ReportData, *, chart_dir: str = "charts") -> str:
         chart("scenarios")
         if "scenario_losses" in t:
             out += _table(t["scenario_losses"])
+        if "scenario" in t and t["scenario"].in_text:
+            out += [f"### {escape_md(t['scenario'].title)}", ""]
+            chart("responses")
+            out += _table(t["scenario"])
     else:
         out += ["No scenario was given.", ""]
     if "origins" in t:
