@@ -641,7 +641,10 @@ def test_whatif_toml_round_trips() -> None:
         panel = scenario_panel(G, sc)
         text = "\n\n".join(
             [panel["header"]]
-            + [c["toml"] + f"\nscale = {c['scale']!r}" for c in panel["capacity"]]
+            + [
+                c["toml"] if c["response"] else c["toml"] + f"\nscale = {c['scale']!r}"
+                for c in panel["capacity"]
+            ]
             + [s["toml"] + f"\napproval_rate = {s['rate']!r}" for s in panel["shocks"]]
         )
         back = parse_scenario(text)
@@ -654,8 +657,8 @@ def test_whatif_toml_round_trips() -> None:
             )
             assert (a.start_day, a.end_day) == (b.start_day, b.end_day)
             assert a.cut == pytest.approx(b.cut, abs=1e-15)
-        assert [(c.selector, c.scale) for c in back.capacity] == [
-            (c.selector, c.scale) for c in sc.capacity
+        assert [(c.selector, c.scale, c.capacity) for c in back.capacity] == [
+            (c.selector, c.scale, c.capacity) for c in sc.capacity
         ]
 
 
@@ -878,7 +881,16 @@ def test_browser_whatif_capacity_sliders(browser, tmp_path: Path) -> None:
     from supplygraph.analysis.scenarios import parse_scenario
 
     G = sg.load("rare-earths-aggregate")
-    sc = sg.get_scenario("allied-diversification", "rare-earths-aggregate")
+    # the allied scenario with its capacity written as scale (a different normal state), the
+    # kind of capacity entry the page can show live
+    allied = sg.get_scenario("allied-diversification", "rare-earths-aggregate")
+    factors = {"MYS:separation": 2.4, "USA:separation": 5.0, "USA:magnets": 10.0, "EU:magnets": 2.0}
+    lines = [f'[[capacity]]\nnode = "{n}"\nscale = {f}\n' for n, f in factors.items()]
+    for s in allied.shock_specs:
+        body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in s.items())  # JSON: valid TOML
+        lines.append("[[shocks]]\n" + body)
+    (tmp_path / "scaled.toml").write_text("\n".join(lines), encoding="utf-8")
+    sc = sg.get_scenario(str(tmp_path / "scaled.toml"))
     path = visualize(G, tmp_path / "cap.html", shocks=sc)
     info = open_view(browser, path)
     try:

@@ -96,12 +96,16 @@ def _shock_toml(shock: Any) -> str:
 
 
 def _capacity_toml(change: Any) -> str:
-    """The ``[[capacity]]`` table of one scale entry without its scale."""
+    """The ``[[capacity]]`` table of one entry: without its scale for a scale entry (the page
+    appends the slider's), whole for an entry that adds spare capacity."""
     country, at, stage = change.selector.partition("@")
     if at:
         pairs: list[tuple[str, Any]] = [("country", country or None), ("stage", stage)]
     else:
         pairs = [("node", change.selector)]
+    if _is_response(change):
+        pairs += [("scale", change.scale), ("capacity", change.capacity)]
+        pairs += [("ramp_days", change.ramp_days), ("start_day", change.start_day or None)]
     pairs += [("label", change.label), ("source", change.source)]
     return "\n".join(["[[capacity]]", *_toml_lines(pairs)])
 
@@ -182,15 +186,16 @@ def scenario_panel(
     for change in scenario.capacity:
         node_cut, _ = resolve_shocks(G, [parse_shock(change.selector)])
         response = _is_response(change)
+        scale = change.scale
         capacity.append(
             {
                 "selector": change.selector,
-                "scale": float(change.scale) if not response else None,
+                "scale": float(scale) if scale is not None and not response else None,
                 "nodes": _positions(cg, node_cut),
                 "response": response,
                 "label": change.label or change.note or "",
                 "source": change.source or "",
-                "toml": _capacity_toml(change) if not response else "",
+                "toml": _capacity_toml(change),
             }
         )
     header = "\n".join(
@@ -207,7 +212,10 @@ def scenario_panel(
         "name": scenario.name,
         "description": scenario.description,
         "model": chosen,
-        "live": chosen in LIVE_MODELS and not any(c["response"] for c in capacity),
+        # added spare capacity leaves the no-response figures the page computes unchanged;
+        # only an entry that also scales output (no slider then) stops the page
+        "live": chosen in LIVE_MODELS
+        and not any(_is_response(ch) and ch.scale is not None for ch in scenario.capacity),
         "shocks": shocks,
         "capacity": capacity,
         "points": [dict(p) for p in points or []],
@@ -284,7 +292,9 @@ def precompute_points(
     ids = vis_ids(H)
     base = [1.0 - float(s.cut) for s in scenario.shocks]
     axes = [list((grid or {}).get(i, [r])) for i, r in enumerate(base)]
-    scales = [None if _is_response(c) else float(c.scale) for c in scenario.capacity]
+    scales = [
+        None if _is_response(c) or c.scale is None else float(c.scale) for c in scenario.capacity
+    ]
     points = []
     for rates in itertools.product(*axes):
         shocks = [with_cut(s, 1.0 - float(r)) for s, r in zip(scenario.shocks, rates, strict=True)]

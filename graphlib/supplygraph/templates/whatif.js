@@ -291,8 +291,8 @@ var sgWhatIf = (function () {
     sc.shocks.forEach(function (s, j) { el.sliders.appendChild(slider("shock", j, s.label || s.text, s.rate, 0, 1, s.label ? s.text : "")); });
     sc.capacity.forEach(function (c, j) {
       if (c.response) {
-        el.sliders.appendChild(text("p", "Capacity of " + c.selector + ": spare capacity is a supply response, not shown here; run " +
-          sc.command + " --response optimal (or rules).", "note warn"));
+        el.sliders.appendChild(text("p", "Capacity of " + c.selector + ": adds spare capacity, which the no-response figures here " +
+          "cannot use by construction; run " + sc.command + " --response rules (or optimal) to see what it changes.", "note warn"));
         return;
       }
       el.sliders.appendChild(slider("capacity", j, "capacity of " + c.selector + (c.label ? ": " + c.label : ""), c.scale, 0.05, Math.max(2, 2 * c.scale), ""));
@@ -371,7 +371,7 @@ var sgWhatIf = (function () {
   function toml() {
     var sc = W.scenarios[cur], parts = [sc.header];
     sc.capacity.forEach(function (c, j) {
-      if (c.response) parts.push("# [[capacity]] of " + c.selector + " adds spare capacity: copy it from the original scenario file");
+      if (c.response) parts.push(c.toml);
       else parts.push(c.toml + "\nscale = " + String(scales[j]));
     });
     sc.shocks.forEach(function (s, j) { parts.push(s.toml + "\napproval_rate = " + String(rates[j])); });
