@@ -226,10 +226,10 @@ def _flow(u: str, v: str) -> float:
     return next(float(e["flow"]) for e in EDGES if e["source"] == u and e["target"] == v)
 
 
-def april_loss_by_hand(region: str, kind: str, end_use_node: str) -> float:
-    """Leontief, no response: foreign end use fed by its own components (made from Chinese and
-    local magnets) and by imported Chinese components (not licensed)."""
-    comp = f"{region}:components:{kind}"
+def april_loss_by_hand(end_use_node: str) -> float:
+    """Leontief, no response: a foreign end use takes its product lines' components, made at
+    home from Chinese and local magnets, or imported from China (not licensed). Each line uses
+    one magnet kind, so within a line the magnets substitute (a weighted mean)."""
 
     def dy_level(magnet: str) -> float:
         # a non-Chinese Dy/Tb magnet: the Dy/Tb group binds (NdPr is not licensed)
@@ -241,19 +241,22 @@ def april_loss_by_hand(region: str, kind: str, end_use_node: str) -> float:
         kept = sum((0.25 if u.startswith("CHN:") else 1.0) * f for u, f in heavy_in.items())
         return kept / sum(heavy_in.values())
 
-    inputs = {e["source"]: float(e["flow"]) for e in EDGES if e["target"] == comp}
-    avail = 0.0
-    for u, f in inputs.items():
-        if u == "CHN:magnets:ndfeb-dytb" or u == "CHN:magnets:smco":
-            avail += 0.25 * f
-        elif u.endswith(":magnets:ndfeb-dytb"):
-            avail += dy_level(u) * f
-        else:
-            avail += f
-    comp_level = avail / sum(inputs.values())
+    def line_level(comp: str) -> float:
+        if comp.startswith("CHN:"):
+            return 1.0  # China's own magnets reach China's component makers
+        inputs = {e["source"]: float(e["flow"]) for e in EDGES if e["target"] == comp}
+        avail = 0.0
+        for u, f in inputs.items():
+            if u in ("CHN:magnets:ndfeb-dytb", "CHN:magnets:smco"):
+                avail += 0.25 * f  # licensed, one quarter approved
+            elif u.endswith(":magnets:ndfeb-dytb"):
+                avail += dy_level(u) * f
+            else:
+                avail += f  # Dy-free NdFeB is not licensed
+        return avail / sum(inputs.values())
+
     into = {e["source"]: float(e["flow"]) for e in EDGES if e["target"] == end_use_node}
-    level = (into[comp] * comp_level + into.get(f"CHN:components:{kind}", 0.0)) / sum(into.values())
-    return 1 - level
+    return 1 - sum(f * line_level(u) for u, f in into.items()) / sum(into.values())
 
 
 @pytest.mark.parametrize("region", ["EU", "USA", "JPN", "ROW"])
@@ -262,8 +265,11 @@ def test_april_foreign_ev_traction_loses_far_more_than_electronics(G, region):
     from supplygraph.analysis.scenarios import get_scenario
 
     sc = get_scenario("april-2025-licences")
-    ev_hand = april_loss_by_hand(region, "ev-traction", f"{region}:vehicles")
-    el_hand = april_loss_by_hand(region, "electronics", f"{region}:electronics")
+    ev_hand = april_loss_by_hand(f"{region}:vehicles")
+    el_hand = april_loss_by_hand(f"{region}:electronics")
+    assert april_loss_by_hand(f"{region}:motors") == pytest.approx(
+        disrupt(G, sc.shocks, model="leontief").targets["loss_share"][f"{region}:motors"]
+    )
     assert ev_hand > 5 * el_hand
     res = {}
     # np.errstate: rules.py divides 0 by 0 in its water-filling step when a supplier's remaining

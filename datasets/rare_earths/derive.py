@@ -589,47 +589,58 @@ supply_mix = {
     "ROW": {"CHN": (1 - v("exp_EU") - v("exp_USA")) * exports / consumption["ROW"],
             "VNM": v("mag_VNM") / consumption["ROW"]},
 }  # fmt: skip
-KINDS = {  # kind -> (label, end use, end-use node suffix, world t, dy figure, inventory days)
-    "ev-traction": ("EV traction motors", "vehicles", "vehicles", ev, "dy_ev", 30),
-    "wind": ("wind-turbine generators", "wind", "wind", wind, "dy_wind", 90),
-    "electronics": ("electronics components (speakers, drives, vibration motors)",
-                    "electronics", "electronics", electronics, "dy_electronics", 60),
-    "motors": ("industrial motors, appliances and other magnet uses", "industrial", "motors",
-               motors - v("smco_CHN"), "dy_motors", 60),
+# Product lines: each uses one magnet kind, so a Dy-free magnet never stands in for a
+# Dy/Tb-bearing one (not even under a response's re-sourcing); an end use sums its lines.
+# line -> (label, end use, end-use suffix, world t, dy figure, Dy/Tb-bearing?, inventory days)
+HT = "high-temperature magnets"  # Dy/Tb-bearing NdFeB, or SmCo
+DF = "Dy-free NdFeB"
+motors_ndfeb = motors - v("smco_CHN")
+LINES = {
+    "ev-traction": ("EV traction motors", "vehicles", "vehicles", ev, "dy_ev", True, 30),
+    "wind": ("wind-turbine generators", "wind", "wind", wind, "dy_wind", True, 90),
+    "motors-dytb": ("high-temperature industrial motors (Dy/Tb NdFeB or SmCo)", "industrial",
+                    "motors", motors_ndfeb * v("dy_motors"), "dy_motors", True, 60),
+    "motors": ("industrial motors and appliances with Dy-free magnets", "industrial", "motors",
+               motors_ndfeb * (1 - v("dy_motors")), "dy_motors", False, 60),
+    "electronics-dytb": ("electronics parts with Dy/Tb magnets", "electronics", "electronics",
+                         electronics * v("dy_electronics"), "dy_electronics", True, 60),
+    "electronics": ("electronics parts with Dy-free magnets (speakers, vibration motors)",
+                    "electronics", "electronics", electronics * (1 - v("dy_electronics")),
+                    "dy_electronics", False, 60),
 }  # fmt: skip
 REGION_LABEL = {"CHN": "China", "EU": "European Union", "USA": "United States", "JPN": "Japan",
                 "ROW": "Rest of world"}  # fmt: skip
-MAGNETS = "magnets"
 for c in consumption:
-    for kind, (label, _, _, world_t, dyk, _) in KINDS.items():
-        comp = f"{c}:components:{kind}"
+    for line, (label, _, _, world_t, dyk, dy, _) in LINES.items():
+        comp = f"{c}:components:{line}"
         val = world_t * share[c]
-        if kind == "motors":
-            val += v("smco_CHN") * share[c]
-        d = v(dyk)
-        node(comp, f"{REGION_LABEL[c]} {label}", "components", c, r(val),
+        smco = v("smco_CHN") * share[c] if line == "motors-dytb" else 0.0
+        fig = F[dyk]
+        frac = fig.value if dy else 1 - fig.value
+        lo_f = (fig.low if dy else 1 - (fig.high or 0)) if fig.low is not None else None
+        hi_f = (fig.high if dy else 1 - (fig.low or 0)) if fig.high is not None else None
+        node(comp, f"{REGION_LABEL[c]} {label}", "components", c, r(val + smco),
              "CALC-COMPONENTS|2024|derived",
-             f"world {label} magnets {world_t:,.0f} t x {REGION_LABEL[c]}'s share of magnet "
-             f"consumption {share[c]:.4f} (CALC-MAGNET-CONSUMPTION); made where the magnets "
-             f"are built in; Dy/Tb-bearing share of its NdFeB {d:g} ({F[dyk].source})",
-             material=kind, unit="t magnet/yr")  # fmt: skip
-        fl, fh = F[dyk].low, F[dyk].high
+             f"world magnets of this line {world_t:,.0f} t (the kind's demand x its "
+             f"{'Dy/Tb-bearing' if dy else 'Dy-free'} share {frac:g}, {fig.source}) x "
+             f"{REGION_LABEL[c]}'s share of magnet consumption {share[c]:.4f} "
+             "(CALC-MAGNET-CONSUMPTION)" + (" + China's SmCo by the same share" if smco else "")
+             + "; made where the magnets are built in",
+             material=line, unit="t magnet/yr",
+             low=r(val / frac * lo_f + smco) if lo_f is not None and frac else None,
+             high=r(val / frac * hi_f + smco) if hi_f is not None and frac else None)  # fmt: skip
+        mk = "ndfeb-dytb" if dy else "ndfeb"
         for maker, ms in supply_mix[c].items():
-            for mk, frac, flo, fhi in (("ndfeb-dytb", d, fl, fh),
-                                       ("ndfeb", 1 - d, 1 - (fh or 0), 1 - (fl or 0))):  # fmt: skip
-                ndfeb_val = val - (v("smco_CHN") * share[c] if kind == "motors" else 0)
-                edge(f"{maker}:magnets:{mk}", comp, ndfeb_val * ms * frac, MAGNETS,
-                     F[dyk].source, "2025", F[dyk].evidence,
-                     f"components' NdFeB x {maker}'s share of {c}'s magnet supply {ms:.3f} "
-                     f"(CALC-MAGNET-CONSUMPTION) x {mk} share {frac:g}; max_scale 1: a design "
-                     "cannot swap one magnet kind for the other (ASSUMPTION-DY-SHARE)",
-                     low=r(ndfeb_val * ms * flo, 1) if flo is not None else None,
-                     high=r(ndfeb_val * ms * fhi, 1) if fhi is not None else None,
-                     max_scale=1)  # fmt: skip
-        if kind == "motors":
-            edge("CHN:magnets:smco", comp, v("smco_CHN") * share[c], MAGNETS, "ADAMAS-2019",
-                 "2019", "derived", "China's SmCo in motors, sensors and aerospace parts, "
-                 "split by magnet consumption (assumption)")  # fmt: skip
+            edge(f"{maker}:magnets:{mk}", comp, val * ms, HT if dy else DF, fig.source, "2025",
+                 fig.evidence,
+                 f"the line's NdFeB x {maker}'s share of {c}'s magnet supply {ms:.3f} "
+                 "(CALC-MAGNET-CONSUMPTION); max_scale 1: the line's designs set how much of "
+                 "this magnet kind it uses", max_scale=1)  # fmt: skip
+        if smco:
+            edge("CHN:magnets:smco", comp, smco, HT, "ADAMAS-2019", "2019", "derived",
+                 "China's SmCo in high-temperature motors, sensors and aerospace parts, split "
+                 "by magnet consumption (assumption); substitutes Dy/Tb NdFeB at high "
+                 "temperature", max_scale=1)  # fmt: skip
 node("USA:components:defense", "United States defense subsystems (actuators, guidance, "
      "motors)", "components", "USA", v("defense_ndfeb") + defense_smco,
      "DOD-2012|2012|secondary",
@@ -638,7 +649,7 @@ node("USA:components:defense", "United States defense subsystems (actuators, gui
      unit="t magnet/yr")  # fmt: skip
 for maker, ms in supply_mix["USA"].items():
     edge(f"{maker}:magnets:ndfeb-dytb", "USA:components:defense", v("defense_ndfeb") * ms,
-         "NdFeB magnets", "DOD-2012", "2012", "derived",
+         HT, "DOD-2012", "2012", "derived",
          f"175 t NdFeB x {maker}'s share of US magnet supply {ms:.3f}; high-temperature "
          "grades (ASSUMPTION-DY-SHARE)")  # fmt: skip
 edge(
@@ -654,37 +665,37 @@ edge(
 
 # ============================================================================== end uses
 INV_LOW_HIGH = {30: (14, 30), 60: (30, 90), 90: (45, 135)}
+END_LABEL = {"vehicles": "vehicles (EV traction)", "wind": "wind turbines",
+             "electronics": "consumer electronics",
+             "motors": "industrial motors, appliances and other magnet uses"}  # fmt: skip
 for c in consumption:
-    for kind, (label, end_use, suffix, _, _, inv) in KINDS.items():
-        comp = f"{c}:components:{kind}"
-        val = nodes[comp]["value"]
+    for suffix in ("vehicles", "wind", "electronics", "motors"):
+        lines = [k for k, spec in LINES.items() if spec[2] == suffix]
+        end_use, inv = LINES[lines[0]][1], LINES[lines[0]][6]
+        val = sum(float(nodes[f"{c}:components:{k}"]["value"]) for k in lines)  # type: ignore[arg-type]
         eu = f"{c}:{suffix}"
         lo, hi = INV_LOW_HIGH[inv]
-        node(eu, f"{REGION_LABEL[c]} {end_use} ({label.split(' (')[0]})", "end_use", c, val,
+        node(eu, f"{REGION_LABEL[c]} {END_LABEL[suffix]}", "end_use", c, r(val),
              "CALC-COMPONENTS|2024|derived",
-             "end-use demand = the region's components (t magnet embedded)",
-             end_use=end_use, unit="t magnet/yr", inventory_days=inv, inventory_days_low=lo,
-             inventory_days_high=hi,
+             "end-use demand = the region's components of its product lines (t magnet "
+             "embedded)", end_use=end_use, unit="t magnet/yr", inventory_days=inv,
+             inventory_days_low=lo, inventory_days_high=hi,
              inventory_days_source="MBI-2025" if inv == 30 else "ASSUMPTION-INVENTORY",
              inventory_days_evidence="weak" if inv == 30 else "assumption")  # fmt: skip
         imp = 0.0 if c == "CHN" else v("imports_from_chn")
-        edge(
-            comp,
-            eu,
-            float(val) * (1 - imp),
-            "components",
-            "ASSUMPTION-COMPONENT-IMPORTS",  # type: ignore[arg-type]
-            "2025",
-            "assumption",
-            f"made in the region: 1 - {imp:g} imported from China",
-        )
-        if imp:
-            edge(f"CHN:components:{kind}", eu, float(val) * imp, "components",  # type: ignore[arg-type]
-                 "ASSUMPTION-COMPONENT-IMPORTS", "2025", "assumption",
-                 f"{imp:g} of the region's {label} imported from China (range 0-0.3, so "
-                 "max_scale 3); rotor/stator assemblies with embedded magnets are outside the "
-                 "April 2025 licence list (MOFCOM FAQ, MAGSEES-2025)",
-                 low=0.0, high=r(float(val) * 0.3, 1), max_scale=3)  # type: ignore[arg-type]  # fmt: skip
+        for k in lines:
+            comp = f"{c}:components:{k}"
+            cv = float(nodes[comp]["value"])  # type: ignore[arg-type]
+            edge(comp, eu, cv * (1 - imp), "components", "ASSUMPTION-COMPONENT-IMPORTS",
+                 "2025", "assumption", f"made in the region: 1 - {imp:g} imported from China",
+                 max_scale=1)  # fmt: skip
+            if imp:
+                edge(f"CHN:components:{k}", eu, cv * imp, "components",
+                     "ASSUMPTION-COMPONENT-IMPORTS", "2025", "assumption",
+                     f"{imp:g} of the region's {LINES[k][0]} imported from China (range "
+                     "0-0.3, so max_scale 3); rotor/stator assemblies with embedded magnets "
+                     "are outside the April 2025 licence list (MOFCOM FAQ, MAGSEES-2025)",
+                     low=0.0, high=r(cv * 0.3, 1), max_scale=3)  # fmt: skip
 node("USA:defense", "United States defense", "end_use", "USA",
      nodes["USA:components:defense"]["value"], "DOD-2012|2012|secondary",
      "US weapon systems' magnets (NdFeB 175 t, DoD 2012; SmCo 100 t assumed)",
