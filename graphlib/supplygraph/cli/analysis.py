@@ -103,6 +103,14 @@ def concentration_command(
             "(1,000 / 1,800).",
         ),
     ] = Guidelines.g2010,
+    by_material: Annotated[
+        bool,
+        typer.Option(
+            "--by-material",
+            help="One row per stage and element group (the nodes' 'material', e.g. light and "
+            "heavy rare earths) instead of one per stage.",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Concentration of each stage (and of reserves): HHI, CR1/CR3, top country, EU 65 % check.
@@ -111,17 +119,22 @@ def concentration_command(
     aggregates kept in the totals but left out of the index). 'level' uses the US merger
     guidelines' bands; 'eu_single_country_cap' flags a country above 65 % of the stage (EU
     Critical Raw Materials Act benchmark); 'hhi_governance' is the EU governance-weighted HHI
-    (0-10 scale) when nodes carry a 'governance' score.
+    (0-10 scale) when nodes carry a 'governance' score. --by-material gives the same columns
+    per stage and element group, with shares taken within the group.
     """
     from supplygraph.analysis.concentration import (
         MERGER_GUIDELINES_2010,
         MERGER_GUIDELINES_2023,
         concentration,
+        concentration_by_material,
     )
 
     G = load_source(source)
     bands = MERGER_GUIDELINES_2023 if guidelines is Guidelines.g2023 else MERGER_GUIDELINES_2010
-    emit_table(concentration(G, thresholds=bands), fmt)
+    if by_material:
+        emit_table(concentration_by_material(G, thresholds=bands), fmt, index=False)
+    else:
+        emit_table(concentration(G, thresholds=bands), fmt)
 
 
 @app.command("chokepoints")

@@ -510,7 +510,7 @@ def build_trade_dataset(
     >>> _ = (d / "country_codes_V202401b.csv").write_text(
     ...     "country_code,country_name,country_iso2,country_iso3\\n"
     ...     "458,Malaysia,MY,MYS\\n392,Japan,JP,JPN\\n")
-    >>> built = build_trade_dataset(read_trade(d, 2022), "rare-earths", d / "out")
+    >>> built = build_trade_dataset(read_trade(d, 2022), "rare-earths-aggregate", d / "out")
     >>> G = built.graph
     >>> round(G.edges["MYS:separation", "JPN:metal"]["flow"] + G.edges["MYS:separation", "JPN:industrial"]["flow"])
     4800
