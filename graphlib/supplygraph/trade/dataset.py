@@ -1,7 +1,7 @@
 """``trade build``: a dataset folder in which bilateral trade replaces the pooled world market.
 
 Input: one year of trade (:func:`supplygraph.trade.read_trade`) and a stage-shares dataset (the
-built-in ``rare-earths`` or a folder laid out the same way). Output: a new folder with the same
+built-in ``rare-earths-aggregate`` or a folder laid out the same way). Output: a new folder with the same
 files (``dataset.toml``, ``stage_shares.csv``, ``flows.csv``, ``sources.csv``) plus
 ``coverage.csv``, which every command loads like the original.
 
@@ -463,7 +463,7 @@ def _manifest_text(data: dict[str, Any]) -> str:
 
 def build_trade_dataset(
     trade: TradeData,
-    source: str | Path = "rare-earths",
+    source: str | Path = "rare-earths-aggregate",
     out: str | Path = "trade-dataset",
     *,
     hs_map: HSMap | None = None,
