@@ -1274,11 +1274,16 @@ def _focus_stage(wide: pd.DataFrame, lead: str, focus: tuple[str, str] | None) -
 
 
 def _name(G: nx.DiGraph, n: Any) -> str:
+    """A node's label, or "China separation" for a country-stage group ``"CHN@separation"``."""
     if n in G:
         lab = G.nodes[n].get("label")
         if lab not in (None, "") and not _is_missing(lab):
             return str(lab)
-    return str(n)
+    text = str(n)
+    country, at, stage = text.partition("@")
+    if at and country and stage and n not in G:
+        return f"{country_name(country)} {_stage_label(stage)} as a whole"
+    return text
 
 
 def _chokepoint_sentences(G: nx.DiGraph, table: Table) -> list[str]:
