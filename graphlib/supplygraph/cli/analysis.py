@@ -161,6 +161,11 @@ def chokepoints_command(
             "(both; groups of a single node are shown as that node).",
         ),
     ] = ChokepointKind.all,
+    response: ResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
+    floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Rank chokepoints: what the end uses would lose without each node or country-stage.
@@ -172,7 +177,10 @@ def chokepoints_command(
     from supplygraph.analysis.chokepoints import chokepoints
 
     G = load_source(source)
-    table = chokepoints(G, threshold=threshold, model=model.value, top=top, kind=kind.value)
+    resp = response_options(None, response, substitution, rationing, priority, floor)
+    table = chokepoints(
+        G, threshold=threshold, model=model.value, top=top, kind=kind.value, response=resp
+    )
     emit_table(table, fmt)
 
 
@@ -304,13 +312,31 @@ def sweep_command(
             show_default=False,
         ),
     ] = None,
+    response: ResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
+    floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets."""
+    """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets.
+
+    With --response, each removal's loss is taken after the supply response (with --top, the
+    response is evaluated only until the top rows are certain).
+    """
     from supplygraph.analysis.disruption import sweep
 
     G = load_source(source)
-    table = sweep(G, model=model.value, by=by.value, workers=workers, scheduler=scheduler or None)
+    resp = response_options(None, response, substitution, rationing, priority, floor)
+    table = sweep(
+        G,
+        model=model.value,
+        by=by.value,
+        workers=workers,
+        scheduler=scheduler or None,
+        response=resp,
+        top=top if resp.model != "none" else None,
+    )
     if top is not None:
         table = table.head(top)
     emit_table(table, fmt)
