@@ -362,6 +362,68 @@ def _simulate(
     return out
 
 
+def capacity_schedule(
+    cg: Any, tranches: Sequence[tuple[Any, float, int, float | None]] = ()
+) -> tuple[Any, set[int]]:
+    """Capacity over time: ``kappa(t)``, the most each node can make on day ``t`` (fraction).
+
+    ``kappa(t) = 1 + spare * r(t; ramp_delay_days, ramp_days) + sum_tranches added * r(t; start,
+    ramp)`` with the linear ramp ``r(t; L, tau) = clip((t - L) / tau, 0, 1)`` from day ``L`` (a
+    step at ``L`` when ``tau = 0``); ``spare`` is the node's own spare capacity (its capacity
+    before the scenario, over its normal output, minus 1) and each tranche is capacity a
+    scenario adds (:func:`~supplygraph.analysis.scenarios.capacity_tranches`), as a share of
+    normal output.
+
+    Parameters
+    ----------
+    cg
+        The compiled graph of the graph *with* the scenario's capacity applied.
+    tranches
+        ``(node, added, start_day, ramp_days)`` per tranche (ramp None: the node's own).
+
+    Returns
+    -------
+    (kappa, change_days)
+        ``kappa(t)`` returns an array per position; ``change_days`` the days on which some
+        capacity changes (every day of a ramp).
+    """
+    from supplygraph.analysis.response import capacity_ratio
+
+    kappa_final = capacity_ratio(cg)
+    base = np.where(cg.baseline > 0, cg.baseline, 1.0)
+    ramps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (amount, delay, duration)
+    own = kappa_final - 1.0
+    for node, added, start, ramp in tranches:
+        p = cg.index.get(node)
+        if p is None or added <= 0:
+            continue
+        amount = np.zeros(cg.n)
+        amount[p] = added / base[p]
+        own = own - amount
+        dur = np.zeros(cg.n)
+        dur[p] = cg.ramp_days[p] if ramp is None else ramp
+        delay = np.zeros(cg.n)
+        delay[p] = start
+        ramps.append((amount, delay, dur))
+    ramps.insert(0, (np.maximum(own, 0.0), cg.ramp_delay_days, cg.ramp_days))
+
+    def kappa_on(t: float) -> np.ndarray:
+        k = np.ones(cg.n)
+        for amount, delay, dur in ramps:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(dur > 0, (t - delay) / np.where(dur > 0, dur, 1.0), 1.0)
+            r = np.where(t >= delay, np.clip(r, 0.0, 1.0), 0.0)
+            k = k + amount * r
+        return k
+
+    change_days = {0}
+    for amount, delay, dur in ramps:
+        live = amount > 0
+        for d0, d1 in zip(delay[live].tolist(), (delay + dur)[live].tolist(), strict=True):
+            change_days.update(range(int(np.floor(d0)), int(np.ceil(d1)) + 1))
+    return kappa_on, change_days
+
+
 def _simulate_response(
     G: nx.DiGraph,
     plan: _Plan,
@@ -382,7 +444,7 @@ def _simulate_response(
     inputs and outputs as :func:`_simulate` (arrays in the plan's node order).
     """
     from supplygraph.analysis.propagation import _closed_values
-    from supplygraph.analysis.response import build_problem, capacity_ratio
+    from supplygraph.analysis.response import build_problem
     from supplygraph.analysis.rules import solve_rules
     from supplygraph.compiled import compile_graph
 
@@ -403,39 +465,7 @@ def _simulate_response(
     lag = plan.lag[plan_edge] if cg.m else np.zeros(0, dtype=np.int64)
     L = plan.maxlag
 
-    # ---- capacity over time: kappa(t) = 1 + spare part ramping + each scenario tranche
-    kappa_final = capacity_ratio(cg)
-    base = np.where(cg.baseline > 0, cg.baseline, 1.0)
-    ramps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (amount, delay, duration)
-    own = kappa_final - 1.0
-    for node, added, start, ramp in tranches:
-        p = cg.index.get(node)
-        if p is None or added <= 0:
-            continue
-        amount = np.zeros(cg.n)
-        amount[p] = added / base[p]
-        own = own - amount
-        dur = np.zeros(cg.n)
-        dur[p] = cg.ramp_days[p] if ramp is None else ramp
-        delay = np.zeros(cg.n)
-        delay[p] = start
-        ramps.append((amount, delay, dur))
-    ramps.insert(0, (np.maximum(own, 0.0), cg.ramp_delay_days, cg.ramp_days))
-
-    def kappa_on(t: int) -> np.ndarray:
-        k = np.ones(cg.n)
-        for amount, delay, dur in ramps:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = np.where(dur > 0, (t - delay) / np.where(dur > 0, dur, 1.0), 1.0)
-            r = np.where(t >= delay, np.clip(r, 0.0, 1.0), 0.0)
-            k = k + amount * r
-        return k
-
-    change_days = {0}
-    for amount, delay, dur in ramps:
-        live = amount > 0
-        for d0, d1 in zip(delay[live].tolist(), (delay + dur)[live].tolist(), strict=True):
-            change_days.update(range(int(np.floor(d0)), int(np.ceil(d1)) + 1))
+    kappa_on, change_days = capacity_schedule(cg, tranches)
     qual = float(response.qualification_days)
     if response.substitution == "stage":
         change_days.add(int(np.ceil(qual)))

@@ -294,3 +294,80 @@ def deminimis_cmd(
         emit_table(deminimis_by_country(reach), fmt, index=False)
     else:
         emit_table(reach, fmt, index=False)
+
+
+@app.command("mitigate")
+@guarded
+def mitigate_cmd(
+    scenario: ScenarioOpt,
+    source: SourceArg = DEFAULT_SOURCE,
+    end_use: Annotated[
+        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
+    ] = None,
+    node: Annotated[
+        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
+    ] = None,
+    min_output: Annotated[
+        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
+    ] = 0.9,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 365,
+    options: Annotated[
+        str | None,
+        typer.Option(
+            "--options",
+            help="A CSV or xlsx table of options: node, lever (stock | capacity), unit_cost, "
+            "and optional maximum, ramp_days, start_day. Default: stock at the targets and "
+            "capacity at every uncut node upstream, all at cost 1 (placeholders).",
+            show_default=False,
+        ),
+    ] = None,
+    step: Annotated[
+        int, typer.Option("--step", min=1, help="Period length of the program, in days.")
+    ] = 7,
+    substitution: SubstitutionOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Least-cost mix of added stock and added capacity that keeps a target up through a scenario.
+
+    A linear program over time (periods of --step days) picks amounts of each option, with
+    spare and new capacity ramping up and stocks drawn down; the plan is then run day by day
+    under the rules (and with no response), and its stock raised until it holds there.
+    Example: supplygraph mitigate --scenario april-2025-licences --end-use defense
+    --min-output 0.9 --days 365
+    """
+    from supplygraph.analysis.mitigation import mitigate
+
+    G = load_source(source)
+    sc = _scenario(G, source, scenario)
+    resp = response_options(sc, None, substitution, None, None)
+    plan = mitigate(
+        G,
+        sc,
+        end_use=end_use,
+        target_nodes=node or None,
+        min_output=min_output,
+        days=days,
+        options=options,
+        step=step,
+        response=resp,
+    )
+    what = end_use or ", ".join(node or []) or "every end use"
+    if not plan.feasible:
+        message(
+            f"no mix of the options keeps {what} at {min_output:.0%} for {days} days; at best "
+            f"{plan.best_min_output:.1%}"
+        )
+    else:
+        message(f"plan for {what} at {min_output:.0%} for {days} days: cost {plan.total_cost:,.6g}")
+        for phrase in plan.binding:
+            message(f"  what binds: {phrase}")
+    for a in plan.assumptions:
+        message(f"  note: {a}")
+    for rec in plan.check.to_dict("records"):
+        tts = rec["time_to_shortage"]
+        when = f"short from day {int(tts)}" if tts == tts else "never short"
+        message(
+            f"  check ({rec['response']}, {rec['plan']}): lowest output "
+            f"{rec['lowest_output']:.1%}, {when}"
+        )
+    emit_table(plan.plan, fmt, index=False)
