@@ -669,3 +669,30 @@ def test_chokepoints_under_a_response_rank_by_the_response_loss():
     assert list(opt["weighted_loss"]) == sorted(opt["weighted_loss"], reverse=True)
     top = sg.chokepoints(G, response="optimal", top=4)
     assert list(top.index) == list(opt.index[:4])
+
+
+def test_visualize_colours_what_binds(tmp_path):
+    from typer.testing import CliRunner
+
+    from supplygraph.cli import app
+
+    out = tmp_path / "v.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "visualize",
+            "--scenario",
+            "allied-diversification",
+            "-m",
+            "leontief",
+            "--response",
+            "rules",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    # the legend labels of the highlight (what the view draws in its own colours)
+    assert "spare capacity left idle" in html
+    assert "shock cap that binds" in html

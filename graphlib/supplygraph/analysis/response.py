@@ -953,3 +953,43 @@ def _closed_columns(cg: CompiledGraph, cap: np.ndarray) -> np.ndarray:
     cut = ((cap < 1.0) & cg.closed_node[:, None]).astype(float)
     hit = (member @ cut) > 0
     return np.where(hit[cg.comp], 0.0, 1.0)
+
+
+#: Legend label of each kind of limit in the network view's highlight.
+HIGHLIGHT_LABELS = {
+    "capacity": "capacity that binds",
+    "shock cap": "shock cap that binds",
+    "link limit": "link limit that binds",
+    "external input": "external input that binds",
+    "idle spare": "spare capacity left idle",
+}
+
+
+def highlight_limits(binding: Mapping[str, Sequence[Any]]) -> dict[Any, str]:
+    """The network view's ``highlight`` of a result's limits: node or link -> legend label.
+
+    Parameters
+    ----------
+    binding
+        ``DisruptionResult.binding``: end use -> limit groups (each with ``kind`` and
+        ``members``: node ids, or (supplier, customer) pairs).
+
+    Returns
+    -------
+    dict
+        ``{node or (u, v): label}`` with labels from :data:`HIGHLIGHT_LABELS`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> highlight_limits({"defense": [NS(kind="capacity", members=["JPN:metal"])]})
+    {'JPN:metal': 'capacity that binds'}
+    """
+    out: dict[Any, str] = {}
+    for groups in binding.values():
+        for g in groups:
+            label = HIGHLIGHT_LABELS.get(g.kind, g.kind)
+            for member in g.members:
+                key = tuple(member) if isinstance(member, list | tuple) else member
+                out.setdefault(key, label)
+    return out
