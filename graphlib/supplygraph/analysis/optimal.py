@@ -61,6 +61,8 @@ __all__ = ["Binding", "LinearProgram", "build_lp"]
 DUAL_TOL = 1e-9
 #: Above this many variables the interior-point method is used.
 IPM_ABOVE = 20_000
+#: Up to this many variables each named binding group is confirmed by a re-solve.
+CONFIRM_UP_TO = 50_000
 
 
 @dataclass
@@ -252,6 +254,19 @@ class LinearProgram:
         if sol.value >= demand - 1e-9 * scale:
             return []
         groups = _groups(self, sol.shadow_ub, sol.shadow_row, sol, scale)
+        if self.n + self.M + self.T > CONFIRM_UP_TO:
+            # a re-solve per group costs as much as the program itself at this size: name the
+            # groups from their shadow prices alone, and say so
+            return [
+                Binding(
+                    kind,
+                    phrase + " (shadow price; not re-checked at this size)",
+                    members,
+                    share,
+                    float("nan"),
+                )
+                for kind, phrase, members, _, _, share in sorted(groups, key=lambda g: -g[5])
+            ]
         confirmed: list[Binding] = []
         for kind, phrase, members, idx, ext_rows, share in groups:
             gain = self._relaxed_gain(c, sol.value, idx, ext_rows)

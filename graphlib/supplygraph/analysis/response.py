@@ -677,7 +677,14 @@ def respond(
         joint=np.clip(whole.d, 0.0, 1.0),
         total=float(np.clip(whole.value, 0.0, 1.0)),
     )
+    full = out.joint >= 1.0 - 1e-9  # nothing can do better than full supply
     for name, idx in groups.items():
+        if full[idx].all():
+            # served in full at the joint optimum: that is its own optimum too, one program less
+            out.groups[name] = (1.0, out.joint.copy())
+            out.binding[name] = []
+            out.remaining[idx] = 1.0
+            continue
         w = np.zeros(T)
         w[idx] = weights[idx]
         if w.sum() <= 0:
@@ -690,6 +697,9 @@ def respond(
         out.remaining[idx] = d[idx]
     if per_target:
         for i in range(T):
+            if full[i]:
+                out.remaining[i] = 1.0
+                continue
             c = np.zeros(T)
             c[i] = 1.0
             out.remaining[i] = min(max(lp.solve(c).value, 0.0), 1.0)
@@ -769,6 +779,13 @@ def limit_groups(
     empty = np.zeros(0, dtype=np.int64)
     out: list[LimitGroup] = []
     cut = prob.cap[:, 0] < 1.0
+    stage_countries: dict[int, set[str]] = {}
+
+    def countries_in(st: int) -> set[str]:
+        if st not in stage_countries:
+            codes = np.unique(cg.country_code[cg.stage_code == st])
+            stage_countries[st] = {cg.countries[c] for c in codes.tolist()}
+        return stage_countries[st]
 
     def by_stage(nodes: np.ndarray, kind: str) -> None:
         groups: dict[tuple[int, bool], list[int]] = {}
@@ -779,7 +796,7 @@ def limit_groups(
         for (st, is_cut), members in sorted(groups.items()):
             stage = cg.stages[st]
             countries = sorted({cg.country_of(v) for v in members})
-            in_stage = {cg.country_of(v) for v in np.flatnonzero(cg.stage_code == st).tolist()}
+            in_stage = countries_in(st)
             others = sorted(in_stage - set(countries))
             if kind == "idle spare":
                 phrase = (

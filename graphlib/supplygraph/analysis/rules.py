@@ -23,11 +23,14 @@ pool ``p`` (``ext[p]`` of it from outside the graph), ``q[e]`` the link's quota.
    is exactly the linear (one pool) or Leontief (one pool per input group) model,
    ``x = cap * P``.
 3. **Orders.** A node short of what it is asked to make needs, per pool,
-   ``shortfall[p] = min(kappa, T / cap) * N[p] - (delivered + ext)`` more. It orders that from
-   its existing suppliers in proportion to ``z[e]`` times each supplier's spare fraction (Guan
-   et al.'s capacity weighting), capped by what the link and the supplier could take
-   (``q[e] - d1[e] - g[e]`` and the supplier's spare), and -- with ``substitution="stage"`` --
-   the rest from suppliers it has no link with (by their spare output).
+   ``shortfall[p] = min(kappa, T / cap) * N[p] - (delivered + ext)`` more. Whatever its open
+   orders do not already cover it orders from its existing suppliers in proportion to ``z[e]``
+   times each supplier's spare fraction (Guan et al.'s capacity weighting), capped by what the
+   link and the supplier could still take (``q[e] - d1[e] - g[e]`` minus the link's open
+   orders, and the supplier's spare minus every open order it holds), and -- with
+   ``substitution="stage"`` -- the rest from suppliers it has no link with (by their spare
+   output). Orders stay open with their supplier until filled: a customer does not move an
+   order elsewhere.
 4. **Rationing.** A supplier has ``L[u] = max(x[u] - 1, 0) * out[u] + withheld[u] - granted[u]``
    to spare and grants the orders it receives by the chosen rule: ``proportional`` (in
    proportion to the orders), ``priority`` (classes in order, proportional within a class) or
@@ -37,11 +40,15 @@ pool ``p`` (``ext[p]`` of it from outside the graph), ``q[e]`` the link's quota.
 One round is a pass down the graph (steps 1, 2 and 4, level by level, so deliveries flow
 downstream in the same round) and a pass up (step 3, so orders reach suppliers of suppliers).
 
-Termination. Grants only grow (they are never withdrawn) and are bounded by the links' quotas
-and the suppliers' capacities; every ``x`` is a monotone function of the grants and of its
-suppliers' ``min(x, 1)``, which never falls. So the grants converge; the iteration stops when a
-round adds less than ``tol`` (absolute, relative to the largest flow) to every grant and moves
-no ``x`` by more than ``tol``, and raises after ``max_rounds`` rounds.
+Termination. Orders and grants only grow (neither is ever withdrawn) and both are bounded (by
+the shortfalls, the links' quotas and the suppliers' capacities); what a supplier is asked to
+make, ``T``, grows with the orders it holds, and every ``x`` is a monotone function of ``T``,
+the grants and its suppliers' ``min(x, 1)``, which never falls. A new order arises only when
+what a node is asked to make grows, so orders settle once the largest orders have travelled up
+the chain, and grants once they have travelled down: a few rounds per level of the graph. The
+iteration stops when a round places no order and adds less than ``tol`` (absolute, relative to
+the largest flow) to every grant and moves no ``x`` by more than ``tol``; it raises after
+``max_rounds`` rounds.
 
 Bounds (tested): every node gets at least its no-response output (incumbents keep their share
 and grants only add), and the rule's deliveries satisfy every constraint of the linear program
@@ -352,7 +359,7 @@ def solve_rules(
 
     x = np.zeros((n, S))
     gr = np.zeros((M, S))
-    req = np.zeros((M, S))
+    orders = np.zeros((M, S))  # cumulative: what each customer has ordered on top, per link
     T = np.minimum(capk, 1.0)  # what each node is asked to make (normal output, until orders)
     avail = np.zeros((prob.n_pools, S))
     shortfall = np.zeros((prob.n_pools, S))
@@ -419,7 +426,7 @@ def solve_rules(
                 np.maximum(x[a:b] - 1.0, 0.0) * out[a:b] + Ssum @ withheld - Ssum @ gr[e_out]
             )
             spare_out = np.maximum(spare_out, 0.0)
-            want = np.minimum(req[e_out], head)
+            want = np.minimum(orders[e_out] - gr[e_out], head)
             if reorder and want.any():
                 seg = _flat_seg(prob.src[e_out] - a, S, b - a)
                 g = _ration(
@@ -435,6 +442,10 @@ def solve_rules(
                 spare_out = np.maximum(spare_out - Ssum @ g, 0.0)
             leftover[a:b] = spare_out
         # ------------------------------------------------------------- up: orders
+        ordered = False
+        # open orders per supplier (every customer), kept current as this pass adds orders
+        open_at = np.zeros((n, S))
+        np.add.at(open_at, prob.src, orders - gr)
         if reorder:
             for k in range(cg.n_levels - 1, -1, -1):
                 a, b = int(lay.nptr[k]), int(lay.nptr[k + 1])
@@ -442,7 +453,7 @@ def solve_rules(
                 if len(e_out):
                     xs = _incumbent_rate(prob, e_out, x, lagged)
                     withheld = lay.src_sum[k] @ ((1.0 - prob.keep[e_out]) * xs * z[e_out])
-                    extra = lay.src_sum[k] @ (gr[e_out] + req[e_out]) - withheld
+                    extra = lay.src_sum[k] @ orders[e_out] - withheld
                     with np.errstate(invalid="ignore", divide="ignore"):
                         bump = np.where(out[a:b] > 0, np.maximum(extra, 0.0) / out[a:b], 0.0)
                     T[a:b] = np.minimum(capk[a:b], np.where(sink[a:b], 1.0, 1.0 + bump))
@@ -461,13 +472,17 @@ def solve_rules(
                 short = np.maximum(need - avail[pa:pb], 0.0)
                 short[short <= gtol] = 0.0
                 shortfall[pa:pb] = short
-                req[e_in] = 0.0
+                # order only what the open orders do not already cover
+                open_e = orders[e_in] - gr[e_in]
+                short = np.maximum(short - lay.pool_sum[k] @ open_e, 0.0)
+                short[short <= gtol] = 0.0
                 if not short.any():
                     continue
                 su = prob.src[e_in]
                 d1 = keep_d1(prob, e_in, x, lagged)
-                head = np.maximum(prob.quota[e_in] - d1 - gr[e_in], 0.0)
+                head = np.maximum(prob.quota[e_in] - d1 - gr[e_in] - open_e, 0.0)
                 potential = np.maximum(capk[su] - x[su], 0.0) * out[su] + leftover[su]
+                potential = np.maximum(potential - open_at[su], 0.0)
                 c = np.minimum(head, potential)
                 old = ~is_new[e_in]
                 rel_pool = prob.pool[e_in] - pa
@@ -486,10 +501,12 @@ def solve_rules(
                     r = r + waterfill(
                         seg, w_new.ravel(), c_new.ravel(), rest.ravel(), n_seg
                     ).reshape(c.shape)
-                req[e_in] = r
+                orders[e_in] += r
+                np.add.at(open_at, su, r)
+                ordered = ordered or bool(np.max(r, initial=0.0) > gtol)
         moved = float(np.max(np.abs(x - x_before))) if n else 0.0
         grew = float(np.max(gr - gr_before_total)) if M else 0.0
-        if rounds > 1 and moved <= tol and grew <= gtol:
+        if rounds > 1 and moved <= tol and grew <= gtol and not ordered:
             break
         if not reorder and rounds >= 1:
             break
@@ -501,7 +518,7 @@ def solve_rules(
         x=x,
         delivered=delivered,
         granted=gr,
-        requested=req,
+        requested=orders - gr,
         short=shortfall,
         rounds=rounds,
         used=used,
@@ -536,44 +553,39 @@ def stall_reasons(
     d1 = prob.keep[:, 0] * xs * prob.z
     head = prob.quota[:, 0] - d1 - gr
     scale = max(float(prob.z.max()) if len(prob.z) else 1.0, 1.0)
-    pool_of_node: dict[int, list[int]] = {}
-    for p, v in enumerate(prob.pool_node.tolist()):
-        pool_of_node.setdefault(v, []).append(p)
-    edges_of_pool: dict[int, list[int]] = {}
-    for e, p in enumerate(prob.pool.tolist()):
-        edges_of_pool.setdefault(p, []).append(e)
-    caps: set[int] = set()
-    links: set[int] = set()
-    ext: set[int] = set()
-    idle: set[int] = set()
-    seen: set[int] = set()
-    stack = [int(t) for t in targets]
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        for p in pool_of_node.get(v, []):
-            if short[p] <= tol * scale:
-                continue
-            if prob.pool_ext[p] > 0 and not edges_of_pool.get(p):
-                ext.add(p)
-            for e in edges_of_pool.get(p, []):
-                u = int(prob.src[e])
-                if prob.z[e] == 0 and prob.quota[e, 0] == 0:
-                    continue  # a new link a shock covers: not a supplier of this customer
-                if head[e] <= tol * max(prob.z[e], 1.0):
-                    if prob.z[e] > 0:
-                        links.add(e)
-                    continue
-                if x[u] >= capk[u] - tol:
-                    caps.add(u)
-                    continue
-                if capk[u] > x[u] + tol and capk[u] > 1.0 + tol:
-                    idle.add(u)
-                stack.append(u)
-    as_arr = lambda items: np.array(sorted(items), dtype=np.int64)  # noqa: E731
-    return as_arr(caps), as_arr(links), as_arr(ext), as_arr(idle)
+    # how each link answers an open shortfall of its customer's pool
+    usable = ~((prob.z == 0) & (prob.quota[:, 0] == 0))  # a new link no shock covers
+    capped = usable & (head <= tol * np.maximum(prob.z, 1.0))
+    at_cap = usable & ~capped & (x[prob.src] >= capk[prob.src] - tol)
+    onward = usable & ~capped & ~at_cap  # the supplier could make more: look at its inputs
+    short_pool = short > tol * scale
+    no_links = np.bincount(prob.pool, minlength=prob.n_pools) == 0
+    n = prob.n
+    seen = np.zeros(n, dtype=bool)
+    frontier = np.zeros(n, dtype=bool)
+    frontier[np.asarray(targets, dtype=np.int64)] = True
+    caps = np.zeros(n, dtype=bool)
+    links = np.zeros(len(prob.src), dtype=bool)
+    ext = np.zeros(prob.n_pools, dtype=bool)
+    idle = np.zeros(n, dtype=bool)
+    while frontier.any():
+        seen |= frontier
+        pools = short_pool & frontier[prob.pool_node]
+        ext |= pools & (prob.pool_ext > 0) & no_links
+        e = pools[prob.pool]
+        links |= e & capped & (prob.z > 0)
+        caps[prob.src[e & at_cap]] = True
+        nxt = prob.src[e & onward]
+        idle[nxt[(capk[nxt] > x[nxt] + tol) & (capk[nxt] > 1.0 + tol)]] = True
+        frontier = np.zeros(n, dtype=bool)
+        frontier[nxt] = True
+        frontier &= ~seen
+    return (
+        np.flatnonzero(caps),
+        np.flatnonzero(links),
+        np.flatnonzero(ext),
+        np.flatnonzero(idle),
+    )
 
 
 def _incumbent_rate(
