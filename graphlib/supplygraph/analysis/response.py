@@ -677,11 +677,12 @@ def respond(
         joint=np.clip(whole.d, 0.0, 1.0),
         total=float(np.clip(whole.value, 0.0, 1.0)),
     )
-    full = out.joint >= 1.0 - 1e-9  # nothing can do better than full supply
+    joint = np.clip(whole.d, 0.0, 1.0)
+    full = np.asarray(joint >= 1.0 - 1e-9, dtype=bool)  # nothing can do better than full supply
     for name, idx in groups.items():
         if full[idx].all():
             # served in full at the joint optimum: that is its own optimum too, one program less
-            out.groups[name] = (1.0, out.joint.copy())
+            out.groups[name] = (1.0, joint.copy())
             out.binding[name] = []
             out.remaining[idx] = 1.0
             continue
