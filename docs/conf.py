@@ -75,7 +75,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_signature": False,
     "min_reported_time": 1,
-    "reset_modules": ("matplotlib",),
+    "reset_modules": ("matplotlib", "sgdocs.reset_pandas"),
     "write_computation_times": False,
 }
 

@@ -493,6 +493,15 @@ def _verbatim_docstring(
         lines[:] = ["::", "", *(f"    {line}" for line in raw.splitlines()), ""]
 
 
+def reset_pandas(gallery_conf: Any, fname: str) -> None:
+    """sphinx-gallery ``reset_modules``: show whole text cells (chokepoint reasons, binding
+    constraints) in the tables the examples print."""
+    import pandas as pd
+
+    pd.reset_option("display.max_colwidth")
+    pd.set_option("display.max_colwidth", None)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", generate)
     app.connect("env-check-consistency", check_api_coverage)

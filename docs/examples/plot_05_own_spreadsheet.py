@@ -25,7 +25,9 @@ From the command line::
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import openpyxl
+import pandas as pd
 
 import supplygraph as sg
 from supplygraph.errors import ValidationError
@@ -110,9 +112,19 @@ sg.chokepoints(G)[["stage", "country", "max_dependency", "max_dependency_target"
 # %%
 # What our plants keep if Chinese supply stops (every Chinese node shut), and if only Chinese
 # magnets to the US are cut by three quarters:
-for shock in ["CHN", "CHN@magnets->USA=0.75"]:
-    kept = sg.disrupt(G, shock).targets["remaining"]
-    print(f"{shock:>22}: " + ", ".join(f"{n} keeps {v:.0%}" for n, v in kept.items()))
+kept = pd.DataFrame(
+    {shock: sg.disrupt(G, shock).targets["remaining"] for shock in ["CHN", "CHN@magnets->USA=0.75"]}
+)
+kept.round(3)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3))
+kept.T.plot.barh(ax=ax, width=0.7)
+ax.set_xlim(0, 1)
+ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+ax.set_xlabel("share of normal supply kept")
+ax.legend(title="plant", frameon=False, loc="lower right")
+fig.tight_layout()
 
 # %%
 # The interactive view

@@ -40,7 +40,9 @@ here = Path(__file__).resolve() if "__file__" in globals() else Path.cwd() / "ex
 root = next(p for p in here.parents if (p / "benchmarks" / "generate.py").is_file())
 folder = Path(tempfile.mkdtemp()) / "net100k"
 command = [sys.executable, str(root / "benchmarks" / "generate.py"), str(N_NODES)]
-subprocess.run([*command, "-o", str(folder)], check=True)
+print(
+    subprocess.run([*command, "-o", str(folder)], check=True, capture_output=True, text=True).stdout
+)
 
 timings = {}
 start = time.perf_counter()

@@ -21,6 +21,8 @@ From the command line::
 import tempfile
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+
 import supplygraph as sg
 from supplygraph.errors import ScenarioError
 
@@ -77,9 +79,22 @@ for response in ["none", sc.response, "optimal"]:
     name = getattr(response, "model", response)
     us = result.targets[result.targets["country"] == "USA"]["remaining"]
     print(f"{name:>8}: " + ", ".join(f"{n} {v:.0%}" for n, v in us.items()))
+    if name != "none":
+        print(f"{'':>8}  defense: {result.by_end_use.loc['defense', 'binding']}")
 
 # %%
 # And day by day, on the graph with the new capacity (the timeline is the no-response model;
 # the shock starts on day 30):
 tl = sg.timeline(H, list(sc.shocks), horizon=180)
 tl.end_uses[["time_to_shortage", "first_node", "depth"]]
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 3.5))
+tl.daily_end_uses.plot(ax=ax, drawstyle="steps-post")
+ax.axvline(30, color="0.3", ls=":", lw=1)
+ax.set_ylim(0, 1.05)
+ax.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
+ax.set_xlabel("day")
+ax.set_ylabel("output, share of normal")
+ax.legend(loc="lower left", frameon=False, ncol=3)
+fig.tight_layout()
