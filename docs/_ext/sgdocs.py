@@ -226,6 +226,17 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _record(fields: dict[str, Any]) -> str:
+    """One Markdown list item: the first field in bold, the others as ``name: value``."""
+    (_, first), *rest = fields.items()
+    parts = [
+        f"{_md_escape(name)}: {_link(value) if name == 'url' else _md_escape(value)}"
+        for name, value in rest
+        if str(value).strip()
+    ]
+    return f"- **{_md_escape(first)}**" + (" — " + "; ".join(parts) if parts else "")
+
+
 def _link(url: str) -> str:
     url = str(url).strip()
     if re.match(r"https?://\S+$", url):
@@ -289,15 +300,10 @@ def write_dataset_pages(out: Path) -> None:
                 "of these ids.",
                 "",
             ]
-            header = list(src.columns)
-            rows = [
-                [
-                    _link(v) if col == "url" else _md_escape(v)
-                    for col, v in zip(header, r, strict=True)
-                ]
-                for r in src.itertuples(index=False)
+            lines += [
+                _record(dict(zip(src.columns, r, strict=True))) for r in src.itertuples(index=False)
             ]
-            lines += _table([_md_escape(h) for h in header], rows)
+            lines.append("")
         scenarios = _scenarios(row.name)
         if scenarios is not None and len(scenarios):
             lines += [
@@ -308,8 +314,8 @@ def write_dataset_pages(out: Path) -> None:
                 "",
             ]
             cols = ["name", "description", "shocks", "capacity", "start_date", "sources"]
-            rows = [[_md_escape(getattr(r, c)) for c in cols] for r in scenarios.itertuples()]
-            lines += _table(cols, rows)
+            lines += [_record({c: getattr(r, c) for c in cols}) for r in scenarios.itertuples()]
+            lines.append("")
         _write_if_changed(out / f"{row.name}.md", "\n".join(lines))
 
 
