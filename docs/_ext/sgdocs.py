@@ -499,6 +499,40 @@ def _verbatim_docstring(
         lines[:] = ["::", "", *(f"    {line}" for line in raw.splitlines()), ""]
 
 
+def _resolve_reexports(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
+    """``missing-reference``: resolve ``supplygraph.load`` (a top-level name) and
+    ``supplygraph.trade.read_trade`` (a package re-export) to where the name is documented;
+    warn for any other unresolved ``supplygraph`` reference made from a page of ``docs/``
+    (references from docstrings, on the API pages, are left as they are)."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    if not target.startswith("supplygraph"):
+        return None
+    module, _, name = target.rpartition(".")
+    homes = env.sgdocs_homes if hasattr(env, "sgdocs_homes") else api_homes()
+    env.sgdocs_homes = homes
+    import supplygraph
+
+    home = None
+    if module == "supplygraph" and name in supplygraph._API:
+        home = homes.get(supplygraph._API[name], {}).get(name, supplygraph._API[name])
+    elif module in homes and homes[module].get(name, module) != module:
+        home = homes[module][name]
+    if home is not None:
+        py = env.get_domain("py")
+        found = py.resolve_xref(
+            env, node["refdoc"], app.builder, node["reftype"], f"{home}.{name}", node, contnode
+        )
+        if found is not None:
+            return found
+    if not node["refdoc"].startswith(f"{GENERATED}/api/"):
+        logger.warning(
+            "unresolved reference to %s", target, location=node, type="sgdocs", subtype="ref"
+        )
+    return None
+
+
 def reset_pandas(gallery_conf: Any, fname: str) -> None:
     """sphinx-gallery ``reset_modules``: show whole text cells (chokepoint reasons, binding
     constraints) in the tables the examples print."""
@@ -516,4 +550,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", _verbatim_docstring, priority=600)
     app.add_config_value("sgdocs_verbatim", {}, "env", types=[dict])
     app.connect("build-finished", check_offline)
+    app.connect("missing-reference", _resolve_reexports)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
