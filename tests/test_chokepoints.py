@@ -214,7 +214,7 @@ def test_dominators_fast_on_a_large_layered_graph():
 def test_rare_earths_china_separation_and_magnets_on_top():
     from supplygraph.loading import load
 
-    G = load("rare-earths")
+    G = load("rare-earths-aggregate")
     cp = chokepoints(G, top=10)
     assert cp.index[0] == "CHN:separation"
     top4 = list(cp.index[:4])

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from supplygraph.analysis.concentration import (
     MERGER_GUIDELINES_2023,
     concentration,
+    concentration_by_material,
     concentration_level,
     herfindahl_index,
     stage_shares,
@@ -249,7 +250,7 @@ def test_hhi_invariants(values):
 def test_rare_earths_concentration_rises_down_the_chain():
     from supplygraph.loading import load
 
-    out = concentration(load("rare-earths"))
+    out = concentration(load("rare-earths-aggregate"))
     assert list(out.index[:2]) == ["reserves", "mining"]
     hhi = out["hhi"]
     assert hhi["reserves"] < hhi["mining"] < hhi["separation"] < hhi["magnets"]
@@ -259,3 +260,70 @@ def test_rare_earths_concentration_rises_down_the_chain():
     assert (out.loc[["mining", "separation", "metal", "magnets"], "top_country"] == "CHN").all()
     assert out.loc[["mining", "separation", "magnets"], "eu_single_country_cap"].all()
     assert not out.loc["reserves", "eu_single_country_cap"]  # China holds 48 % of reserves
+
+
+# -- by element group --------------------------------------------------------------------
+
+
+def grouped_graph():
+    G = nx.DiGraph(stages=["separation", "magnets"])
+    rows = [
+        ("CHN:sep:light", "separation", "CHN", "light", 90.0, 5.58),
+        ("CHN:sep:light2", "separation", "CHN", "light", 3.0, 5.58),
+        ("MYS:sep:light", "separation", "MYS", "light", 7.0, 4.11),
+        ("CHN:sep:heavy", "separation", "CHN", "heavy", 99.0, 5.58),
+        ("MYS:sep:heavy", "separation", "MYS", "heavy", 1.0, 4.11),
+        ("ROW:sep:heavy", "separation", "ROW", "heavy", 0.5, None),
+        ("JPN:mag", "magnets", "JPN", "ndfeb", 10.0, 2.30),
+        ("CHN:mag", "magnets", "CHN", "ndfeb", 30.0, 5.58),
+        ("CHN:unlabelled", "magnets", "CHN", None, 1000.0, 5.58),
+    ]
+    for n, stage, c, m, v, g in rows:
+        attrs = {"stage": stage, "country": c, "value": v}
+        if m is not None:
+            attrs["material"] = m
+        if g is not None:
+            attrs["governance"] = g
+        G.add_node(n, **attrs)
+    return G
+
+
+def test_by_material_rows_by_hand():
+    out = concentration_by_material(grouped_graph())
+    assert list(zip(out["stage"], out["material"], strict=True)) == [
+        ("separation", "light"),
+        ("separation", "heavy"),
+        ("magnets", "ndfeb"),
+    ]
+    light, heavy, ndfeb = (out.iloc[i] for i in range(3))
+    # light: CHN 93 of 100 (two nodes summed), MYS 7
+    assert light["hhi"] == pytest.approx(93**2 + 7**2)
+    assert light["top_country"] == "CHN" and light["top_share"] == pytest.approx(0.93)
+    assert light["hhi_governance"] == pytest.approx(0.93**2 * 5.58 + 0.07**2 * 4.11)
+    # heavy: ROW stays in the total (100.5) but leaves the sum of squares
+    assert heavy["total"] == pytest.approx(100.5)
+    assert heavy["hhi"] == pytest.approx(10_000 * ((99 / 100.5) ** 2 + (1 / 100.5) ** 2))
+    assert heavy["aggregate_share"] == pytest.approx(0.5 / 100.5)
+    assert heavy["n_countries"] == 2
+    # nodes without a material are left out of the group rows
+    assert ndfeb["total"] == pytest.approx(40.0)
+    assert ndfeb["hhi"] == pytest.approx(75**2 + 25**2)
+    assert ndfeb["hhi_governance"] == pytest.approx(0.75**2 * 5.58 + 0.25**2 * 2.30)
+
+
+def test_by_material_groups_add_up_to_the_stage_totals_when_every_node_has_one():
+    G = grouped_graph()
+    G.remove_node("CHN:unlabelled")
+    by_group = concentration_by_material(G).groupby("stage")["total"].sum()
+    stage = concentration(G)["total"]
+    for name, total in by_group.items():
+        assert total == pytest.approx(stage[name])
+
+
+def test_by_material_mixed_units_are_not_comparable():
+    G = grouped_graph()
+    G.nodes["CHN:sep:heavy"]["unit"] = "t REO/yr"
+    G.nodes["MYS:sep:heavy"]["unit"] = "t metal/yr"
+    row = concentration_by_material(G).set_index("material").loc["heavy"]
+    assert row["level"] == "not comparable (mixed units)"
+    assert math.isnan(row["hhi"])

@@ -239,7 +239,7 @@ def test_cli_datasets_lists_rare_earths():
 def test_cli_info_prints_stages_in_order():
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0, result.output
-    assert "mining -> separation -> metal -> magnets -> end_use" in result.stdout
+    assert "mining -> separation -> metal -> magnets -> components -> end_use" in result.stdout
     G = sg.load("rare-earths")
     assert f"{G.number_of_nodes()} nodes, {G.number_of_edges()} edges" in result.stdout
     assert "error" not in result.stderr.lower()

@@ -54,7 +54,7 @@ def test_view_displays_as_an_offline_iframe(executed) -> None:
     inner = html_lib.unescape(page.split('srcdoc="', 1)[1].split('" sandbox', 1)[0])
     assert "Content-Security-Policy" in inner and "default-src" in inner
     assert 'src="http' not in inner
-    assert "rare-earths, 44 nodes, 168 flows" in data["text/plain"]
+    assert "rare-earths-aggregate, 44 nodes, 168 flows" in data["text/plain"]
     assert list(work.iterdir()) == []  # nothing written to the working folder
     assert seconds < 60
 
@@ -71,7 +71,7 @@ def test_results_and_sankey_render(executed) -> None:
 def _total() -> float:
     import supplygraph as sg
 
-    return sg.disrupt(sg.load("rare-earths"), "CHN@separation").total_loss_share
+    return sg.disrupt(sg.load("rare-earths-aggregate"), "CHN@separation").total_loss_share
 
 
 @pytest.mark.browser

@@ -70,4 +70,4 @@ def test_wheel_installs_in_clean_venv_and_runs_info(tmp_path):
         text=True,
     )
     assert info.returncode == 0, info.stderr
-    assert "mining -> separation -> metal -> magnets -> end_use" in info.stdout
+    assert "mining -> separation -> metal -> magnets -> components -> end_use" in info.stdout

@@ -485,7 +485,7 @@ def test_report_shows_each_scenario_under_the_three_responses(main_job):
         if row["end_use"] != "all end uses":
             assert row["binding"] and row["stall"]
     allied = [r for r in rows if r["scenario"] == "allied-diversification"]
-    assert any("magnets capacity in EU and USA left idle" in r["stall"] for r in allied)
+    assert any("magnets capacity in EU, JPN and USA left idle" in r["stall"] for r in allied)
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "re-sourcing from spare capacity (rules)" in md
     assert "](charts/responses.png)" in md

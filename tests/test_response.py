@@ -629,3 +629,70 @@ def test_resolve_shocks_agree_with_pair_cuts_on_existing_links():
     shocks = ["CHN->USA=0.5", "CHN:magnets->JPN:cars"]
     _, edge_cut = resolve_shocks(G, shocks)
     assert pair_cuts(G, shocks, list(G.edges)) == edge_cut
+
+
+# ---------------------------------------------------------------------------------------------
+# sweeps and chokepoints under a response
+
+
+@pytest.mark.parametrize("response", ["rules", "optimal"])
+@pytest.mark.parametrize("model", ["linear", "leontief"])
+def test_sweep_rows_match_one_disruption_each(response, model):
+    # the batched removal (all scenarios as columns, or one program each) equals disrupt() run
+    # on each removal alone -- a separate code path through the same models
+    G = random_graph(21, materials=model == "leontief")
+    df = sg.sweep(G, model=model, response=response).set_index("node")
+    for node in list(G.nodes)[::3]:
+        one = sg.disrupt(G, node, model=model, response=response, detail=False)
+        assert df.loc[node, "weighted_loss"] == pytest.approx(one.total_loss_share, abs=1e-9)
+    assert np.all(df["weighted_loss"] <= df["weighted_loss_none"] + 1e-9)
+
+
+@pytest.mark.parametrize("response", ["rules", "optimal"])
+def test_sweep_top_pruning_is_exact(response):
+    G = random_graph(4)
+    full = sg.sweep(G, by="country-stage", response=response)
+    top = sg.sweep(G, by="country-stage", response=response, top=3)
+    assert top[["country", "stage", "weighted_loss"]].to_dict("records") == (
+        full.head(3)[["country", "stage", "weighted_loss"]].to_dict("records")
+    )
+
+
+def test_chokepoints_under_a_response_rank_by_the_response_loss():
+    G = random_graph(8, spare=0.9)
+    none = sg.chokepoints(G)
+    opt = sg.chokepoints(G, response="optimal")
+    np.testing.assert_allclose(
+        opt["weighted_loss_none"], none.loc[opt.index, "weighted_loss"], atol=1e-12
+    )
+    assert np.all(opt["weighted_loss"] <= opt["weighted_loss_none"] + 1e-9)
+    assert list(opt["weighted_loss"]) == sorted(opt["weighted_loss"], reverse=True)
+    top = sg.chokepoints(G, response="optimal", top=4)
+    assert list(top.index) == list(opt.index[:4])
+
+
+def test_visualize_colours_what_binds(tmp_path):
+    from typer.testing import CliRunner
+
+    from supplygraph.cli import app
+
+    out = tmp_path / "v.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "visualize",
+            "--scenario",
+            "allied-diversification",
+            "-m",
+            "leontief",
+            "--response",
+            "rules",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    # the legend labels of the highlight (what the view draws in its own colours)
+    assert "spare capacity left idle" in html
+    assert "shock cap that binds" in html

@@ -34,9 +34,12 @@ BUILT_IN = [
 ]
 
 
+AGG = "rare-earths-aggregate"  # these tests check the single-commodity chain's scenarios
+
+
 @pytest.fixture(scope="module")
 def G():
-    return load("rare-earths")
+    return load(AGG)
 
 
 def toy():
@@ -66,13 +69,13 @@ def write(tmp_path, text, name="s.toml"):
 
 
 def test_every_built_in_scenario_is_listed():
-    names = list_scenarios()["name"].tolist()
+    names = list_scenarios(AGG)["name"].tolist()
     assert sorted(names) == sorted(BUILT_IN)
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_built_in_scenario_loads_validates_and_is_sourced(G, name):
-    sc = get_scenario(name)
+    sc = get_scenario(name, AGG)
     assert sc.name == name
     assert sc.description
     assert sc.sources
@@ -92,7 +95,7 @@ def test_built_in_scenario_loads_validates_and_is_sourced(G, name):
 
 @pytest.mark.parametrize("name", ["april-2025-licences", "october-2025-suspended"])
 def test_april_regime_spares_chinas_own_users(G, name):
-    day0 = [s for s in get_scenario(name).shocks if s.start_day == 0]
+    day0 = [s for s in get_scenario(name, AGG).shocks if s.start_day == 0]
     node_cut, edge_cut = resolve_shocks(G, day0)
     assert node_cut == {}
     assert edge_cut
@@ -103,19 +106,19 @@ def test_april_regime_spares_chinas_own_users(G, name):
 
 def test_no_export_rule_cuts_flows_into_china(G):
     for name in [n for n in BUILT_IN if n != "myanmar-feedstock-stop"]:
-        _, edge_cut = resolve_shocks(G, get_scenario(name).shocks)
+        _, edge_cut = resolve_shocks(G, get_scenario(name, AGG).shocks)
         assert all(G.nodes[v]["country"] != "CHN" for _, v in edge_cut), name
 
 
 def test_full_separation_ban_cuts_every_export_of_chinese_separation(G):
-    _, edge_cut = resolve_shocks(G, get_scenario("full-separation-ban").shocks)
+    _, edge_cut = resolve_shocks(G, get_scenario("full-separation-ban", AGG).shocks)
     exports = {(u, v) for u, v in G.out_edges("CHN:separation") if G.nodes[v]["country"] != "CHN"}
     assert set(edge_cut) == exports
     assert set(edge_cut.values()) == {1.0}
 
 
 def test_allied_diversification_adds_capacity_without_mutating(G):
-    sc = get_scenario("allied-diversification")
+    sc = get_scenario("allied-diversification", AGG)
     before = G.nodes["MYS:separation"]["value"]
     flows = {e: G.edges[e]["flow"] for e in G.out_edges("MYS:separation")}
     H = apply_capacity(G, sc)
@@ -324,7 +327,7 @@ def test_capacity_changes_compound_and_apply_before_shocks():
 
 
 def test_cli_scenarios_lists_and_checks():
-    out = CliRunner().invoke(app, ["scenarios", "--format", "json"])
+    out = CliRunner().invoke(app, ["scenarios", AGG, "--format", "json"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
     assert sorted(r["name"] for r in rows) == sorted(BUILT_IN)

@@ -198,7 +198,17 @@ def test_build_refuses_a_non_empty_folder_and_leaves_it(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
-    args = ["trade", "build", str(NEW), "--year", "2022", "-o", str(out)]
+    args = [
+        "trade",
+        "build",
+        str(NEW),
+        "--year",
+        "2022",
+        "--into",
+        "rare-earths-aggregate",
+        "-o",
+        str(out),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "output folder exists and is not empty" in result.stderr

@@ -147,7 +147,7 @@ def test_through_hubs_hub_with_own_output():
 
 
 def test_through_hubs_changes_nothing_without_same_stage_edges():
-    G = load("rare-earths")
+    G = load("rare-earths-aggregate")
     for stage in (None, "separation", "magnets"):
         a = origin_shares(G, stage=stage)
         b = origin_shares(G, stage=stage, through_hubs=True)
@@ -161,7 +161,7 @@ def built_in(tmp_path_factory):
         app,
         [
             "trade", "build", str(DATA / "BACI_HS17_V202401b"), "--year", "2022",
-            "--into", "rare-earths", "-o", str(out), "-f", "json",
+            "--into", "rare-earths-aggregate", "-o", str(out), "-f", "json",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -178,7 +178,17 @@ def built_in(tmp_path_factory):
         ["sweep", "--by", "country-stage"],
         ["trace", "--origin", "CHN"],
         ["deminimis", "--compare", "--stage", "separation"],
-        ["timeline", "--scenario", "april-2025-licences"],
+        [
+            "timeline",
+            "--scenario",
+            str(
+                DATA.parents[2]
+                / "datasets"
+                / "rare_earths_aggregate"
+                / "scenarios"
+                / "april-2025-licences.toml"
+            ),
+        ],
     ],
 )
 def test_analyses_run_on_the_built_dataset(built_in, args):
@@ -187,7 +197,7 @@ def test_analyses_run_on_the_built_dataset(built_in, args):
 
 
 def test_deminimis_reach_now_differs_between_thresholds(built_in):
-    base = load("rare-earths")
+    base = load("rare-earths-aggregate")
     G = load(built_in)
     before = deminimis_compare(base, "CHN", stage="separation").query("stage == 'end_use'")
     after = deminimis_compare(G, "CHN", stage="separation").query("stage == 'end_use'")

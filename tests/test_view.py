@@ -635,9 +635,9 @@ def test_whatif_toml_round_trips() -> None:
     from supplygraph.analysis.scenarios import parse_scenario
     from supplygraph.whatif import scenario_panel
 
-    G = sg.load("rare-earths")
+    G = sg.load("rare-earths-aggregate")
     for name in ("april-2025-licences", "allied-diversification", "october-2025-package"):
-        sc = sg.get_scenario(name)
+        sc = sg.get_scenario(name, "rare-earths-aggregate")
         panel = scenario_panel(G, sc)
         text = "\n\n".join(
             [panel["header"]]
@@ -830,8 +830,8 @@ def test_browser_whatif_agrees_with_disrupt(browser, tmp_path: Path) -> None:
     import supplygraph as sg
     from supplygraph.analysis.scenarios import parse_scenario
 
-    G = sg.load("rare-earths")
-    sc = sg.get_scenario("april-2025-licences")
+    G = sg.load("rare-earths-aggregate")
+    sc = sg.get_scenario("april-2025-licences", "rare-earths-aggregate")
     path = visualize(G, tmp_path / "wi.html", shocks=sc)
     info = open_view(browser, path)
     try:
@@ -880,10 +880,10 @@ def test_browser_whatif_capacity_sliders(browser, tmp_path: Path) -> None:
     import supplygraph as sg
     from supplygraph.analysis.scenarios import parse_scenario
 
-    G = sg.load("rare-earths")
+    G = sg.load("rare-earths-aggregate")
     # the allied scenario with its capacity written as scale (a different normal state), the
     # kind of capacity entry the page can show live
-    allied = sg.get_scenario("allied-diversification")
+    allied = sg.get_scenario("allied-diversification", "rare-earths-aggregate")
     factors = {"MYS:separation": 2.4, "USA:separation": 5.0, "USA:magnets": 10.0, "EU:magnets": 2.0}
     lines = [f'[[capacity]]\nnode = "{n}"\nscale = {f}\n' for n, f in factors.items()]
     for s in allied.shock_specs:

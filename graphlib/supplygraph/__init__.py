@@ -49,6 +49,7 @@ _API: dict[str, str] = {
     "load_scenario": "supplygraph.analysis.scenarios",
     "timeline": "supplygraph.analysis.timeline",
     "stockpile": "supplygraph.analysis.stockpile",
+    "mitigate": "supplygraph.analysis.mitigation",
     "deminimis_reach": "supplygraph.analysis.deminimis",
     "flow_throughput": "supplygraph.analysis.dependency",
     "resolve_shocks": "supplygraph.analysis.shocks",

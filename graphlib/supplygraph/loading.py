@@ -263,7 +263,7 @@ def load(source: str | Path = "rare-earths", *, strict: bool = False) -> nx.DiGr
     Examples
     --------
     >>> G = load("rare-earths")
-    >>> G.nodes["CHN:separation"]["country"]
+    >>> G.nodes["CHN:separation:heavy"]["country"]
     'CHN'
     """
     from supplygraph.datasets import dataset_path, is_dataset_name

@@ -21,6 +21,7 @@ from supplygraph.analysis.concentration import (
     _quantities,
     concentration,
 )
+from supplygraph.analysis.response import Response
 from supplygraph.errors import InputError
 from supplygraph.schema import END_USES
 
@@ -440,6 +441,7 @@ def chokepoints(
     *,
     kind: Kind = "all",
     targets: Iterable[Hashable] | None = None,
+    response: Any = None,
 ) -> pd.DataFrame:
     """Rank nodes and country-stage groups by how much the targets lose without them.
 
@@ -462,6 +464,12 @@ def chokepoints(
         stands for them).
     targets
         What is protected; default the sinks (the end uses). Targets themselves are not ranked.
+    response
+        ``"none"`` (default), ``"rules"`` or ``"optimal"`` (or a
+        :class:`~supplygraph.analysis.response.Response`): the losses after the supply response
+        to each removal (see :func:`~supplygraph.analysis.response.removal_losses`); adds
+        ``weighted_loss_none``. With ``top``, responses are evaluated only until the top rows
+        are certain.
 
     Returns
     -------
@@ -632,6 +640,17 @@ def chokepoints(
         return pd.DataFrame(columns=["id", *COLUMNS]).set_index("id")
 
     M = _stack(single, multi_loss)[row_index]
+    wl_none = None
+    resp = Response.of(response)
+    if resp.model != "none" and T:
+        M, wl_none, keep = _respond(
+            G, cg, M, meta, groups, tpos, weights, model, resp, excluded, top
+        )
+        meta = [m for m, k in zip(meta, keep.tolist(), strict=True) if k]
+        kept = np.flatnonzero(keep)
+        M, wl_none = M[kept], wl_none[kept]
+        old_pos = {int(r): i for i, r in enumerate(kept.tolist())}
+        excluded = [(old_pos[r], cols) for r, cols in excluded if r in old_pos]
     mx, arg, mn, k_at, wl, n_valid = _row_stats(M, weights, threshold, excluded)
     nan = float("nan")
     hhi_by = {st: float(stage_hhi.get(st, nan)) for st in stage_totals}
@@ -656,6 +675,7 @@ def chokepoints(
             "max_dependency_target": top_names,
             "n_targets_at_threshold": k_at,
             "weighted_loss": wl,
+            **({"weighted_loss_none": wl_none} if wl_none is not None else {}),
             "dominator": [m[6] > 0 for m in meta],
             "n_dominated_targets": [m[6] for m in meta],
             "lo_": mn,
@@ -729,7 +749,42 @@ def chokepoints(
             )
         )
     out["reason"] = reasons
-    return out.set_index("id")[COLUMNS]
+    cols = list(COLUMNS)
+    if wl_none is not None:
+        cols.insert(cols.index("weighted_loss") + 1, "weighted_loss_none")
+    return out.set_index("id")[cols]
+
+
+def _respond(
+    G: nx.DiGraph,
+    cg: Any,
+    M: Any,
+    meta: list[tuple[str, str, str | None, str | None, int, float, int]],
+    groups: Mapping[tuple[str, str], list[Hashable]],
+    tpos: np.ndarray,
+    weights: np.ndarray,
+    model: str,
+    resp: Any,
+    excluded: list[tuple[int, list[int]]],
+    top: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loss rows under a supply response; returns (losses, no-response weighted loss, kept)."""
+    from supplygraph.analysis.response import removal_losses
+
+    none_loss = np.vstack([_dense_row(M, i) for i in range(len(meta))]) if len(meta) else M
+    none_loss = np.asarray(none_loss, dtype=float)
+    scen = []
+    for m in meta:
+        members = [m[0]] if m[1] == "node" else groups[(str(m[3]), str(m[2]))]
+        scen.append(np.array([cg.index[x] for x in members], dtype=np.int64))
+    rw = np.repeat(weights[None, :], len(meta), axis=0)
+    for r, cols in excluded:
+        rw[r, cols] = 0.0
+    loss, done = removal_losses(
+        G, cg, scen, tpos, weights, model, resp, none_loss, top=top, row_weights=rw
+    )
+    wl_none = np.einsum("st,st->s", none_loss, rw)
+    return np.where(done[:, None], loss, none_loss), wl_none, done
 
 
 def _dense_row(M: Any, i: int) -> np.ndarray:

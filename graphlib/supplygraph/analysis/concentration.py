@@ -21,6 +21,11 @@ Aggregates
 HHI
     ``10,000 · Σ s_c²`` with ``s_c`` the country share as a fraction: the antitrust convention
     (equivalently, the sum of squared percentage shares), 10,000 for a single supplier.
+Element groups
+    :func:`concentration_by_material` computes the same indices per stage and per node
+    ``material`` (the group a node produces, e.g. ``"light"`` and ``"heavy"`` separation):
+    shares are of the group's total within the stage, so China's 99 % of separated Dy/Tb is
+    not diluted by its lower share of La/Ce.
 Concentration level
     The 2010 US DOJ/FTC Horizontal Merger Guidelines (§5.3): *unconcentrated* below 1,500,
     *moderately concentrated* from 1,500 to 2,500, *highly concentrated* above 2,500 (an HHI of
@@ -49,6 +54,7 @@ __all__ = [
     "MERGER_GUIDELINES_2023",
     "RESERVES",
     "concentration",
+    "concentration_by_material",
     "concentration_level",
     "herfindahl_index",
     "node_quantities",
@@ -480,3 +486,88 @@ def concentration(
     out = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     out.index.name = "stage"
     return out
+
+
+def concentration_by_material(
+    G: nx.DiGraph, *, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+) -> pd.DataFrame:
+    """Return concentration indices per stage and element group (the node attribute ``material``).
+
+    Parameters
+    ----------
+    G
+        A supply graph whose nodes carry ``material`` (what the node produces: an element group
+        such as ``"light"``, ``"heavy"``, a magnet kind, a deposit type). Nodes without it are
+        left out. Quantities as in :func:`node_quantities`; nodes of one country in one
+        (stage, material) are summed.
+    thresholds
+        HHI bands for ``level``, as in :func:`concentration`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (stage, material), stages in chain order and materials in order of first
+        appearance; columns ``stage``, ``material``, then the columns of :func:`concentration`
+        (``hhi``, ``cr1``, ``top_country``, ``top_share``, ``hhi_governance`` ...), computed
+        from the country shares *within the group*: ``hhi = 10,000 * sum_c (q_c / Q_g)^2`` over
+        named countries, ``Q_g`` the group's total (aggregates included), and
+        ``hhi_governance = sum_c (q_c / Q_g)^2 * WGI_c`` (0-10 scale).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(stages=["separation"])
+    >>> G.add_node("a", stage="separation", country="CHN", material="heavy", value=99.0)
+    >>> G.add_node("b", stage="separation", country="MYS", material="heavy", value=1.0)
+    >>> G.add_node("c", stage="separation", country="CHN", material="light", value=90.0)
+    >>> G.add_node("d", stage="separation", country="MYS", material="light", value=10.0)
+    >>> df = concentration_by_material(G)
+    >>> df[["material", "top_share"]].to_dict("list")
+    {'material': ['heavy', 'light'], 'top_share': [0.99, 0.9]}
+    >>> round(df.loc[0, "hhi"])
+    9802
+    """
+    qty = _quantities(G)
+    groups: dict[tuple[str, str], dict[str, float]] = {}
+    units: dict[tuple[str, str], set[str]] = {}
+    gov_acc: dict[tuple[str, str, str], list[float]] = {}
+    for n, attrs in G.nodes(data=True):
+        material, stage = attrs.get("material"), attrs.get("stage")
+        if material is None or stage is None or str(material).strip() == "":
+            continue
+        key = (str(stage), str(material).strip())
+        c = _country(attrs)
+        acc = groups.setdefault(key, {})
+        acc[c] = acc.get(c, 0.0) + float(qty[n])
+        if attrs.get("unit") is not None:
+            units.setdefault(key, set()).add(str(attrs["unit"]))
+        g = _number(attrs.get("governance"))
+        if g is not None:
+            t = _number(attrs.get("trade_factor"))
+            g *= 1.0 if t is None else t
+            s = gov_acc.setdefault((*key, c), [0.0, 0.0, 0.0, 0.0])
+            w = float(qty[n])
+            s[0] += w * g
+            s[1] += w
+            s[2] += g
+            s[3] += 1
+    order = {stage: i for i, stage in enumerate(_stage_order(G))}
+    keys = sorted(groups, key=lambda k: order.get(k[0], len(order)))  # stable: first appearance
+    columns = ["stage", "material", *_stage_row({}, {}, thresholds), "unit"]
+    rows = []
+    for key in keys:
+        gov = {
+            c: (wg / w if w > 0 else g / k)
+            for (st, mt, c), (wg, w, g, k) in gov_acc.items()
+            if (st, mt) == key
+        }
+        found = sorted(units.get(key, ()))
+        if len(found) > 1:
+            row = _stage_row({}, {}, thresholds)
+            row["level"] = "not comparable (mixed units)"
+            unit: str | None = "mixed: " + "; ".join(found)
+        else:
+            row = _stage_row(groups[key], gov, thresholds)
+            unit = found[0] if found else None
+        rows.append({"stage": key[0], "material": key[1], **row, "unit": unit})
+    return pd.DataFrame(rows, columns=columns)

@@ -37,7 +37,7 @@ from supplygraph.analysis.dependency import (
     target_weights,
 )
 from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_arrays
-from supplygraph.analysis.response import Response, binding_sentence, respond
+from supplygraph.analysis.response import Response, binding_sentence, removal_losses, respond
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
@@ -385,6 +385,8 @@ def sweep(
     scheduler: Any = None,
     details: bool = True,
     progress: bool = True,
+    response: Response | str | None = None,
+    top: int | None = None,
 ) -> pd.DataFrame:
     """Remove every node (or country x stage group) in turn; rank by output-weighted loss.
 
@@ -415,6 +417,14 @@ def sweep(
     progress
         Show a progress bar on stderr for long runs (per level, or per worker chunk; terminal
         only, after 2 s).
+    response
+        ``"none"`` (default), ``"rules"`` or ``"optimal"`` (or a
+        :class:`~supplygraph.analysis.response.Response`): the losses after the supply response
+        to each removal (:func:`~supplygraph.analysis.response.removal_losses`; ``optimal``:
+        each target's loss in the all-targets optimum). Adds ``weighted_loss_none``.
+    top
+        With a response: return only the ``top`` worst removals, evaluating the response only
+        until they are certain (a response never loses more than no response). None: all.
 
     Returns
     -------
@@ -448,6 +458,9 @@ def sweep(
     check_model(model)
     if by not in ("node", "country-stage"):
         raise ScenarioError(f"by must be 'node' or 'country-stage', got {by!r}")
+    resp = Response.of(response)
+    if resp.model != "none":
+        details = True
     cg = compile_graph(G)
     tpos = target_positions(cg, targets)
     w = target_weights(cg, tpos)
@@ -478,6 +491,20 @@ def sweep(
         Lt = _run(cg, scen, model, tpos, workers, progress, scheduler)
         weighted, mx, arg, cnt = _summaries(Lt, w, threshold)
 
+    keep_rows = None
+    weighted_none = None
+    if resp.model != "none":
+        import scipy.sparse as sp
+
+        none_loss = Lt.toarray() if sp.issparse(Lt) else np.asarray(Lt, dtype=float)
+        scen_list = (
+            [np.array([p]) for p in range(cg.n)] if scen is None else [np.asarray(m) for m in scen]
+        )
+        loss, done = removal_losses(G, cg, scen_list, tpos, w, model, resp, none_loss, top=top)
+        weighted_none = np.clip(none_loss @ w, 0.0, 1.0)
+        keep_rows = done
+        loss = np.where(done[:, None], loss, none_loss)
+        weighted, mx, arg, cnt = _summaries(loss, w, threshold)
     weighted = np.clip(weighted, 0.0, 1.0)
     data: dict[str, Any] = {}
     if by == "node":
@@ -491,6 +518,8 @@ def sweep(
         data["stage"] = [s for _, s in gnames]
         data["n_nodes"] = [len(m) for m in scen]  # type: ignore[union-attr]
     data["weighted_loss"] = weighted
+    if weighted_none is not None:
+        data["weighted_loss_none"] = weighted_none
     # a total in one unit only: tonnes of magnets and tonnes of oxide do not add up
     data["lost"] = weighted * total_base if target_weight_basis(cg, tpos) == "output" else np.nan
     if mx is not None:
@@ -503,8 +532,12 @@ def sweep(
     df = pd.DataFrame(data)
     # rank: weighted loss descending, ties by name
     name_rank = np.argsort(np.argsort(np.array([str(x) for x in order_names]), kind="stable"))
+    if keep_rows is not None:
+        df, name_rank = df[keep_rows], name_rank[keep_rows]
     order = np.lexsort((name_rank, -df["weighted_loss"].to_numpy()))
     df = df.iloc[order].reset_index(drop=True)
+    if keep_rows is not None and top is not None:
+        df = df.head(top)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df
 

@@ -248,6 +248,9 @@ class ResponseProblem:
         priority list).
     n_new
         Number of candidate new links.
+    layout
+        Per-level index structures of :mod:`supplygraph.analysis.rules`, built on first use
+        (kept so that timelines solve the same problem day after day without rebuilding them).
     """
 
     cg: CompiledGraph
@@ -268,6 +271,7 @@ class ResponseProblem:
     has_input: np.ndarray
     edge_class: np.ndarray
     n_new: int = 0
+    layout: Any = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -850,3 +854,142 @@ def _names(items: Sequence[str], limit: int = 6) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+#: Most (scenarios x links) cells the rules kernel holds at once in a batch of removals.
+BATCH_CELLS = 4_000_000
+
+
+def removal_losses(
+    G: nx.DiGraph,
+    cg: CompiledGraph,
+    scenarios: Sequence[np.ndarray],
+    tpos: np.ndarray,
+    weights: np.ndarray,
+    model: str,
+    response: Response,
+    none_loss: np.ndarray,
+    *,
+    top: int | None = None,
+    row_weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target losses when each set of nodes is removed, under a supply response.
+
+    Parameters
+    ----------
+    G, cg
+        The graph and its compiled form.
+    scenarios
+        Positions removed in each scenario (a node, or all of a country-stage group).
+    tpos, weights
+        Target positions and weights.
+    model
+        ``"linear"`` or ``"leontief"``.
+    response
+        ``rules`` (all scenarios of a batch at once, as columns) or ``optimal`` (one program per
+        scenario, all targets together: each target's loss in the all-targets optimum, with the
+        no-response losses as the floor unless ``response.floor == "zero"``).
+    none_loss
+        The no-response losses, shape (S, T): the order of evaluation, and the floor.
+    top
+        Evaluate only until the ``top`` largest weighted losses are certain: a response never
+        loses more than no response, so once the ``top``-th largest evaluated loss is at least
+        the largest no-response loss not yet evaluated, no other scenario can enter. None: all.
+    row_weights
+        Per scenario and target, the weights of the ranking score (default ``weights`` for
+        every row; a chokepoint group leaves out its own targets).
+
+    Returns
+    -------
+    (loss, done)
+        ``loss`` shape (S, T), NaN where not evaluated; ``done`` which scenarios were.
+    """
+    import numpy as np
+
+    S, T = len(scenarios), len(tpos)
+    loss = np.full((S, T), np.nan)
+    done = np.zeros(S, dtype=bool)
+    if not S:
+        return loss, done
+    rw = np.broadcast_to(weights, (S, T)) if row_weights is None else row_weights
+    score_none = np.einsum("st,st->s", none_loss, rw)
+    order = np.argsort(-score_none, kind="stable")
+    chunk = max(1, min(256, BATCH_CELLS // max(cg.m + cg.n, 1))) if response.model == "rules" else 1
+    for start in range(0, S, chunk):
+        idx = order[start : start + chunk]
+        if top is not None and start >= top:
+            best = np.sort(np.einsum("st,st->s", loss[done], rw[done]))[::-1]
+            if len(best) >= top and best[top - 1] >= float(score_none[idx[0]]) - 1e-12:
+                break
+        cap = np.ones((cg.n, len(idx)))
+        for j, s in enumerate(idx.tolist()):
+            cap[np.asarray(scenarios[s], dtype=np.int64), j] = 0.0
+        prob = build_problem(G, cg, cap, None, response, model, ())
+        if response.model == "rules":
+            from supplygraph.analysis.rules import solve_rules
+
+            closed = _closed_columns(cg, cap) if cg.closed_node.any() else None
+            x = solve_rules(prob, closed_values=closed).x
+            loss[idx] = (1.0 - np.clip(x[tpos], 0.0, 1.0)).T
+        else:
+            from supplygraph.analysis.optimal import build_lp
+
+            for j, s in enumerate(idx.tolist()):
+                floor = None if response.floor == "zero" else 1.0 - none_loss[s]
+                lp = build_lp(prob, tpos, column=j, floor=floor)
+                loss[s] = 1.0 - np.clip(lp.solve(weights).d, 0.0, 1.0)
+        done[idx] = True
+    return loss, done
+
+
+def _closed_columns(cg: CompiledGraph, cap: np.ndarray) -> np.ndarray:
+    """Closed-cycle outputs per scenario column: 0 where anything in the cycle is cut, else 1."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    ncomp = int(cg.comp.max()) + 1 if cg.n else 0
+    member = sp.csr_matrix((np.ones(cg.n), (cg.comp, np.arange(cg.n))), shape=(ncomp, cg.n))
+    cut = ((cap < 1.0) & cg.closed_node[:, None]).astype(float)
+    hit = (member @ cut) > 0
+    return np.where(hit[cg.comp], 0.0, 1.0)
+
+
+#: Legend label of each kind of limit in the network view's highlight.
+HIGHLIGHT_LABELS = {
+    "capacity": "capacity that binds",
+    "shock cap": "shock cap that binds",
+    "link limit": "link limit that binds",
+    "external input": "external input that binds",
+    "idle spare": "spare capacity left idle",
+}
+
+
+def highlight_limits(binding: Mapping[str, Sequence[Any]]) -> dict[Any, str]:
+    """The network view's ``highlight`` of a result's limits: node or link -> legend label.
+
+    Parameters
+    ----------
+    binding
+        ``DisruptionResult.binding``: end use -> limit groups (each with ``kind`` and
+        ``members``: node ids, or (supplier, customer) pairs).
+
+    Returns
+    -------
+    dict
+        ``{node or (u, v): label}`` with labels from :data:`HIGHLIGHT_LABELS`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> highlight_limits({"defense": [NS(kind="capacity", members=["JPN:metal"])]})
+    {'JPN:metal': 'capacity that binds'}
+    """
+    out: dict[Any, str] = {}
+    for groups in binding.values():
+        for g in groups:
+            label = HIGHLIGHT_LABELS.get(g.kind, g.kind)
+            for member in g.members:
+                key = tuple(member) if isinstance(member, list | tuple) else member
+                out.setdefault(key, label)
+    return out

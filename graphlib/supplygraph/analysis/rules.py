@@ -70,6 +70,7 @@ __all__ = ["RulesResult", "solve_rules", "waterfill"]
 TOL = 1e-12
 MAX_ROUNDS = 10_000
 _CYCLE_ITER = 100_000
+_GAP_TOL = 1e-12  # a gap below this is rounding, not a shortage (as in the timeline)
 
 
 @dataclass
@@ -87,6 +88,11 @@ class RulesResult:
         The extra deliveries granted (step 4), shape (M, S).
     requested
         The orders still open at the fixed point (nobody could fill them), shape (M, S).
+    used
+        Stock drawn per node, in days of normal intake, shape (n, S) (zeros without stocks).
+    supply
+        Each node's intake from deliveries and external input alone, as a fraction of normal
+        (``P``; inf for nodes without inputs), shape (n, S).
     short
         Each pool's shortfall at the fixed point (absolute), shape (pools, S).
     rounds
@@ -99,6 +105,8 @@ class RulesResult:
     requested: np.ndarray
     short: np.ndarray
     rounds: int
+    used: np.ndarray | None = None
+    supply: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,6 +294,8 @@ def solve_rules(
     prob: ResponseProblem,
     *,
     closed_values: np.ndarray | None = None,
+    stock: np.ndarray | None = None,
+    lagged: np.ndarray | None = None,
     tol: float = TOL,
     max_rounds: int = MAX_ROUNDS,
 ) -> RulesResult:
@@ -298,6 +308,14 @@ def solve_rules(
     closed_values
         Fixed outputs of nodes in closed cycles, shape (n, S) (the no-response convention:
         1 when untouched, 0 when cut); None when the graph has none.
+    stock
+        Days of normal intake each node holds, shape (n, S) (None: no stocks). A node draws
+        ``min(stock, 1 - P)`` to fill the gap to its normal intake (as the no-response timeline
+        does); its orders are for the whole gap, stock or not.
+    lagged
+        For links with a lead time, the supplier output (fraction) that reaches the customer
+        today, shape (M, S); NaN on same-day links. Incumbent deliveries on those links use it
+        instead of today's output (timelines).
     tol
         Convergence tolerance (outputs; grants relative to the largest flow).
     max_rounds
@@ -315,7 +333,9 @@ def solve_rules(
     cg = prob.cg
     n, S = prob.n, prob.n_scenarios
     M = prob.m
-    lay = _layout(prob)
+    if prob.layout is None:
+        prob.layout = _layout(prob)
+    lay = prob.layout
     resp = prob.response
     reorder = resp.substitution != "none"
     z = prob.z[:, None]
@@ -336,6 +356,10 @@ def solve_rules(
     T = np.minimum(capk, 1.0)  # what each node is asked to make (normal output, until orders)
     avail = np.zeros((prob.n_pools, S))
     shortfall = np.zeros((prob.n_pools, S))
+    used = np.zeros((n, S))
+    supply = np.full((n, S), np.inf)
+    if stock is not None:
+        stock = np.broadcast_to(np.asarray(stock, dtype=float), (n, S))
     leftover = np.zeros((n, S))
     size_of_edge = prob.pool_need[prob.pool]  # customer's normal intake of the pool (maxmin)
 
@@ -351,7 +375,7 @@ def solve_rules(
             if k in lay.cyclic and rounds == 1:
                 x[a:b] = 1.0
             for _ in range(_CYCLE_ITER if k in lay.cyclic else 1):
-                d = keep_d1(prob, e_in, x) + gr[e_in]
+                d = keep_d1(prob, e_in, x, lagged) + gr[e_in]
                 av = lay.pool_sum[k] @ d + prob.pool_ext[pa:pb, None]
                 avail[pa:pb] = av
                 P = np.full((b - a, S), np.inf)
@@ -360,6 +384,13 @@ def solve_rules(
                     P[lay.node_with_pools[k]] = np.minimum.reduceat(
                         ratio, lay.node_starts[k], axis=0
                     )
+                supply[a:b] = P
+                if stock is not None:
+                    gap = np.where(np.isfinite(P), np.maximum(1.0 - P, 0.0), 0.0)
+                    gap[gap < _GAP_TOL] = 0.0
+                    use = np.where(cap[a:b] > 0, np.minimum(stock[a:b], gap), 0.0)
+                    used[a:b] = use
+                    P = P + use
                 new = np.minimum(T[a:b], cap[a:b] * np.minimum(kappa[a:b], P))
                 if has_closed:
                     cl = closed[a:b]
@@ -379,7 +410,7 @@ def solve_rules(
             e_out = lay.out_edges[k]
             if not len(e_out):
                 continue
-            xs = np.minimum(x[prob.src[e_out]], 1.0)
+            xs = _incumbent_rate(prob, e_out, x, lagged)
             d1 = prob.keep[e_out] * xs * z[e_out]
             withheld = (1.0 - prob.keep[e_out]) * xs * z[e_out]
             head = np.maximum(prob.quota[e_out] - d1 - gr[e_out], 0.0)
@@ -409,7 +440,7 @@ def solve_rules(
                 a, b = int(lay.nptr[k]), int(lay.nptr[k + 1])
                 e_out = lay.out_edges[k]
                 if len(e_out):
-                    xs = np.minimum(x[prob.src[e_out]], 1.0)
+                    xs = _incumbent_rate(prob, e_out, x, lagged)
                     withheld = lay.src_sum[k] @ ((1.0 - prob.keep[e_out]) * xs * z[e_out])
                     extra = lay.src_sum[k] @ (gr[e_out] + req[e_out]) - withheld
                     with np.errstate(invalid="ignore", divide="ignore"):
@@ -434,8 +465,7 @@ def solve_rules(
                 if not short.any():
                     continue
                 su = prob.src[e_in]
-                xs = np.minimum(x[su], 1.0)
-                d1 = prob.keep[e_in] * xs * z[e_in]
+                d1 = keep_d1(prob, e_in, x, lagged)
                 head = np.maximum(prob.quota[e_in] - d1 - gr[e_in], 0.0)
                 potential = np.maximum(capk[su] - x[su], 0.0) * out[su] + leftover[su]
                 c = np.minimum(head, potential)
@@ -466,9 +496,16 @@ def solve_rules(
     else:
         msg = f"rules response did not converge within {max_rounds} rounds"
         raise SupplyGraphError(msg)
-    delivered = keep_d1(prob, np.arange(M), x) + gr
+    delivered = keep_d1(prob, np.arange(M), x, lagged) + gr
     return RulesResult(
-        x=x, delivered=delivered, granted=gr, requested=req, short=shortfall, rounds=rounds
+        x=x,
+        delivered=delivered,
+        granted=gr,
+        requested=req,
+        short=shortfall,
+        rounds=rounds,
+        used=used,
+        supply=supply,
     )
 
 
@@ -539,9 +576,22 @@ def stall_reasons(
     return as_arr(caps), as_arr(links), as_arr(ext), as_arr(idle)
 
 
-def keep_d1(prob: ResponseProblem, edges: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _incumbent_rate(
+    prob: ResponseProblem, edges: np.ndarray, x: np.ndarray, lagged: np.ndarray | None
+) -> np.ndarray:
+    """``min(x[u], 1)`` of each link's supplier -- its output reaching the customer today."""
+    rate = np.minimum(x[prob.src[edges]], 1.0)
+    if lagged is not None:
+        lag = lagged[edges]
+        rate = np.where(np.isnan(lag), rate, np.minimum(np.nan_to_num(lag), 1.0))
+    return rate
+
+
+def keep_d1(
+    prob: ResponseProblem, edges: np.ndarray, x: np.ndarray, lagged: np.ndarray | None = None
+) -> np.ndarray:
     """Incumbent deliveries ``keep * min(x[u], 1) * z`` on ``edges``, shape (len, S)."""
-    return prob.keep[edges] * np.minimum(x[prob.src[edges]], 1.0) * prob.z[edges, None]
+    return prob.keep[edges] * _incumbent_rate(prob, edges, x, lagged) * prob.z[edges, None]
 
 
 def _flat_seg(rel: np.ndarray, S: int, n_seg: int) -> np.ndarray:

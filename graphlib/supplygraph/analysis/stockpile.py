@@ -72,6 +72,7 @@ def stockpile(
     days: int = 180,
     stage: str | None = None,
     tolerance: float = 0.01,
+    response: Any = None,
 ) -> pd.DataFrame:
     """Find the smallest added inventory (in days of normal use) that meets an output target.
 
@@ -98,6 +99,10 @@ def stockpile(
         Hold the stock at every node of this stage (uniform days) instead of at each target.
     tolerance
         Bisection precision in days; results are rounded up to it.
+    response
+        ``"none"`` (default) or ``"rules"``: the timeline model the stock is sized against
+        (see :func:`~supplygraph.analysis.timeline.timeline`; under the rules, re-sourcing and
+        ramping spare capacity shrink the gap the stock must cover).
 
     Returns
     -------
@@ -125,8 +130,15 @@ def stockpile(
     >>> float(df.loc[0, "added_days"])  # 29 full days, and 0.9 of a day on day 29
     29.9
     """
-    from supplygraph.analysis.scenarios import apply_capacity
-    from supplygraph.analysis.timeline import _plan, _shock_list, _simulate, end_use_groups
+    from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
+    from supplygraph.analysis.timeline import (
+        _plan,
+        _shock_list,
+        _simulate,
+        _simulate_response,
+        _timeline_response,
+        end_use_groups,
+    )
 
     if not 0 < float(min_output) <= 1:
         msg = f"min_output must be in (0, 1], got {min_output!r}"
@@ -136,6 +148,7 @@ def stockpile(
         raise ScenarioError(msg)
     days = int(days)
     shocks, sc = _shock_list(scenario)
+    resp = _timeline_response(response)
     H = apply_capacity(G, sc)
 
     if target_nodes is not None:
@@ -178,8 +191,15 @@ def stockpile(
         masks[t_idx, np.arange(len(columns))] = 1.0
     B = len(columns)
 
+    tranches = capacity_tranches(G, sc) if resp.model != "none" else []
+
+    def simulate(extra: np.ndarray) -> dict[str, np.ndarray]:
+        if resp.model == "none":
+            return _simulate(plan, extra, record=False, days=days)
+        return _simulate_response(H, plan, shocks, resp, tranches, extra, record=False, days=days)
+
     def achieved(added: np.ndarray) -> np.ndarray:
-        sim = _simulate(plan, masks * added[None, :], record=False, days=days)
+        sim = simulate(masks * added[None, :])
         depth = sim["depth"][t_idx, :]  # (targets, B)
         if stage is None:
             return depth[np.arange(B), np.arange(B)]

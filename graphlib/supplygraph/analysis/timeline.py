@@ -94,15 +94,19 @@ class TimelineResult:
         output never falls below 100 %), ``depth`` (lowest output fraction), ``final_output``,
         ``lost_days`` (sum of 1 - output over the horizon: full-output days lost),
         ``cumulative_lost`` (value x lost_days / 365), ``stock_left`` (days of stock at the end),
-        ``tts_lt_ttr`` (True when TTS < recovery_days; NA when either is missing). Sorted by
-        time to shortage.
+        ``tts_lt_ttr`` (True when TTS < recovery_days; NA when either is missing),
+        ``time_to_recovery`` (the day the node's supply from deliveries -- before its own stock
+        -- is back at 100 % for good; NaN when it never fell short or does not come back within
+        the horizon) and ``short_before_recovery`` (True when it runs short before its supply
+        comes back, or never comes back: TTS < time to recovery). Sorted by time to shortage.
     end_uses
         One row per end-use sector (index ``end_use``), output-weighted over its nodes (each
         node equally when their units differ; ``value`` and ``cumulative_lost`` are then NaN
         and ``unit`` is "mixed"): ``nodes``, ``value``, ``unit``, ``time_to_shortage``,
         ``shortage_date`` (when the
         scenario has a start date), ``first_node`` (the first node to fall short), ``depth``,
-        ``final_output``, ``lost_days``, ``cumulative_lost``.
+        ``final_output``, ``lost_days``, ``cumulative_lost``, ``time_to_recovery`` and
+        ``short_before_recovery`` (from the sector's weighted supply, as for nodes).
     daily_end_uses
         Output fraction per day and end-use sector (value-weighted mean of its nodes).
     horizon
@@ -113,6 +117,8 @@ class TimelineResult:
         Calendar date of day 0 when known.
     assumptions
         Plain sentences stating the model's assumptions.
+    response
+        The supply response simulated (``"none"``, or ``"rules (...)"``).
     """
 
     daily: pd.DataFrame | None
@@ -123,6 +129,7 @@ class TimelineResult:
     scenario: str = "shocks"
     start_date: Any = None
     assumptions: list[str] = field(default_factory=lambda: list(ASSUMPTIONS))
+    response: str = "none"
 
     def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
         return result_html(self)
@@ -274,6 +281,7 @@ def _simulate(
     stock = plan.inventory[:, None] + np.maximum(extra, 0.0)
     L = plan.maxlag
     hist = np.ones((L + T, n, B))
+    supply = np.ones((T, n, B)) if record else None
     ext = plan.ext[:, None]
     tts = np.full((n, B), np.inf)
     depth = np.ones((n, B))
@@ -323,6 +331,8 @@ def _simulate(
                 raise SupplyGraphError(msg)
             stock = np.maximum(stock - used, 0.0)
             hist[L + t] = h
+            if supply is not None:
+                supply[t] = cap * np.minimum(1.0, x)
             short = h < 1.0 - SHORTAGE_TOL
             tts = np.where(short & np.isinf(tts), t, tts)
             depth = np.minimum(depth, h)
@@ -340,12 +350,201 @@ def _simulate(
                 reps = min(reps, end - t)
                 if reps > 0:
                     hist[L + t : L + t + reps] = h
+                    if supply is not None:
+                        supply[t : t + reps] = supply[t - 1]
                     stock = np.maximum(stock - reps * used, 0.0)
                     lost += reps * (1.0 - h)
                     t += reps
     out = {"tts": tts, "depth": depth, "lost": lost, "final": h, "stock": stock}
     if record:
         out["daily"] = hist[L:]
+        out["supply"] = supply
+    return out
+
+
+def capacity_schedule(
+    cg: Any, tranches: Sequence[tuple[Any, float, int, float | None]] = ()
+) -> tuple[Any, set[int]]:
+    """Capacity over time: ``kappa(t)``, the most each node can make on day ``t`` (fraction).
+
+    ``kappa(t) = 1 + spare * r(t; ramp_delay_days, ramp_days) + sum_tranches added * r(t; start,
+    ramp)`` with the linear ramp ``r(t; L, tau) = clip((t - L) / tau, 0, 1)`` from day ``L`` (a
+    step at ``L`` when ``tau = 0``); ``spare`` is the node's own spare capacity (its capacity
+    before the scenario, over its normal output, minus 1) and each tranche is capacity a
+    scenario adds (:func:`~supplygraph.analysis.scenarios.capacity_tranches`), as a share of
+    normal output.
+
+    Parameters
+    ----------
+    cg
+        The compiled graph of the graph *with* the scenario's capacity applied.
+    tranches
+        ``(node, added, start_day, ramp_days)`` per tranche (ramp None: the node's own).
+
+    Returns
+    -------
+    (kappa, change_days)
+        ``kappa(t)`` returns an array per position; ``change_days`` the days on which some
+        capacity changes (every day of a ramp).
+    """
+    from supplygraph.analysis.response import capacity_ratio
+
+    kappa_final = capacity_ratio(cg)
+    base = np.where(cg.baseline > 0, cg.baseline, 1.0)
+    ramps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (amount, delay, duration)
+    own = kappa_final - 1.0
+    for node, added, start, ramp in tranches:
+        p = cg.index.get(node)
+        if p is None or added <= 0:
+            continue
+        amount = np.zeros(cg.n)
+        amount[p] = added / base[p]
+        own = own - amount
+        dur = np.zeros(cg.n)
+        dur[p] = cg.ramp_days[p] if ramp is None else ramp
+        delay = np.zeros(cg.n)
+        delay[p] = start
+        ramps.append((amount, delay, dur))
+    ramps.insert(0, (np.maximum(own, 0.0), cg.ramp_delay_days, cg.ramp_days))
+
+    def kappa_on(t: float) -> np.ndarray:
+        k = np.ones(cg.n)
+        for amount, delay, dur in ramps:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(dur > 0, (t - delay) / np.where(dur > 0, dur, 1.0), 1.0)
+            r = np.where(t >= delay, np.clip(r, 0.0, 1.0), 0.0)
+            k = k + amount * r
+        return k
+
+    change_days = {0}
+    for amount, delay, dur in ramps:
+        live = amount > 0
+        for d0, d1 in zip(delay[live].tolist(), (delay + dur)[live].tolist(), strict=True):
+            change_days.update(range(int(np.floor(d0)), int(np.ceil(d1)) + 1))
+    return kappa_on, change_days
+
+
+def _simulate_response(
+    G: nx.DiGraph,
+    plan: _Plan,
+    shocks: Sequence[Any],
+    response: Any,
+    tranches: Sequence[tuple[Any, float, int, float | None]] = (),
+    extra: np.ndarray | None = None,
+    *,
+    record: bool = True,
+    days: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The day-by-day model under the ``rules`` response (see :func:`timeline`).
+
+    Each day is the rules' fixed point (:func:`supplygraph.analysis.rules.solve_rules`) with
+    that day's capacities (spare capacity ramping after its delay, capacity the scenario adds
+    ramping from its start day), that day's stocks, the supplier outputs that reach each
+    customer after the link's lead time, and new supplier links only once qualified. Same
+    inputs and outputs as :func:`_simulate` (arrays in the plan's node order).
+    """
+    from supplygraph.analysis.propagation import _closed_values
+    from supplygraph.analysis.response import build_problem
+    from supplygraph.analysis.rules import solve_rules
+    from supplygraph.compiled import compile_graph
+
+    cg = compile_graph(G)
+    n = len(plan.nodes)
+    T = plan.horizon if days is None else min(days, plan.horizon)
+    if extra is None:
+        extra = np.zeros((n, 1))
+    extra = np.asarray(extra, dtype=float)
+    if extra.ndim == 1:
+        extra = extra[:, None]
+    B = extra.shape[1]
+    pos = cg.graph_pos  # plan index -> position
+    stock = np.zeros((n, B))
+    stock[pos] = plan.inventory[:, None] + np.maximum(extra, 0.0)
+    edge_at = {key: i for i, key in enumerate((u, v) for u, v in G.edges())}
+    plan_edge = np.array([edge_at[cg.edge_key(e)] for e in range(cg.m)], dtype=np.int64)
+    lag = plan.lag[plan_edge] if cg.m else np.zeros(0, dtype=np.int64)
+    L = plan.maxlag
+
+    kappa_on, change_days = capacity_schedule(cg, tranches)
+    qual = float(response.qualification_days)
+    if response.substitution == "stage":
+        change_days.add(int(np.ceil(qual)))
+
+    hist = np.ones((L + T, cg.n, B))
+    supply_rec = np.ones((T, cg.n, B)) if record else None
+    tts = np.full((cg.n, B), np.inf)
+    depth = np.ones((cg.n, B))
+    lost = np.zeros((cg.n, B))
+    h = np.ones((cg.n, B))
+    lagged_edges = np.flatnonzero(lag > 0)
+    for start, end, cap1, keep1 in plan.segments:
+        if start >= T:
+            break
+        end = min(end, T)
+        cap = np.empty(cg.n)
+        cap[pos] = cap1
+        keep = keep1[plan_edge] if cg.m else np.zeros(0)
+        active = [s for s in shocks if _window(s)[0] <= start < _window(s)[1]]
+        prob = build_problem(
+            G, cg, np.repeat(cap[:, None], B, axis=1), keep, response, "linear", active
+        )
+        new_links = np.arange(cg.m, prob.m)
+        new_quota = prob.quota[new_links].copy()
+        closed = None
+        if cg.closed_node.any():
+            closed = np.repeat(_closed_values(cg, cap, keep if cg.m else None)[:, None], B, axis=1)
+        lagged = np.full((prob.m, B), np.nan) if len(lagged_edges) else None
+        t = start
+        while t < end:
+            prob.kappa = kappa_on(t)
+            if len(new_links):
+                prob.quota[new_links] = new_quota if t >= qual else 0.0
+            if lagged is not None:
+                lagged[lagged_edges] = hist[L + t - lag[lagged_edges], cg.src[lagged_edges]]
+            res = solve_rules(prob, closed_values=closed, stock=stock, lagged=lagged)
+            h = res.x
+            used = res.used if res.used is not None else np.zeros_like(h)
+            stock = np.maximum(stock - used, 0.0)
+            hist[L + t] = h
+            if supply_rec is not None and res.supply is not None:
+                supply_rec[t] = np.minimum(1.0, cap[:, None] * np.minimum(1.0, res.supply))
+            short = h < 1.0 - SHORTAGE_TOL
+            tts = np.where(short & np.isinf(tts), t, tts)
+            depth = np.minimum(depth, h)
+            lost += np.maximum(1.0 - h, 0.0)
+            t += 1
+            # fast-forward while nothing changes (as in the no-response loop)
+            if (
+                t < end
+                and t not in change_days
+                and np.array_equal(hist[t - 1 : L + t], np.broadcast_to(h, (L + 1, cg.n, B)))
+            ):
+                later = [d for d in change_days if d > t]
+                stop = min([end, *later])
+                drawing = used > 0
+                reps = (
+                    int(np.floor(np.min(stock[drawing] / used[drawing])))
+                    if drawing.any()
+                    else stop - t
+                )
+                reps = min(reps, stop - t)
+                if reps > 0:
+                    hist[L + t : L + t + reps] = h
+                    if supply_rec is not None:
+                        supply_rec[t : t + reps] = supply_rec[t - 1]
+                    stock = np.maximum(stock - reps * used, 0.0)
+                    lost += reps * np.maximum(1.0 - h, 0.0)
+                    t += reps
+    out = {
+        "tts": tts[pos],
+        "depth": depth[pos],
+        "lost": lost[pos],
+        "final": h[pos],
+        "stock": stock[pos],
+    }
+    if record:
+        out["daily"] = hist[L:][:, pos]
+        out["supply"] = supply_rec[:, pos]  # type: ignore[index]
     return out
 
 
@@ -360,6 +559,7 @@ def timeline(
     *,
     extra_inventory: Mapping[Any, float] | pd.Series | None = None,
     daily: bool = True,
+    response: Any = None,
 ) -> TimelineResult:
     """Simulate a scenario day by day and report time to shortage per node and end use.
 
@@ -379,6 +579,12 @@ def timeline(
         Days of stock added to some nodes (node -> days), e.g. a stockpile.
     daily
         Keep the days x nodes output table (turn off for very large graphs).
+    response
+        ``"none"`` (default: the model above), ``"rules"`` (each day the rules response of
+        :mod:`supplygraph.analysis.rules`: short customers re-source from spare capacity, which
+        ramps up after its ``ramp_delay_days`` over ``ramp_days``; capacity the scenario adds
+        ramps from its ``start_day``; new supplier links deliver after the response's
+        ``qualification_days``), or a :class:`~supplygraph.analysis.response.Response`.
 
     Returns
     -------
@@ -414,6 +620,7 @@ def timeline(
         raise ScenarioError(msg)
     horizon = int(horizon)
     shocks, scenario = _shock_list(scenario_or_shocks)
+    resp = _timeline_response(response)
     H = apply_capacity(G, scenario)
     plan = _plan(H, shocks, horizon)
     extra = np.zeros(len(plan.nodes))
@@ -423,8 +630,17 @@ def timeline(
                 msg = f"extra_inventory: node {node!r} is not in the graph"
                 raise ScenarioError(msg)
             extra[plan.index[node]] = max(float(days), 0.0)
-    sim = _simulate(plan, extra, record=True)
+    if resp.model == "none":
+        sim = _simulate(plan, extra, record=True)
+    else:
+        from supplygraph.analysis.scenarios import capacity_tranches
+
+        tranches = capacity_tranches(G, scenario)
+        sim = _simulate_response(H, plan, shocks, resp, tranches, extra, record=True)
     result = _result(H, plan, sim, horizon, keep_daily=daily)
+    result.response = resp.describe()
+    if resp.model != "none":
+        result.assumptions.extend(RESPONSE_ASSUMPTIONS)
     if scenario is not None:
         result.scenario = scenario.name
         result.start_date = scenario.start_date
@@ -436,7 +652,7 @@ def timeline(
         if scenario.capacity:
             result.assumptions.append(
                 "Capacity changes were applied before the shocks: "
-                + "; ".join(f"{c.selector} x{c.scale:g}" for c in scenario.capacity)
+                + "; ".join(_describe_change(c) for c in scenario.capacity)
                 + "."
             )
         if result.start_date is not None and not result.end_uses.empty:
@@ -447,6 +663,72 @@ def timeline(
                 for d in result.end_uses["time_to_shortage"].fillna(np.inf)
             ]
     return result
+
+
+RESPONSE_ASSUMPTIONS = [
+    "Supply response 'rules', day by day: each day customers short of supply order more from "
+    "suppliers with spare capacity or withheld output (incumbents keep their share); spare "
+    "capacity comes online linearly over ramp_days after ramp_delay_days, capacity a scenario "
+    "adds from its start_day; new supplier links deliver after qualification_days.",
+    "Extra deliveries arrive the same day; lead_days delay the usual deliveries only.",
+    "Stock covers what deliveries leave short of a node's normal intake; orders are placed for "
+    "the whole gap whatever the stock.",
+]
+
+
+def _timeline_response(response: Any) -> Any:
+    from supplygraph.analysis.response import Response
+
+    resp = Response.of(response)
+    if resp.model == "optimal":
+        msg = (
+            "the timeline runs the 'none' and 'rules' responses day by day; for the optimal "
+            "bound use disrupt --response optimal (a static bound)"
+        )
+        raise ScenarioError(msg)
+    return resp
+
+
+def _describe_change(change: Any) -> str:
+    parts = []
+    if change.scale is not None:
+        parts.append(f"x{change.scale:g}")
+    if change.capacity is not None:
+        part = f"capacity {change.capacity:g}"
+        if change.start_day:
+            part += f" from day {change.start_day}"
+        if change.ramp_days:
+            part += f" over {change.ramp_days:g} days"
+        parts.append(part)
+    return f"{change.selector} " + ", ".join(parts)
+
+
+def _short_before(tts: np.ndarray, rec: np.ndarray, fell: np.ndarray) -> Any:
+    """True where output runs short before supply is back (or supply never comes back)."""
+    out = []
+    for s_, r, f in zip(tts.tolist(), rec.tolist(), fell.tolist(), strict=True):
+        if not f or s_ != s_:
+            out.append(False)
+        else:
+            out.append(bool(r != r or s_ < r))
+    return pd.array(out, dtype="boolean")
+
+
+def _recovery_day(supply: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of a (days, k) supply series: the day it is back in full for good.
+
+    Returns ``(day, fell)``: ``day`` is NaN where supply never fell short or never comes back
+    within the horizon; ``fell`` says whether it fell short at all.
+    """
+    T = supply.shape[0]
+    short = supply < 1.0 - SHORTAGE_TOL
+    fell = np.asarray(short.any(axis=0), dtype=bool)
+    if T == 0:
+        return np.full(supply.shape[1], np.nan), fell
+    # last short day; recovered the day after, when that is within the horizon
+    last = T - 1 - np.argmax(short[::-1], axis=0)
+    day = np.where(fell & (last < T - 1), last + 1.0, np.nan)
+    return day, fell
 
 
 def _result(
@@ -486,6 +768,10 @@ def _result(
         },
         index=pd.Index(nodes, name="node"),
     )
+    supply = sim["supply"][:, :, 0]
+    rec, fell = _recovery_day(supply)
+    summary["time_to_recovery"] = rec
+    summary["short_before_recovery"] = _short_before(tts_f, rec, fell)
     summary = summary.sort_values(["time_to_shortage", "depth"], na_position="last", kind="stable")
     daily_arr = sim["daily"][:, :, 0]
     daily = (
@@ -493,7 +779,7 @@ def _result(
         if keep_daily
         else None
     )
-    end_uses, daily_end_uses = _end_use_tables(G, plan, daily_arr, summary, horizon)
+    end_uses, daily_end_uses = _end_use_tables(G, plan, daily_arr, summary, horizon, supply)
     return TimelineResult(
         daily=daily,
         summary=summary,
@@ -535,7 +821,12 @@ def _weights(G: nx.DiGraph, members: list[Any]) -> np.ndarray:
 
 
 def _end_use_tables(
-    G: nx.DiGraph, plan: _Plan, daily: np.ndarray, summary: pd.DataFrame, horizon: int
+    G: nx.DiGraph,
+    plan: _Plan,
+    daily: np.ndarray,
+    summary: pd.DataFrame,
+    horizon: int,
+    supply: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     groups = end_use_groups(G)
     series: dict[str, np.ndarray] = {}
@@ -546,6 +837,11 @@ def _end_use_tables(
         out = daily[:, idx] @ w
         series[sector] = out
         short = np.flatnonzero(out < 1.0 - SHORTAGE_TOL)
+        if supply is not None:
+            rec, fell = _recovery_day((supply[:, idx] @ w)[:, None])
+        else:
+            rec, fell = np.array([np.nan]), np.array([False])
+        tts_e = np.array([float(short[0]) if short.size else np.nan])
         sub = summary.loc[members]
         first = sub["time_to_shortage"].idxmin() if sub["time_to_shortage"].notna().any() else None
         units = sorted({str(u) for u in sub["unit"].dropna()})
@@ -567,6 +863,8 @@ def _end_use_tables(
                 "cumulative_lost": float(np.nansum(sub["cumulative_lost"].to_numpy(dtype=float)))
                 if one_unit
                 else np.nan,
+                "time_to_recovery": float(rec[0]),
+                "short_before_recovery": bool(_short_before(tts_e, rec, fell)[0]),
             }
         )
     columns = [
@@ -580,6 +878,8 @@ def _end_use_tables(
         "final_output",
         "lost_days",
         "cumulative_lost",
+        "time_to_recovery",
+        "short_before_recovery",
     ]
     table = pd.DataFrame(rows, columns=columns).set_index("end_use")
     table = table.sort_values(["time_to_shortage", "depth"], na_position="last", kind="stable")

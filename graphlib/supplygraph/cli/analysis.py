@@ -103,6 +103,14 @@ def concentration_command(
             "(1,000 / 1,800).",
         ),
     ] = Guidelines.g2010,
+    by_material: Annotated[
+        bool,
+        typer.Option(
+            "--by-material",
+            help="One row per stage and element group (the nodes' 'material', e.g. light and "
+            "heavy rare earths) instead of one per stage.",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Concentration of each stage (and of reserves): HHI, CR1/CR3, top country, EU 65 % check.
@@ -111,17 +119,22 @@ def concentration_command(
     aggregates kept in the totals but left out of the index). 'level' uses the US merger
     guidelines' bands; 'eu_single_country_cap' flags a country above 65 % of the stage (EU
     Critical Raw Materials Act benchmark); 'hhi_governance' is the EU governance-weighted HHI
-    (0-10 scale) when nodes carry a 'governance' score.
+    (0-10 scale) when nodes carry a 'governance' score. --by-material gives the same columns
+    per stage and element group, with shares taken within the group.
     """
     from supplygraph.analysis.concentration import (
         MERGER_GUIDELINES_2010,
         MERGER_GUIDELINES_2023,
         concentration,
+        concentration_by_material,
     )
 
     G = load_source(source)
     bands = MERGER_GUIDELINES_2023 if guidelines is Guidelines.g2023 else MERGER_GUIDELINES_2010
-    emit_table(concentration(G, thresholds=bands), fmt)
+    if by_material:
+        emit_table(concentration_by_material(G, thresholds=bands), fmt, index=False)
+    else:
+        emit_table(concentration(G, thresholds=bands), fmt)
 
 
 @app.command("chokepoints")
@@ -148,6 +161,11 @@ def chokepoints_command(
             "(both; groups of a single node are shown as that node).",
         ),
     ] = ChokepointKind.all,
+    response: ResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
+    floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Rank chokepoints: what the end uses would lose without each node or country-stage.
@@ -159,7 +177,10 @@ def chokepoints_command(
     from supplygraph.analysis.chokepoints import chokepoints
 
     G = load_source(source)
-    table = chokepoints(G, threshold=threshold, model=model.value, top=top, kind=kind.value)
+    resp = response_options(None, response, substitution, rationing, priority, floor)
+    table = chokepoints(
+        G, threshold=threshold, model=model.value, top=top, kind=kind.value, response=resp
+    )
     emit_table(table, fmt)
 
 
@@ -291,13 +312,31 @@ def sweep_command(
             show_default=False,
         ),
     ] = None,
+    response: ResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
+    floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets."""
+    """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets.
+
+    With --response, each removal's loss is taken after the supply response (with --top, the
+    response is evaluated only until the top rows are certain).
+    """
     from supplygraph.analysis.disruption import sweep
 
     G = load_source(source)
-    table = sweep(G, model=model.value, by=by.value, workers=workers, scheduler=scheduler or None)
+    resp = response_options(None, response, substitution, rationing, priority, floor)
+    table = sweep(
+        G,
+        model=model.value,
+        by=by.value,
+        workers=workers,
+        scheduler=scheduler or None,
+        response=resp,
+        top=top if resp.model != "none" else None,
+    )
     if top is not None:
         table = table.head(top)
     emit_table(table, fmt)

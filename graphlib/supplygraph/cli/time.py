@@ -12,18 +12,39 @@ from supplygraph.cli._common import (
     DEFAULT_SOURCE,
     FormatOpt,
     OutputFormat,
+    PriorityOpt,
+    RationingChoice,
+    RationingOpt,
+    ResponseChoice,
     SourceArg,
+    SubstitutionChoice,
+    SubstitutionOpt,
     emit_table,
     guarded,
     load_source,
     message,
+    response_options,
     scenario_dataset,
 )
 
 if TYPE_CHECKING:
     import networkx as nx
 
+    from supplygraph.analysis.response import Response
     from supplygraph.analysis.scenarios import Scenario
+
+TimelineResponseOpt = Annotated[
+    ResponseChoice | None,
+    typer.Option(
+        "--response",
+        "-r",
+        help="none: nobody reacts (the default unless the scenario's response table says "
+        "otherwise). rules: each day, customers short of supply re-source from suppliers with "
+        "spare capacity, which ramps up over ramp_days after ramp_delay_days. (optimal is a "
+        "static bound: see disrupt.)",
+        show_default=False,
+    ),
+]
 
 ScenarioOpt = Annotated[
     str,
@@ -49,6 +70,27 @@ def _scenario(G: nx.DiGraph, source: str, name: str) -> Scenario:
     sc = get_scenario(name, dataset=scenario_dataset(source))
     validate_scenario(G, sc)
     return sc
+
+
+def _timeline_response(
+    sc: Scenario,
+    response: ResponseChoice | None,
+    substitution: SubstitutionChoice | None,
+    rationing: RationingChoice | None,
+    priority: list[str] | None,
+) -> Response:
+    """The response of a time command: options, else the scenario's (optimal falls back to
+    rules over time, with a note)."""
+    resp: Response = response_options(sc, response, substitution, rationing, priority)
+    if resp.model == "optimal" and response is None:
+        message(
+            "the scenario names the optimal response, a static bound; over time its rules "
+            "counterpart is simulated"
+        )
+        import dataclasses
+
+        resp = dataclasses.replace(resp, model="rules")
+    return resp
 
 
 @app.command("scenarios")
@@ -96,21 +138,32 @@ def timeline_cmd(
         bool,
         typer.Option("--daily", help="Print output per day (rows) and end use (columns) instead."),
     ] = False,
+    response: TimelineResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Simulate a scenario day by day: when does each end use run short, how deep, how long.
 
     Nodes draw down their inventory_days to cover shortfalls and cut output only when empty;
     flows arrive after their lead_days. TTS = first day output < 100 %; depth = lowest output
-    fraction; cumulative_lost = value x lost days / 365 in the node's unit.
+    fraction; cumulative_lost = value x lost days / 365 in the node's unit; time_to_recovery =
+    the day supply (before stock) is back at 100 % for good; short_before_recovery = the stock
+    runs out first. With --response rules, spare capacity ramps up and short customers
+    re-source day by day.
     """
     from supplygraph.analysis.timeline import timeline
 
     G = load_source(source)
     sc = _scenario(G, source, scenario)
-    res = timeline(G, sc, horizon=horizon, daily=False)
+    resp = _timeline_response(sc, response, substitution, rationing, priority)
+    res = timeline(G, sc, horizon=horizon, daily=False, response=resp)
     day0 = f", day 0 = {sc.start_date.isoformat()}" if sc.start_date else ""
-    message(f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}")
+    message(
+        f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}, "
+        f"response {resp.describe()}"
+    )
     if daily:
         emit_table(res.daily_end_uses.round(6), fmt)
     elif level is Level.node:
@@ -126,6 +179,8 @@ def timeline_cmd(
             "cumulative_lost",
             "unit",
             "tts_lt_ttr",
+            "time_to_recovery",
+            "short_before_recovery",
         ]
         emit_table(res.summary[cols], fmt)
     else:
@@ -151,6 +206,10 @@ def stockpile_cmd(
         str | None,
         typer.Option("--stage", help="Hold the stock at every node of this stage instead."),
     ] = None,
+    response: TimelineResponseOpt = None,
+    substitution: SubstitutionOpt = None,
+    rationing: RationingOpt = None,
+    priority: PriorityOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Smallest added stock (days of normal use) that keeps a target up through a scenario.
@@ -163,6 +222,7 @@ def stockpile_cmd(
 
     G = load_source(source)
     sc = _scenario(G, source, scenario)
+    resp = _timeline_response(sc, response, substitution, rationing, priority)
     df = stockpile(
         G,
         sc,
@@ -171,7 +231,9 @@ def stockpile_cmd(
         min_output=min_output,
         days=days,
         stage=stage,
+        response=resp,
     )
+    message(f"stock sized against the {resp.describe()} response")
     emit_table(df, fmt, index=False)
 
 
@@ -232,3 +294,80 @@ def deminimis_cmd(
         emit_table(deminimis_by_country(reach), fmt, index=False)
     else:
         emit_table(reach, fmt, index=False)
+
+
+@app.command("mitigate")
+@guarded
+def mitigate_cmd(
+    scenario: ScenarioOpt,
+    source: SourceArg = DEFAULT_SOURCE,
+    end_use: Annotated[
+        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
+    ] = None,
+    node: Annotated[
+        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
+    ] = None,
+    min_output: Annotated[
+        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
+    ] = 0.9,
+    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 365,
+    options: Annotated[
+        str | None,
+        typer.Option(
+            "--options",
+            help="A CSV or xlsx table of options: node, lever (stock | capacity), unit_cost, "
+            "and optional maximum, ramp_days, start_day. Default: stock at the targets and "
+            "capacity at every uncut node upstream, all at cost 1 (placeholders).",
+            show_default=False,
+        ),
+    ] = None,
+    step: Annotated[
+        int, typer.Option("--step", min=1, help="Period length of the program, in days.")
+    ] = 7,
+    substitution: SubstitutionOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Least-cost mix of added stock and added capacity that keeps a target up through a scenario.
+
+    A linear program over time (periods of --step days) picks amounts of each option, with
+    spare and new capacity ramping up and stocks drawn down; the plan is then run day by day
+    under the rules (and with no response), and its stock raised until it holds there.
+    Example: supplygraph mitigate --scenario april-2025-licences --end-use defense
+    --min-output 0.9 --days 365
+    """
+    from supplygraph.analysis.mitigation import mitigate
+
+    G = load_source(source)
+    sc = _scenario(G, source, scenario)
+    resp = response_options(sc, None, substitution, None, None)
+    plan = mitigate(
+        G,
+        sc,
+        end_use=end_use,
+        target_nodes=node or None,
+        min_output=min_output,
+        days=days,
+        options=options,
+        step=step,
+        response=resp,
+    )
+    what = end_use or ", ".join(node or []) or "every end use"
+    if not plan.feasible:
+        message(
+            f"no mix of the options keeps {what} at {min_output:.0%} for {days} days; at best "
+            f"{plan.best_min_output:.1%}"
+        )
+    else:
+        message(f"plan for {what} at {min_output:.0%} for {days} days: cost {plan.total_cost:,.6g}")
+        for phrase in plan.binding:
+            message(f"  what binds: {phrase}")
+    for a in plan.assumptions:
+        message(f"  note: {a}")
+    for rec in plan.check.to_dict("records"):
+        tts = rec["time_to_shortage"]
+        when = f"short from day {int(tts)}" if tts == tts else "never short"
+        message(
+            f"  check ({rec['response']}, {rec['plan']}): lowest output "
+            f"{rec['lowest_output']:.1%}, {when}"
+        )
+    emit_table(plan.plan, fmt, index=False)

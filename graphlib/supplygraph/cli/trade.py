@@ -223,7 +223,7 @@ def build_cmd(
     into: Annotated[
         str,
         typer.Option("--into", help="The stage-shares dataset to fill (name or folder)."),
-    ] = "rare-earths",
+    ] = "rare-earths-aggregate",
     tolerance: Annotated[
         float, typer.Option("--tolerance", min=0.0, help="Hub-test tolerance.")
     ] = 0.05,

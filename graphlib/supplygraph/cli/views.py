@@ -15,11 +15,14 @@ import typer
 from supplygraph.cli import app
 from supplygraph.cli._common import (
     DEFAULT_SOURCE,
+    ResponseOpt,
     SourceArg,
+    SubstitutionOpt,
     apply_scenario,
     guarded,
     load_source,
     message,
+    response_options,
     scenario_dataset,
 )
 
@@ -105,12 +108,17 @@ def visualize_command(
             show_default=False,
         ),
     ] = None,
+    response: ResponseOpt = None,
+    substitution: SubstitutionOpt = None,
 ) -> None:
     """Write the interactive network view: one offline HTML file, stages as columns.
 
     Colour: country. Size: share of the stage. Edge width: flow. Diamonds: chokepoints.
 
-    With --shock or --scenario, the fill shows the share of output each node keeps.
+    With --shock or --scenario, the fill shows the share of output each node keeps; add
+    --response optimal (or rules) to colour what limits the end uses: the capacities and shock
+    caps that bind at the optimum (or that the rules' orders run into, and spare capacity left
+    idle for lack of inputs).
 
     Example: supplygraph visualize -o network.html --shock "CHN@separation"
     """
@@ -133,6 +141,24 @@ def visualize_command(
         chosen = chosen or sc.model
         if title is None:
             title = f"{G.graph.get('name') or source}: {sc.name}"
+    highlight = None
+    if shown is not None:
+        resp = response_options(
+            sc if scenario is not None else None, response, substitution, None, None
+        )
+        if resp.model != "none":
+            from supplygraph.analysis.disruption import disrupt
+            from supplygraph.analysis.response import highlight_limits
+            from supplygraph.analysis.scenarios import apply_capacity
+
+            H = apply_capacity(G, sc) if scenario is not None else G
+            all_shocks = [*shocks, *(sc.shocks if scenario is not None else ())]
+            result = disrupt(H, all_shocks, model=chosen or "linear", response=resp, detail=False)
+            highlight = highlight_limits(result.binding)
+            message(
+                f"highlighted what limits the end uses under the {resp.describe()} response: "
+                f"{len(highlight)} nodes and links"
+            )
     extra = []
     if whatif:
         from supplygraph.analysis.scenarios import get_scenario
@@ -148,6 +174,7 @@ def visualize_command(
         detail=detail.value,
         whatif=extra,
         source_text=source,
+        highlight=highlight,
     )
     message(
         f"wrote {path} ({G.number_of_nodes():,} nodes, {G.number_of_edges():,} flows); "

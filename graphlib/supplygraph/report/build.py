@@ -531,6 +531,7 @@ def _concentration_tables(G: nx.DiGraph) -> tuple[Table, pd.DataFrame, pd.DataFr
     frame["n_countries"] = conc["n_countries"].to_numpy()
     frame["effective_suppliers"] = conc["effective_suppliers"].to_numpy(dtype=float)
     frame["eu_single_country_cap"] = conc["eu_single_country_cap"].to_numpy(dtype=bool)
+    frame["hhi_governance"] = conc["hhi_governance"].to_numpy(dtype=float)
     for c in [*keep, "Other"]:
         frame[f"share_{c}"] = [
             float(wide.loc[s, c]) if s in wide.index else float("nan") for s in conc.index
@@ -542,6 +543,7 @@ def _concentration_tables(G: nx.DiGraph) -> tuple[Table, pd.DataFrame, pd.DataFr
         "n_countries": "int",
         "effective_suppliers": "num",
         "eu_single_country_cap": "bool",
+        "hhi_governance": "num",
         **{f"share_{c}": "pct" for c in [*keep, "Other"]},
     }
     headers = {
@@ -553,6 +555,7 @@ def _concentration_tables(G: nx.DiGraph) -> tuple[Table, pd.DataFrame, pd.DataFr
         "n_countries": "countries",
         "effective_suppliers": "effective suppliers",
         "eu_single_country_cap": "> 65 % one country",
+        "hhi_governance": "governance-weighted HHI (0-10)",
         **{f"share_{c}": f"{c} share" for c in [*keep, "Other"]},
     }
     table = Table(
@@ -566,7 +569,9 @@ def _concentration_tables(G: nx.DiGraph) -> tuple[Table, pd.DataFrame, pd.DataFr
             "Shares of each stage's output by country (reserves: share of world reserves). "
             "HHI = 10,000 · Σ share² over named countries (ROW/unknown aggregates excluded); "
             "bands from the 2010 US Horizontal Merger Guidelines (highly concentrated > 2,500). "
-            "'> 65 % one country' flags the EU Critical Raw Materials Act single-country benchmark."
+            "'> 65 % one country' flags the EU Critical Raw Materials Act single-country benchmark. "
+            "Governance-weighted HHI = Σ share² · governance score (0-10, higher = riskier; EU "
+            "criticality method), blank unless every named country has a score."
         ),
         sheet="Concentration",
         text_columns=(
@@ -578,9 +583,82 @@ def _concentration_tables(G: nx.DiGraph) -> tuple[Table, pd.DataFrame, pd.DataFr
             "cr3",
             "effective_suppliers",
             "eu_single_country_cap",
+            "hhi_governance",
         ),
     )
     return table, wide, conc
+
+
+def _group_concentration_table(G: nx.DiGraph) -> Table | None:
+    """Return the concentration of each stage by element group, or None without groups."""
+    from supplygraph.analysis.concentration import concentration_by_material
+
+    conc = concentration_by_material(G)
+    conc = conc[
+        conc["hhi"].astype(float).notna()
+        & ~conc["stage"].map(lambda s: _is_end_use_stage(G, str(s)))
+    ]
+    if conc.empty or conc.groupby("stage").size().max() < 2:
+        return None
+    frame = pd.DataFrame(
+        {
+            "stage": conc["stage"].astype(str).to_numpy(),
+            "material": conc["material"].astype(str).to_numpy(),
+            "top_country": [country_name(c) for c in conc["top_country"]],
+            "cr1": conc["cr1"].to_numpy(dtype=float),
+            "hhi": conc["hhi"].to_numpy(dtype=float),
+            "hhi_governance": conc["hhi_governance"].to_numpy(dtype=float),
+            "total": conc["total"].to_numpy(dtype=float),
+            "unit": conc["unit"].to_numpy(),
+        }
+    )
+    return Table(
+        key="concentration_groups",
+        title="Concentration by element group",
+        frame=frame,
+        formats={"cr1": "pct", "hhi": "int", "hhi_governance": "num", "total": "num"},
+        headers={
+            "material": "group",
+            "top_country": "top country",
+            "cr1": "top-1 share",
+            "hhi": "HHI",
+            "hhi_governance": "governance-weighted HHI (0-10)",
+            "total": "total",
+        },
+        scale=("cr1",),
+        note=(
+            "The same indices within each stage's element group (node attribute 'material': "
+            "e.g. separated NdPr vs Dy/Tb, magnet kinds): shares are of the group's total, so a "
+            "heavy-rare-earth chokepoint is not diluted by light rare earths."
+        ),
+        sheet="Concentration by group",
+        text_columns=("stage", "material", "top_country", "cr1", "hhi", "hhi_governance"),
+    )
+
+
+def _group_sentences(groups: Table | None) -> list[str]:
+    """Headline: each stage whose element groups differ (top country, or HHI by 1,000 or more),
+    its groups listed from the most concentrated; at most two stages, upstream first."""
+    if groups is None:
+        return []
+    out: list[str] = []
+    for stage, part in groups.frame.groupby("stage", sort=False):
+        hhi = part["hhi"].astype(float)
+        if len(part) < 2 or (part["top_country"].nunique() < 2 and hhi.max() - hhi.min() < 1000):
+            continue
+        items = []
+        for _, row in part.sort_values("hhi", ascending=False, kind="stable").iterrows():
+            gov = (
+                ""
+                if _is_missing(row["hhi_governance"])
+                else f", governance-weighted {float(row['hhi_governance']):.2f}"
+            )
+            items.append(
+                f"{row['material']} {row['top_country']} {pct(float(row['cr1']))} "
+                f"(HHI {format_value(row['hhi'], 'int')}{gov})"
+            )
+        out.append(f"{_stage_label(stage).capitalize()} by element group: {'; '.join(items)}.")
+    return out[:2]
 
 
 def _share_table(wide: pd.DataFrame) -> Table:
@@ -1196,11 +1274,16 @@ def _focus_stage(wide: pd.DataFrame, lead: str, focus: tuple[str, str] | None) -
 
 
 def _name(G: nx.DiGraph, n: Any) -> str:
+    """A node's label, or "China separation" for a country-stage group ``"CHN@separation"``."""
     if n in G:
         lab = G.nodes[n].get("label")
         if lab not in (None, "") and not _is_missing(lab):
             return str(lab)
-    return str(n)
+    text = str(n)
+    country, at, stage = text.partition("@")
+    if at and country and stage and n not in G:
+        return f"{country_name(country)} {_stage_label(stage)} as a whole"
+    return text
 
 
 def _chokepoint_sentences(G: nx.DiGraph, table: Table) -> list[str]:
@@ -1406,13 +1489,16 @@ def build_report_data(
     sweep_t = _sweep_table(G, model)
     nodes_t, edges_t, sources_t = _input_tables(G)
 
+    groups_t = _group_concentration_table(G)
     headline = _concentration_sentences(conc_table, wide, focus)
+    headline += _group_sentences(groups_t)
     headline += _chokepoint_sentences(G, choke)
     headline += _sweep_sentences(G, sweep_t)
     headline += _response_sentences(scen_frame)
     tables: dict[str, Table] = {
         "concentration": conc_table,
         "stage_shares": _share_table(wide),
+        **({"concentration_groups": groups_t} if groups_t is not None else {}),
         "chokepoints": choke,
         "sweep": sweep_t,
     }

@@ -200,6 +200,9 @@ def render_html(data: ReportData) -> str:
     if "stage_shares" in t:
         o.append(f"<h3>{_e(t['stage_shares'].title)}</h3>\n")
         o.append(_table(t["stage_shares"]))
+    if "concentration_groups" in t:
+        o.append(f"<h3>{_e(t['concentration_groups'].title)}</h3>\n")
+        o.append(_table(t["concentration_groups"]))
     if "sankey_svg" in data.raw:  # supplygraph.sankey: flows by stage and country
         o.append(
             f"<figure>{_inline_svg(data.raw['sankey_svg'], 'Flows by stage and country')}</figure>\n"

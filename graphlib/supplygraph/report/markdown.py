@@ -104,6 +104,9 @@ def render_markdown(data: ReportData, *, chart_dir: str = "charts") -> str:
     if "stage_shares" in t:
         out += [f"**{escape_md(t['stage_shares'].title)}**", ""]
         out += _table(t["stage_shares"])
+    if "concentration_groups" in t:
+        out += [f"**{escape_md(t['concentration_groups'].title)}**", ""]
+        out += _table(t["concentration_groups"])
     out += ["## Chokepoints", ""]
     chart("chokepoints")
     if "chokepoints" in t:

@@ -250,6 +250,7 @@ def write_xlsx(
     last = _summary(ws, data)
     order = [
         ("concentration", False),
+        ("concentration_groups", False),
         ("chokepoints", False),
         ("sweep", False),
         ("scenario", False),

@@ -1,7 +1,7 @@
 """``trade build``: a dataset folder in which bilateral trade replaces the pooled world market.
 
 Input: one year of trade (:func:`supplygraph.trade.read_trade`) and a stage-shares dataset (the
-built-in ``rare-earths`` or a folder laid out the same way). Output: a new folder with the same
+built-in ``rare-earths-aggregate`` or a folder laid out the same way). Output: a new folder with the same
 files (``dataset.toml``, ``stage_shares.csv``, ``flows.csv``, ``sources.csv``) plus
 ``coverage.csv``, which every command loads like the original.
 
@@ -463,7 +463,7 @@ def _manifest_text(data: dict[str, Any]) -> str:
 
 def build_trade_dataset(
     trade: TradeData,
-    source: str | Path = "rare-earths",
+    source: str | Path = "rare-earths-aggregate",
     out: str | Path = "trade-dataset",
     *,
     hs_map: HSMap | None = None,
@@ -510,7 +510,7 @@ def build_trade_dataset(
     >>> _ = (d / "country_codes_V202401b.csv").write_text(
     ...     "country_code,country_name,country_iso2,country_iso3\\n"
     ...     "458,Malaysia,MY,MYS\\n392,Japan,JP,JPN\\n")
-    >>> built = build_trade_dataset(read_trade(d, 2022), "rare-earths", d / "out")
+    >>> built = build_trade_dataset(read_trade(d, 2022), "rare-earths-aggregate", d / "out")
     >>> G = built.graph
     >>> round(G.edges["MYS:separation", "JPN:metal"]["flow"] + G.edges["MYS:separation", "JPN:industrial"]["flow"])
     4800
