@@ -23,6 +23,8 @@ The same from the command line::
 # %%
 # The capacity the scenario adds
 # ------------------------------
+import textwrap
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -79,7 +81,7 @@ for response in ["rules", "optimal"]:
     result = sg.disrupt(H, sc.shocks, sc.model, response=response)
     print(f"--- {response}")
     for end_use, row in result.by_end_use.drop(index="total").iterrows():
-        print(f"{end_use:>12}: {row.remaining:6.1%}  {row.binding}")
+        print(textwrap.fill(f"{end_use}: {row.remaining:.1%}, {row.binding}", 100))
 
 # %%
 # Reading the bracket: the gap between ``none`` and ``optimal`` is what reaction could win

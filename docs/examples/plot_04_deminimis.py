@@ -68,6 +68,6 @@ fig.tight_layout()
 # is a hundred and two hundred and fifty times larger. Compare it with the share of a
 # product's price that its magnets or rare-earth compounds make up.
 #
-# In this dataset every foreign end use draws on a pooled world market, so they all carry
-# nearly the world mix. Bilateral trade data separate them; see the trade-data example
-# (:ref:`sphx_glr_auto_examples_plot_07_trade_data.py`).
+# Where a dataset pools a stage's world market, every buyer of that stage carries the world
+# mix; bilateral trade data tell the buyers apart (see the trade-data example,
+# :ref:`sphx_glr_auto_examples_plot_07_trade_data.py`).

@@ -14,7 +14,7 @@ it is invented**. Point the same calls at a real BACI zip (see :doc:`/howto/trad
 From the command line::
 
     supplygraph trade flows tests/data/trade/BACI_HS17_V202401b --year 2022
-    supplygraph trade hubs tests/data/trade/BACI_HS17_V202401b --year 2022 --production rare-earths
+    supplygraph trade hubs tests/data/trade/BACI_HS17_V202401b --year 2022 --production rare-earths-aggregate
     supplygraph trade build tests/data/trade/BACI_HS17_V202401b --year 2022 -o re-baci
     supplygraph deminimis re-baci --stage separation --compare
 """
@@ -45,17 +45,18 @@ trade.flows.head(8)
 # --------------
 # A country that exports more of a stage than it produces and imports (``ratio = X / (P + M)``
 # above 1 plus a tolerance) passes goods on: its exports are not its own output.
-hubs = hub_table(trade, sg.load("rare-earths"))
+pooled = sg.load("rare-earths-aggregate")  # the stage-shares chain that trade build starts from
+hubs = hub_table(trade, pooled)
 hubs[hubs["hub"].fillna(False).astype(bool)]
 
 # %%
 # Build a dataset from the trade
 # ------------------------------
-# :func:`supplygraph.trade.build_trade_dataset` writes a dataset folder (same layout as the
-# built-in one) in which the trade flows replace the pooled market, records what it assumed,
-# and loads it.
+# :func:`supplygraph.trade.build_trade_dataset` starts from a stage-shares dataset (here the
+# built-in ``rare-earths-aggregate``), writes a dataset folder with the same layout in which the
+# trade flows replace the pooled market, records what it assumed, and loads it.
 out = Path(tempfile.mkdtemp()) / "re-baci"
-built = build_trade_dataset(trade, "rare-earths", out)
+built = build_trade_dataset(trade, "rare-earths-aggregate", out)
 print(sorted(p.name for p in out.iterdir()))
 built.coverage
 
@@ -64,7 +65,6 @@ built.coverage
 # ------------
 # With the pooled market every foreign end use carries the world mix of China-separated
 # material. With bilateral flows, buyers differ, and so does what a content rule catches.
-pooled = sg.load("rare-earths")
 traded = sg.load(out)
 shares = pd.DataFrame(
     {

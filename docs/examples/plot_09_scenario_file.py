@@ -17,8 +17,9 @@ From the command line::
 # The file
 # --------
 # A partial ban: China's magnet exports to the United States cut by 90 % from day 30, and
-# spare magnet capacity in Japan (an assumption, labelled as such).
+# Japan's magnet makers doubling their output (an assumption, labelled as such).
 import tempfile
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -28,7 +29,7 @@ from supplygraph.errors import ScenarioError
 
 TOML = """
 name = "us-magnet-squeeze"
-description = "China's magnet exports to the US cut by 90 % from day 30; Japan adds spare capacity."
+description = "China's magnet exports to the US cut by 90 % from day 30; Japan doubles its magnet output."
 model = "linear"
 sources = ["example: an invented what-if, not a forecast"]
 
@@ -40,9 +41,10 @@ start_day = 30
 label = "90 % of China's magnet exports to the US stopped"
 
 [[capacity]]
-node = "JPN:magnets"
-capacity = 20000
-source = "assumption: 20,000 t/yr of capacity"
+country = "JPN"
+stage = "magnets"
+scale = 2.0
+source = "assumption: Japan's magnet makers double their output"
 
 [response]
 model = "rules"
@@ -80,7 +82,12 @@ for response in ["none", sc.response, "optimal"]:
     us = result.targets[result.targets["country"] == "USA"]["remaining"]
     print(f"{name:>8}: " + ", ".join(f"{n} {v:.0%}" for n, v in us.items()))
     if name != "none":
-        print(f"{'':>8}  defense: {result.by_end_use.loc['defense', 'binding']}")
+        binding = result.by_end_use.loc["defense", "binding"]
+        print(
+            textwrap.fill(
+                f"defense: {binding}", 100, initial_indent=" " * 10, subsequent_indent=" " * 10
+            )
+        )
 
 # %%
 # And day by day, on the graph with the new capacity (the timeline is the no-response model;
