@@ -4,15 +4,20 @@
   that lists the top-level API (``supplygraph.__all__``) with links to where each name lives.
 - ``_generated/datasets/``: one page per built-in dataset (its README, every row of its
   ``sources.csv``, its scenarios with their sources).
-- Checks, reported as Sphinx warnings (so ``-W`` fails the build): every name in a public
-  module's ``__all__`` and every top-level name is documented; no built page loads a script,
-  stylesheet, image or frame from another host (the site works offline).
 - ``_generated/cli.rst``: the command-line reference, from the typer app (every command, its
   help text, usage, arguments and options, as ``supplygraph COMMAND --help`` prints them).
+- ``_generated/scenario_keys.md``: every key a scenario file may hold, from the parser.
+- References to top-level names (``supplygraph.load``) and package re-exports resolve to where
+  the name is documented.
+- Checks, reported as Sphinx warnings (so ``-W`` fails the build): every name in a public
+  module's ``__all__`` and every top-level name is documented; every ``supplygraph`` reference
+  made from a page of ``docs/`` resolves; no built page loads a script, stylesheet, image or
+  frame from another host (the site works offline).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -97,6 +102,7 @@ def _is_documented_kind(obj: Any) -> str:
     return "data"
 
 
+@functools.cache
 def api_homes() -> dict[str, dict[str, str]]:
     """Return ``module -> {public name -> the module that documents it}``.
 
@@ -510,8 +516,7 @@ def _resolve_reexports(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
     if not target.startswith("supplygraph"):
         return None
     module, _, name = target.rpartition(".")
-    homes = env.sgdocs_homes if hasattr(env, "sgdocs_homes") else api_homes()
-    env.sgdocs_homes = homes
+    homes = api_homes()
     import supplygraph
 
     home = None
