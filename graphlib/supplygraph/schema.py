@@ -42,6 +42,7 @@ Node attributes
 ``source``, ``year``, ``evidence`` (optional)
     Provenance of the node's numbers: a source id (a key of the dataset's ``sources.csv``) or a
     citation, the data year, and an evidence label (primary/secondary/derived/weak/assumption).
+
 Any other attribute is kept as it is.
 
 Edge attributes
@@ -53,6 +54,7 @@ Edge attributes
     substitute for each other, different materials are complements. When absent, the group is
     the supplier's stage. Use a separate column (e.g. ``product``) for a free-text description.
 ``unit`` (str, optional)
+    Unit of ``flow``.
 ``lead_days`` (float >= 0, optional)
     Shipping/processing delay in days (time-to-shortage simulation).
 ``max_scale`` (float >= 1, optional, default unlimited)
@@ -61,6 +63,7 @@ Edge attributes
 ``source_ref``, ``year``, ``evidence`` (optional)
     Provenance of the flow. Named ``source_ref`` (not ``source``) because ``source`` and
     ``target`` name the edge's endpoints in every edge table and exchange format.
+
 Any other attribute is kept as it is.
 
 Graph attributes

@@ -2,7 +2,7 @@
 
 The builder runs the analyses (concentration, chokepoints, sweep, disruptions, origin tracing)
 once and keeps their results as display-ready tables; the writers (:mod:`.markdown`,
-:mod:`.html`, :mod:`.xlsx`, :mod:`.json`) only format them. Everything is ordered
+:mod:`.html`, :mod:`~supplygraph.report.xlsx`, :mod:`.json`) only format them. Everything is ordered
 deterministically, so the same input always gives the same report (apart from the date line).
 """
 
