@@ -148,7 +148,7 @@ def stockpile(
         raise ScenarioError(msg)
     days = int(days)
     shocks, sc = _shock_list(scenario)
-    resp = _timeline_response(response)
+    resp = _timeline_response(response, optimal=False)
     H = apply_capacity(G, sc)
 
     if target_nodes is not None:

@@ -630,17 +630,25 @@ def timeline(
                 msg = f"extra_inventory: node {node!r} is not in the graph"
                 raise ScenarioError(msg)
             extra[plan.index[node]] = max(float(days), 0.0)
-    if resp.model == "none":
-        sim = _simulate(plan, extra, record=True)
+    if resp.model == "optimal":
+        if extra.any():
+            msg = "extra_inventory is not used by the optimal timeline; use mitigate for stock"
+            raise ScenarioError(msg)
+        result = _optimal_result(G, H, scenario_or_shocks, plan, horizon, resp, daily)
     else:
-        from supplygraph.analysis.scenarios import capacity_tranches
+        if resp.model == "none":
+            sim = _simulate(plan, extra, record=True)
+        else:
+            from supplygraph.analysis.scenarios import capacity_tranches
 
-        tranches = capacity_tranches(G, scenario)
-        sim = _simulate_response(H, plan, shocks, resp, tranches, extra, record=True)
-    result = _result(H, plan, sim, horizon, keep_daily=daily)
+            tranches = capacity_tranches(G, scenario)
+            sim = _simulate_response(H, plan, shocks, resp, tranches, extra, record=True)
+        result = _result(H, plan, sim, horizon, keep_daily=daily)
     result.response = resp.describe()
-    if resp.model != "none":
+    if resp.model == "rules":
         result.assumptions.extend(RESPONSE_ASSUMPTIONS)
+    elif resp.model == "optimal":
+        result.assumptions.extend(OPTIMAL_ASSUMPTIONS)
     if scenario is not None:
         result.scenario = scenario.name
         result.start_date = scenario.start_date
@@ -676,17 +684,90 @@ RESPONSE_ASSUMPTIONS = [
 ]
 
 
-def _timeline_response(response: Any) -> Any:
+OPTIMAL_ASSUMPTIONS = [
+    "Supply response 'optimal' over time (linear model, as every timeline): a linear program in 7-day periods with the same "
+    "capacities (ramping as for the rules), stocks and shock caps, lead times left out. Each "
+    "end use's row is its own best path: the most periods it can be kept fully supplied "
+    "(found by bisection), then as much supply as possible, earlier first; these paths are "
+    "not achievable all at once. Its time to shortage is an upper bound: the last day of the "
+    "first period that cannot be kept whole (no allocation keeps the end use whole longer; "
+    "within that period the program sees only the period's average). Node rows show the best "
+    "path for all end uses together.",
+]
+
+
+def _timeline_response(response: Any, *, optimal: bool = True) -> Any:
     from supplygraph.analysis.response import Response
 
     resp = Response.of(response)
-    if resp.model == "optimal":
-        msg = (
-            "the timeline runs the 'none' and 'rules' responses day by day; for the optimal "
-            "bound use disrupt --response optimal (a static bound)"
-        )
+    if resp.model == "optimal" and not optimal:
+        msg = "the stockpile is sized day by day under 'none' or 'rules'; use mitigate for the optimum"
         raise ScenarioError(msg)
     return resp
+
+
+def _optimal_result(
+    G: nx.DiGraph,
+    H: nx.DiGraph,
+    scenario_or_shocks: Any,
+    plan: _Plan,
+    horizon: int,
+    resp: Any,
+    keep_daily: bool,
+) -> TimelineResult:
+    """The optimal response's timeline from :func:`~supplygraph.analysis.mitigation.optimal_paths`."""
+    from supplygraph.analysis.mitigation import optimal_paths
+    from supplygraph.compiled import compile_graph
+
+    paths = optimal_paths(G, scenario_or_shocks, horizon, response=resp, model="linear")
+    lengths = [length for _, length in paths.periods]
+    day_period = np.repeat(np.arange(len(lengths)), lengths)[:horizon]
+    cg = compile_graph(H)
+    pos = cg.graph_pos  # plan order -> position
+    out = paths.joint_output[day_period][:, pos]
+    sup = np.minimum(paths.joint_supply[day_period][:, pos], 1.0)
+    short = out < 1.0 - SHORTAGE_TOL
+    first = np.where(short.any(axis=0), np.argmax(short, axis=0), np.inf)
+    sim = {
+        "daily": out[:, :, None],
+        "supply": sup[:, :, None],
+        "tts": first[:, None],
+        "depth": out.min(axis=0)[:, None] if horizon else np.ones((len(pos), 1)),
+        "lost": np.maximum(1.0 - out, 0.0).sum(axis=0)[:, None],
+        "final": out[-1][:, None],
+        "stock": np.full((len(pos), 1), np.nan),
+    }
+    result = _result(H, plan, sim, horizon, keep_daily=keep_daily)
+    # each end use's own best path
+    table = result.end_uses
+    for name in table.index:
+        series = paths.sector_output[str(name)][day_period]
+        supply = paths.sector_supply[str(name)][day_period]
+        full = paths.sector_full[str(name)]
+        if full >= len(paths.periods):
+            tts = np.nan
+        else:  # the last day of the first period that cannot be kept whole: an upper bound
+            start, length = paths.periods[full]
+            tts = float(min(start + length - 1, horizon - 1))
+        rec, fell = _recovery_day(supply[:, None])
+        if rec[0] == rec[0] and rec[0] >= paths.periods[-1][0]:
+            rec[0] = np.nan  # back only in the program's last period: an end-of-horizon effect
+        lost = float(np.maximum(1.0 - series, 0.0).sum())
+        table.loc[name, "time_to_shortage"] = tts
+        table.loc[name, "depth"] = float(series.min())
+        table.loc[name, "final_output"] = float(series[-1])
+        table.loc[name, "lost_days"] = lost
+        if table.loc[name, "value"] == table.loc[name, "value"]:
+            table.loc[name, "cumulative_lost"] = float(table.loc[name, "value"]) * lost / 365.0
+        table.loc[name, "time_to_recovery"] = float(rec[0])
+        table.loc[name, "short_before_recovery"] = bool(
+            _short_before(np.array([tts]), rec, fell)[0]
+        )
+        result.daily_end_uses[str(name)] = series
+    result.end_uses = table.sort_values(
+        ["time_to_shortage", "depth"], na_position="last", kind="stable"
+    )
+    return result
 
 
 def _describe_change(change: Any) -> str:

@@ -40,8 +40,9 @@ TimelineResponseOpt = Annotated[
         "-r",
         help="none: nobody reacts (the default unless the scenario's response table says "
         "otherwise). rules: each day, customers short of supply re-source from suppliers with "
-        "spare capacity, which ramps up over ramp_days after ramp_delay_days. (optimal is a "
-        "static bound: see disrupt.)",
+        "spare capacity, which ramps up over ramp_days after ramp_delay_days. optimal "
+        "(timeline only): per end use the longest it could be kept whole, in weekly periods "
+        "(an upper bound).",
         show_default=False,
     ),
 ]
@@ -78,14 +79,16 @@ def _timeline_response(
     substitution: SubstitutionChoice | None,
     rationing: RationingChoice | None,
     priority: list[str] | None,
+    *,
+    optimal: bool = True,
 ) -> Response:
-    """The response of a time command: options, else the scenario's (optimal falls back to
-    rules over time, with a note)."""
+    """The response of a time command: options, else the scenario's (where the command has no
+    optimal form, a scenario's optimal falls back to its rules counterpart, with a note)."""
     resp: Response = response_options(sc, response, substitution, rationing, priority)
-    if resp.model == "optimal" and response is None:
+    if resp.model == "optimal" and response is None and not optimal:
         message(
-            "the scenario names the optimal response, a static bound; over time its rules "
-            "counterpart is simulated"
+            "the scenario names the optimal response; the stockpile is sized against its "
+            "rules counterpart (use mitigate for the optimum)"
         )
         import dataclasses
 
@@ -222,7 +225,7 @@ def stockpile_cmd(
 
     G = load_source(source)
     sc = _scenario(G, source, scenario)
-    resp = _timeline_response(sc, response, substitution, rationing, priority)
+    resp = _timeline_response(sc, response, substitution, rationing, priority, optimal=False)
     df = stockpile(
         G,
         sc,
