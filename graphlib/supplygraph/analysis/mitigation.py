@@ -617,7 +617,7 @@ def mitigate(
     from supplygraph.analysis.response import Response, limit_groups
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
     from supplygraph.analysis.shocks import resolve_shocks
-    from supplygraph.analysis.timeline import _shock_list, end_use_groups
+    from supplygraph.analysis.timeline import _shock_list, resolve_targets
 
     if not 0 < float(min_output) <= 1:
         msg = f"min_output must be in (0, 1], got {min_output!r}"
@@ -628,27 +628,7 @@ def mitigate(
             raise ScenarioError(msg)
     shocks, sc = _shock_list(scenario)
     H = apply_capacity(G, sc)
-    if target_nodes is not None:
-        targets = list(target_nodes)
-        missing = [t for t in targets if t not in H]
-        if missing:
-            msg = f"target node {missing[0]!r} is not in the graph"
-            raise ScenarioError(msg)
-    else:
-        groups = end_use_groups(H)
-        if end_use is not None and end_use not in groups:
-            msg = (
-                f"end use {end_use!r} is not in the graph (end uses: {', '.join(groups) or 'none'})"
-            )
-            raise ScenarioError(msg)
-        targets = (
-            list(groups[end_use])
-            if end_use is not None
-            else [n for m in groups.values() for n in m]
-        )
-    if not targets:
-        msg = "no target nodes"
-        raise ScenarioError(msg)
+    targets = resolve_targets(H, target_nodes, end_use)
     chosen = model or (getattr(sc, "model", None) if sc is not None else None) or "linear"
     resp = Response.of(response if response is not None else getattr(sc, "response", None))
     resp = dataclasses.replace(resp, model="optimal")

@@ -137,7 +137,7 @@ def stockpile(
         _simulate,
         _simulate_response,
         _timeline_response,
-        end_use_groups,
+        resolve_targets,
     )
 
     if not 0 < float(min_output) <= 1:
@@ -151,25 +151,7 @@ def stockpile(
     resp = _timeline_response(response, optimal=False)
     H = apply_capacity(G, sc)
 
-    if target_nodes is not None:
-        targets = list(target_nodes)
-        missing = [t for t in targets if t not in H]
-        if missing:
-            msg = f"target node {missing[0]!r} is not in the graph"
-            raise ScenarioError(msg)
-    else:
-        groups = end_use_groups(H)
-        if end_use is not None:
-            if end_use not in groups:
-                known = ", ".join(groups) or "none"
-                msg = f"end use {end_use!r} is not in the graph (end uses: {known})"
-                raise ScenarioError(msg)
-            targets = list(groups[end_use])
-        else:
-            targets = [n for members in groups.values() for n in members]
-    if not targets:
-        msg = "no target nodes"
-        raise ScenarioError(msg)
+    targets = resolve_targets(H, target_nodes, end_use)
 
     plan = _plan(H, shocks, days)
     n = len(plan.nodes)

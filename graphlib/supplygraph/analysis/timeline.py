@@ -272,11 +272,7 @@ def _simulate(
 
     n = len(plan.nodes)
     T = plan.horizon if days is None else min(days, plan.horizon)
-    if extra is None:
-        extra = np.zeros((n, 1))
-    extra = np.asarray(extra, dtype=float)
-    if extra.ndim == 1:
-        extra = extra[:, None]
+    extra = _extra_matrix(extra, n)
     B = extra.shape[1]
     stock = plan.inventory[:, None] + np.maximum(extra, 0.0)
     L = plan.maxlag
@@ -451,11 +447,7 @@ def _simulate_response(
     cg = compile_graph(G)
     n = len(plan.nodes)
     T = plan.horizon if days is None else min(days, plan.horizon)
-    if extra is None:
-        extra = np.zeros((n, 1))
-    extra = np.asarray(extra, dtype=float)
-    if extra.ndim == 1:
-        extra = extra[:, None]
+    extra = _extra_matrix(extra, n)
     B = extra.shape[1]
     pos = cg.graph_pos  # plan index -> position
     stock = np.zeros((n, B))
@@ -868,6 +860,48 @@ def _result(
         daily_end_uses=daily_end_uses,
         horizon=horizon,
     )
+
+
+def resolve_targets(
+    G: nx.DiGraph, target_nodes: Sequence[Any] | None, end_use: str | None
+) -> list[Any]:
+    """The nodes a time analysis must keep up: ``target_nodes``, else an end-use sector's
+    nodes (:func:`end_use_groups`), else every end-use node.
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown node or sector, or when there is no target.
+    """
+    if target_nodes is not None:
+        targets = list(target_nodes)
+        missing = [t for t in targets if t not in G]
+        if missing:
+            msg = f"target node {missing[0]!r} is not in the graph"
+            raise ScenarioError(msg)
+    else:
+        groups = end_use_groups(G)
+        if end_use is not None and end_use not in groups:
+            msg = (
+                f"end use {end_use!r} is not in the graph (end uses: {', '.join(groups) or 'none'})"
+            )
+            raise ScenarioError(msg)
+        if end_use is not None:
+            targets = list(groups[end_use])
+        else:
+            targets = [n for members in groups.values() for n in members]
+    if not targets:
+        msg = "no target nodes"
+        raise ScenarioError(msg)
+    return targets
+
+
+def _extra_matrix(extra: np.ndarray | None, n: int) -> np.ndarray:
+    """Added inventory days as an (n, B) matrix (one column: a single configuration)."""
+    if extra is None:
+        return np.zeros((n, 1))
+    out = np.asarray(extra, dtype=float)
+    return out[:, None] if out.ndim == 1 else out
 
 
 def end_use_groups(G: nx.DiGraph) -> dict[str, list[Any]]:

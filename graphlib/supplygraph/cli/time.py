@@ -47,6 +47,13 @@ TimelineResponseOpt = Annotated[
     ),
 ]
 
+EndUseOpt = Annotated[str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")]
+NodeOpt = Annotated[list[str] | None, typer.Option("--node", help="Target node id (repeatable).")]
+MinOutputOpt = Annotated[
+    float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
+]
+DaysOpt = Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")]
+
 ScenarioOpt = Annotated[
     str,
     typer.Option(
@@ -195,16 +202,10 @@ def timeline_cmd(
 def stockpile_cmd(
     scenario: ScenarioOpt,
     source: SourceArg = DEFAULT_SOURCE,
-    end_use: Annotated[
-        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
-    ] = None,
-    node: Annotated[
-        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
-    ] = None,
-    min_output: Annotated[
-        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
-    ] = 0.9,
-    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 180,
+    end_use: EndUseOpt = None,
+    node: NodeOpt = None,
+    min_output: MinOutputOpt = 0.9,
+    days: DaysOpt = 180,
     stage: Annotated[
         str | None,
         typer.Option("--stage", help="Hold the stock at every node of this stage instead."),
@@ -304,16 +305,10 @@ def deminimis_cmd(
 def mitigate_cmd(
     scenario: ScenarioOpt,
     source: SourceArg = DEFAULT_SOURCE,
-    end_use: Annotated[
-        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
-    ] = None,
-    node: Annotated[
-        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
-    ] = None,
-    min_output: Annotated[
-        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
-    ] = 0.9,
-    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 365,
+    end_use: EndUseOpt = None,
+    node: NodeOpt = None,
+    min_output: MinOutputOpt = 0.9,
+    days: DaysOpt = 365,
     options: Annotated[
         str | None,
         typer.Option(
