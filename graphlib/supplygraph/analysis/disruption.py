@@ -36,8 +36,9 @@ from supplygraph.analysis.dependency import (
     target_weight_basis,
     target_weights,
 )
+from supplygraph.analysis.limits import binding_sentence
 from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_arrays
-from supplygraph.analysis.response import Response, binding_sentence, removal_losses, respond
+from supplygraph.analysis.response import Response, removal_losses, respond
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError

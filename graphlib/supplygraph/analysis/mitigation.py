@@ -359,7 +359,7 @@ def _program(
     """
     import scipy.sparse as sp
 
-    from supplygraph.analysis.response import build_problem
+    from supplygraph.analysis.response_arrays import build_problem
     from supplygraph.compiled import compile_graph
 
     cg = compile_graph(G)
@@ -614,7 +614,8 @@ def mitigate(
     import pandas as pd
 
     from supplygraph.analysis.dependency import target_weights
-    from supplygraph.analysis.response import Response, limit_groups
+    from supplygraph.analysis.limits import limit_groups
+    from supplygraph.analysis.response import Response
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
     from supplygraph.analysis.shocks import resolve_shocks
     from supplygraph.analysis.timeline import _shock_list, resolve_targets

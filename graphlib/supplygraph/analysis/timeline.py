@@ -383,7 +383,7 @@ def capacity_schedule(
         ``kappa(t)`` returns an array per position; ``change_days`` the days on which some
         capacity changes (every day of a ramp).
     """
-    from supplygraph.analysis.response import capacity_ratio
+    from supplygraph.analysis.response_arrays import capacity_ratio
 
     kappa_final = capacity_ratio(cg)
     base = np.where(cg.baseline > 0, cg.baseline, 1.0)
@@ -440,7 +440,7 @@ def _simulate_response(
     inputs and outputs as :func:`_simulate` (arrays in the plan's node order).
     """
     from supplygraph.analysis.propagation import _closed_values
-    from supplygraph.analysis.response import build_problem
+    from supplygraph.analysis.response_arrays import build_problem
     from supplygraph.analysis.rules import solve_rules
     from supplygraph.compiled import compile_graph
 
