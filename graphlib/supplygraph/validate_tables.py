@@ -41,7 +41,7 @@ from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_AT
 if TYPE_CHECKING:
     import pandas as pd
 
-    from supplygraph.io.tables import Tables
+    from supplygraph.io.frames import Tables
 
 __all__ = ["SHARE_SUM_TOLERANCE", "validate_tables"]
 
