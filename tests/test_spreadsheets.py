@@ -669,6 +669,7 @@ def test_column_wise_reading_equals_cell_by_cell(
 ) -> None:
     import pandas as pd
 
+    import supplygraph.io.arrow as arrow_module
     import supplygraph.io.frames as frames_module
     import supplygraph.validate_tables as validate_module
 
@@ -678,6 +679,8 @@ def test_column_wise_reading_equals_cell_by_cell(
     path = _write_mixed(tmp_path / "in", nodes, edges, how)
     fast, fast_out = _read_and_validate(path)
     monkeypatch.setattr(frames_module, "_FAST", False)
+    monkeypatch.setattr(arrow_module, "_FAST", False)
+    monkeypatch.setattr(arrow_module, "_CSV_FAST", False)
     monkeypatch.setattr(validate_module, "_FAST", False)
     slow, slow_out = _read_and_validate(path)
     assert fast_out == slow_out

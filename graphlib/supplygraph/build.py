@@ -163,12 +163,41 @@ def graph_from_frames(
     (['mining', 'refining'], 8.0)
     """
 
-    from supplygraph.tracked import TrackedDiGraph
+    from supplygraph.tracked import TrackedDiGraph, deferred_graph
 
     problems = [] if validated else check_frames(nodes, edges, stages=stages, file=file)
     warnings = raise_on_errors(problems, strict=strict)
 
-    G = TrackedDiGraph()
+    if validated:
+        # built on first use: commands that only run the compiled arrays never build it
+        G = deferred_graph(nodes, edges, lambda H: _fill_graph(H, nodes, edges))
+    else:
+        G = TrackedDiGraph()
+        _fill_graph(G, nodes, edges)
+
+    graph_attrs = dict(graph_attrs or {})
+    if stages is None:
+        if validated:
+            node_stages, stage_edges = _stage_links(nodes, edges)
+        else:
+            node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
+            stage_edges = list(G.edges())
+        stages, acyclic = infer_stage_order(node_stages, stage_edges)
+        G.graph["stage_order_inferred"] = True
+        if not acyclic:
+            warnings.append(_warning("the stage graph has a cycle; stages kept in table order"))
+    else:
+        G.graph["stage_order_inferred"] = False
+    G.graph["stages"] = list(stages)
+    G.graph["name"] = name or graph_attrs.pop("name", None) or "supply graph"
+    G.graph.update(graph_attrs)
+    G.graph.setdefault("provenance", {})
+    G.graph["warnings"] = [str(p) for p in warnings]
+    return G
+
+
+def _fill_graph(G: nx.DiGraph, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+    """Add the rows of a node and an edge table to ``G`` (duplicate pairs: flows added)."""
     node_ids, node_attrs = _attribute_rows(nodes, "id", NUMERIC_NODE_ATTRS)
     for node_id, attrs in zip(node_ids, node_attrs, strict=True):
         attrs.setdefault("label", node_id)
@@ -190,21 +219,29 @@ def graph_from_frames(
             else:
                 G.add_edge(u, v, **attrs)
 
-    graph_attrs = dict(graph_attrs or {})
-    node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
-    if stages is None:
-        stages, acyclic = infer_stage_order(node_stages, G.edges())
-        G.graph["stage_order_inferred"] = True
-        if not acyclic:
-            warnings.append(_warning("the stage graph has a cycle; stages kept in table order"))
-    else:
-        G.graph["stage_order_inferred"] = False
-    G.graph["stages"] = list(stages)
-    G.graph["name"] = name or graph_attrs.pop("name", None) or "supply graph"
-    G.graph.update(graph_attrs)
-    G.graph.setdefault("provenance", {})
-    G.graph["warnings"] = [str(p) for p in warnings]
-    return G
+
+def _stage_links(
+    nodes: pd.DataFrame, edges: pd.DataFrame
+) -> tuple[dict[int, str], list[tuple[int, int]]]:
+    """What :func:`infer_stage_order` needs from validated tables, without a graph.
+
+    One representative per stage (its first node, in table order) and one edge per linked
+    pair of stages: the same stage graph as the graph's nodes and edges give.
+    """
+    import numpy as np
+    import pandas as pd
+
+    stage = [_clean(v) for v in nodes["stage"].tolist()]
+    codes, uniques = pd.factorize(pd.Series(stage, dtype=object), use_na_sentinel=False)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    index = pd.Index(nodes["id"].astype(str).str.strip().astype(object))
+    s_rows = index.get_indexer(edges["source"].astype(str).str.strip().astype(object))
+    t_rows = index.get_indexer(edges["target"].astype(str).str.strip().astype(object))
+    k = max(len(uniques), 1)
+    pairs = np.unique(codes[s_rows].astype(np.int64) * k + codes[t_rows])
+    reps = {int(first[c]): uniques[c] for c in np.argsort(first).tolist()}
+    return reps, [(int(first[a]), int(first[b])) for a, b in zip(*divmod(pairs, k), strict=True)]
 
 
 def _attribute_rows(

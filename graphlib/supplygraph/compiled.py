@@ -49,10 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from supplygraph.tracked import edit_count
+from supplygraph.tracked import deferred_tables, edit_count
 
 if TYPE_CHECKING:
     import networkx as nx
+    import pandas as pd
     import scipy.sparse as sp
 
 __all__ = ["CompiledGraph", "compile_graph"]
@@ -397,7 +398,15 @@ def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
             fp = None
     if cached is not None and fp is not None and cached[0] == fp:
         return cached[1]
-    cg = _build(G, raw if raw is not None else _Raw(G, fingerprint=False))
+    tables = deferred_tables(G)
+    if tables is not None:
+        # a graph loaded from tables and not yet materialised: compile from the columns
+        arrays = _arrays_from_frames(*tables)
+        if arrays is None:  # duplicate connections: networkx merges them; let it
+            arrays = _arrays(_Raw(G, fingerprint=False))
+    else:
+        arrays = _arrays(raw if raw is not None else _Raw(G, fingerprint=False))
+    cg = _build(G, arrays)
     with contextlib.suppress(TypeError):  # a graph class without weak references
         _CACHE[G] = (fp, cg)
     return cg
@@ -461,28 +470,141 @@ def _num_or(x: Any, default: float) -> float:
     return f if f == f else default
 
 
-def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
+@dataclass(eq=False)
+class _Arrays:
+    """What :func:`_build` reads, as arrays: from a graph (:func:`_arrays`) or from validated
+    tables (:func:`_arrays_from_frames`), with the same meaning.
+
+    Node arrays are in the graph's node order; edge arrays in its adjacency order (by supplier
+    position, then the order the edges were added). Absent attributes: ``value`` and
+    ``capacity`` NaN, ``ramp_days``/``ramp_delay_days``/``external_input`` 0, ``max_scale`` inf.
+    """
+
+    nodes: list[Any]
+    stage: list[Any]
+    country: list[Any]
+    value: np.ndarray
+    external_input: np.ndarray
+    end_use: list[Any]
+    unit: list[Any]
+    capacity: np.ndarray
+    ramp_days: np.ndarray
+    ramp_delay_days: np.ndarray
+    src: np.ndarray
+    tgt: np.ndarray
+    flow: np.ndarray
+    material: list[Any]
+    max_scale: np.ndarray
+
+
+def _arrays(raw: _Raw) -> _Arrays:
+    """The arrays of a graph's one-pass extraction (blank or non-numeric values as absent)."""
     import pandas as pd
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
 
     nodes0 = raw.nodes
     n = len(nodes0)
-    node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
     stage_raw, country_raw, vals_raw, ext_raw, end_use0, unit0, cap_raw, ramp_raw, delay_raw = (
         raw.cols
     )
-    value0 = np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float)
-    ext_in0 = np.maximum(_floats([0.0 if x is None else x for x in ext_raw]), 0.0)
+    node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
+    deg = np.array(raw.deg, dtype=np.int64)
+    t_all = node_index.get_indexer(pd.Index(raw.targets, dtype=object, tupleize_cols=False))
+    return _Arrays(
+        nodes=nodes0,
+        stage=stage_raw,
+        country=country_raw,
+        value=np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float),
+        external_input=np.maximum(_floats([0.0 if x is None else x for x in ext_raw]), 0.0),
+        end_use=end_use0,
+        unit=unit0,
+        capacity=_optional_floats(cap_raw, np.nan),
+        ramp_days=_optional_floats(ramp_raw, 0.0),
+        ramp_delay_days=_optional_floats(delay_raw, 0.0),
+        src=np.repeat(np.arange(n, dtype=np.int64), deg),
+        tgt=t_all.astype(np.int64),
+        flow=np.maximum(_floats([0.0 if f is None else f for f in raw.flows]), 0.0),
+        material=raw.materials,
+        max_scale=_optional_floats(raw.max_scale, np.inf),
+    )
+
+
+def _text_list(frame: pd.DataFrame, col: str) -> list[Any]:
+    """A text column as a graph attribute reads: stripped text, None where blank."""
+
+    if col not in frame.columns:
+        return [None] * len(frame)
+    series = frame[col]
+    text = series.where(series.notna()).astype(object)
+    stripped = [v.strip() or None if v.__class__ is str else v for v in text.tolist()]
+    return [None if v is None or (v.__class__ is float and v != v) else v for v in stripped]
+
+
+def _number_array(frame: pd.DataFrame, col: str, default: float) -> np.ndarray:
+    """A number column as a graph attribute reads (``default`` where blank)."""
+    import pandas as pd
+
+    if col not in frame.columns:
+        return np.full(len(frame), default)
+    out = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(out), default, out)
+
+
+def _arrays_from_frames(nodes: pd.DataFrame, edges: pd.DataFrame) -> _Arrays | None:
+    """The arrays of the graph :func:`supplygraph.build.graph_from_frames` would build from
+    validated tables (unique ids, known endpoints), without building it.
+
+    None when two rows connect the same pair (the graph adds their flows together).
+    """
+    import pandas as pd
+
+    ids = nodes["id"].astype(str).str.strip().tolist()
+    n = len(ids)
+    index = pd.Index(ids, dtype=object)
+    s_rows = index.get_indexer(edges["source"].astype(str).str.strip().astype(object))
+    t_rows = index.get_indexer(edges["target"].astype(str).str.strip().astype(object))
+    if len(s_rows) and (s_rows.min() < 0 or t_rows.min() < 0):
+        return None  # not validated: the graph's own reading decides
+    pair = s_rows.astype(np.int64) * max(n, 1) + t_rows
+    if len(np.unique(pair)) != len(pair):
+        return None
+    order = np.argsort(s_rows, kind="stable")  # adjacency order: by supplier, then row
+    flows = _number_array(edges, "flow", 0.0)[order]
+    materials = _text_list(edges, "material")
+    return _Arrays(
+        nodes=ids,
+        stage=_text_list(nodes, "stage"),
+        country=_text_list(nodes, "country"),
+        value=_number_array(nodes, "value", np.nan),
+        external_input=np.maximum(_number_array(nodes, "external_input", 0.0), 0.0),
+        end_use=_text_list(nodes, "end_use"),
+        unit=_text_list(nodes, "unit"),
+        capacity=_number_array(nodes, "capacity", np.nan),
+        ramp_days=_number_array(nodes, "ramp_days", 0.0),
+        ramp_delay_days=_number_array(nodes, "ramp_delay_days", 0.0),
+        src=s_rows[order].astype(np.int64),
+        tgt=t_rows[order].astype(np.int64),
+        flow=np.maximum(flows, 0.0),
+        material=[materials[i] for i in order.tolist()] if any(materials) else materials,
+        max_scale=_number_array(edges, "max_scale", np.inf)[order],
+    )
+
+
+def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes0 = arrays.nodes
+    n = len(nodes0)
+    stage_raw, country_raw = arrays.stage, arrays.country
+    end_use0, unit0 = arrays.end_use, arrays.unit
+    value0 = arrays.value
+    ext_in0 = arrays.external_input
 
     # ---- edges
-    deg = np.array(raw.deg, dtype=np.int64)
-    s_all = np.repeat(np.arange(n, dtype=np.int64), deg)
-    t_all = node_index.get_indexer(pd.Index(raw.targets, dtype=object, tupleize_cols=False)).astype(
-        np.int64
-    )
-    f_all = np.maximum(_floats([0.0 if f is None else f for f in raw.flows]), 0.0)
-    mats = raw.materials
+    s_all = arrays.src
+    t_all = arrays.tgt
+    f_all = arrays.flow
+    mats = arrays.material
     not_loop = s_all != t_all
     has_in = np.zeros(n, dtype=bool)
     has_in[t_all[not_loop]] = True
@@ -581,10 +703,10 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     level_gptr = np.searchsorted(group_node, level_nptr, side="left").astype(np.int64)
 
     value = value0[order]
-    capacity = _optional_floats(cap_raw, np.nan)[order]
-    ramp_days = _optional_floats(ramp_raw, 0.0)[order]
-    ramp_delay_days = _optional_floats(delay_raw, 0.0)[order]
-    scale_e = _optional_floats(raw.max_scale, np.inf)[pos_e[eorder]]
+    capacity = arrays.capacity[order]
+    ramp_days = arrays.ramp_days[order]
+    ramp_delay_days = arrays.ramp_delay_days[order]
+    scale_e = arrays.max_scale[pos_e[eorder]]
     outflow = outflow0[order]
     inflow_all = inflow.copy()
     baseline = np.where(

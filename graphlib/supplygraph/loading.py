@@ -288,10 +288,15 @@ def load(source: str | Path = "rare-earths", *, strict: bool = False) -> nx.DiGr
     suffix = path.suffix.lower()
     if suffix in (".graphml", ".gexf", ".json"):
         return _load_exchange_format(path, strict=strict)
-    if suffix in (".xlsx", ".xlsm", ".csv", ".tsv"):
+    from supplygraph.io.arrow import ARROW_SUFFIXES
+
+    if suffix in (".xlsx", ".xlsm", ".csv", ".tsv") or suffix in ARROW_SUFFIXES:
         return _load_tables(path, strict=strict)
     if suffix == ".xls":
         msg = "old .xls workbooks are not supported; save it as .xlsx"
         raise InputError(msg, file=str(path))
-    msg = "unsupported file type (use .xlsx, .csv, .graphml, .gexf or .json)"
+    msg = (
+        "unsupported file type (use .xlsx, .csv, .parquet, .feather, .arrow, .graphml, .gexf or "
+        ".json)"
+    )
     raise InputError(msg, file=str(path))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
+from functools import cached_property
 from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ from supplygraph.errors import Problem, ValidationError
 from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from supplygraph.io.frames import Tables
@@ -67,15 +69,26 @@ class _Checker:
         self.problems = problems
         self.headers: dict[str, str] = dict(frame.attrs.get("columns", {}))
         self.bad: set[tuple[int, str]] = set(frame.attrs.get("bad_cells", set()))
-        n = len(frame)
-        self.files = frame["_file"].tolist() if "_file" in frame.columns else [None] * n
-        self.sheets = frame["_sheet"].tolist() if "_sheet" in frame.columns else [None] * n
+
+    # the location columns as lists, read when a problem needs them
+    @cached_property
+    def files(self) -> list[Any]:
+        frame = self.frame
+        return frame["_file"].tolist() if "_file" in frame.columns else [None] * len(frame)
+
+    @cached_property
+    def sheets(self) -> list[Any]:
+        frame = self.frame
+        return frame["_sheet"].tolist() if "_sheet" in frame.columns else [None] * len(frame)
+
+    @cached_property
+    def rows(self) -> list[int]:
+        frame = self.frame
         if "_row" in frame.columns and frame["_row"].dtype == "int64":
-            self.rows = frame["_row"].tolist()
-        elif "_row" in frame.columns:
-            self.rows = [int(r) for r in frame["_row"].tolist()]
-        else:
-            self.rows = [i + 2 for i in range(len(frame))]
+            return frame["_row"].tolist()
+        if "_row" in frame.columns:
+            return [int(r) for r in frame["_row"].tolist()]
+        return [i + 2 for i in range(len(frame))]
 
     def header(self, col: str | None) -> str | None:
         if col is None:
@@ -96,7 +109,7 @@ class _Checker:
         if i is not None:
             file, sheet, row = self.files[i], self.sheets[i], self.rows[i]
         elif len(self.frame):
-            file, sheet = self.files[0], self.sheets[0]
+            file, sheet = self._first("_file"), self._first("_sheet")
         self.problems.append(
             Problem(
                 message=message,
@@ -109,8 +122,11 @@ class _Checker:
             )
         )
 
+    def _first(self, col: str) -> Any:
+        return self.frame[col].iat[0] if col in self.frame.columns else None
+
     def is_bad(self, i: int, col: str) -> bool:
-        return (self.rows[i], col) in self.bad
+        return bool(self.bad) and (self.rows[i], col) in self.bad
 
     def column(self, col: str) -> list[Any]:
         if col in self.frame.columns:
@@ -394,6 +410,25 @@ def _endpoint_problems(
     return ends
 
 
+def _codes_of(values: pd.Series, keys: list[str], code: dict[str, int]) -> np.ndarray:
+    """``code[value]`` for every value (-1 when absent): hashed by pyarrow for text columns."""
+    import numpy as np
+
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(values.array if hasattr(values, "array") else values, from_pandas=True)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            found = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
+            return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (ImportError, TypeError, ValueError, ArithmeticError):
+        pass  # mixed cell types: look each up
+    return np.fromiter(
+        map(code.get, values.tolist(), repeat(-1)), dtype=np.int64, count=len(values)
+    )
+
+
 def _check_edge_rows_fast(
     chk: _Checker,
     edges: pd.DataFrame,
@@ -413,8 +448,13 @@ def _check_edge_rows_fast(
     import numpy as np
 
     n = len(edges)
-    rows = chk.rows
-    sources, targets = chk.column("source"), chk.column("target")
+    columns: dict[str, list[Any]] = {}
+
+    def column(col: str) -> list[Any]:  # as lists only when a row needs a closer look
+        if col not in columns:
+            columns[col] = chk.column(col)
+        return columns[col]
+
     # integer codes: ids as written (str, trimmed) first, then any other known id
     exact = [k for k in known_ids if k.__class__ is str and k == k.strip()]
     code = dict(zip(exact, range(len(exact)), strict=True))
@@ -422,8 +462,8 @@ def _check_edge_rows_fast(
     if n_exact < len(known_ids):
         for k in known_ids:
             code.setdefault(k, len(code))
-    cu = np.fromiter(map(code.get, sources, repeat(-1)), dtype=np.int64, count=n)
-    cv = np.fromiter(map(code.get, targets, repeat(-1)), dtype=np.int64, count=n)
+    cu = _codes_of(edges["source"], exact, code)
+    cv = _codes_of(edges["target"], exact, code)
     fast = (cu >= 0) & (cu < n_exact) & (cv >= 0) & (cv < n_exact)
     has_flow = "flow" in edges.columns
     flow_blank = np.zeros(n, dtype=bool)
@@ -440,7 +480,9 @@ def _check_edge_rows_fast(
     problems = chk.problems
     for i in np.flatnonzero(~fast).tolist():
         start = len(problems)
-        ends = _endpoint_problems(chk, i, sources[i], targets[i], known_ids, folded_ids, labels)
+        ends = _endpoint_problems(
+            chk, i, column("source")[i], column("target")[i], known_ids, folded_ids, labels
+        )
         if flow_blank[i] and not chk.is_bad(i, "flow"):
             chk.add(i, "flow", "empty required cell: every connection needs a flow")
         if len(problems) > start:
@@ -476,12 +518,12 @@ def _check_edge_rows_fast(
     start = len(problems)
     for e in np.flatnonzero(dup | loop | backwards).tolist():
         i = int(pair_rows[e])
-        u, v = slow_ends[i] if i in slow_ends else (sources[i], targets[i])
+        u, v = slow_ends[i] if i in slow_ends else (column("source")[i], column("target")[i])
         if dup[e]:
             chk.add(
                 i,
                 None,
-                f"duplicate connection {u} -> {v} (also in row {rows[pair_rows[first[e]]]}); "
+                f"duplicate connection {u} -> {v} (also in row {chk.rows[pair_rows[first[e]]]}); "
                 "their flows are added together",
                 severity="warning",
             )

@@ -133,6 +133,22 @@ def _map_headers(
     return mapping, extras, originals
 
 
+def _note_provenance_source(
+    kind: str, headers: dict[int, str], originals: dict[str, str], notes: list[str], where: str
+) -> None:
+    """Say so when a Kumu-style ``Source`` column is read as provenance (From/To are the ends)."""
+    if (
+        kind == "edges"
+        and {"from", "to"} <= {normalize_header(h) for h in headers.values()}
+        and "source_ref" in originals
+        and normalize_header(originals["source_ref"]) == "source"
+    ):
+        notes.append(
+            f"{where}: column '{originals['source_ref']}' read as provenance (source_ref), "
+            "because the endpoints are From/To"
+        )
+
+
 def _build_frame(
     kind: str,
     raw: _RawTable,
@@ -141,7 +157,6 @@ def _build_frame(
     counts: dict[str, dict[str, int]],
 ) -> pd.DataFrame | list[str] | None:
     """Turn a raw table into a schema-named frame (or a stage list for kind 'stages')."""
-    import pandas as pd
 
     cell = _Cell(kind, raw.file, raw.sheet, problems)
     where = raw.file + (f", sheet '{raw.sheet}'" if raw.sheet else "")
@@ -181,16 +196,7 @@ def _build_frame(
         )
 
     mapping, extras, originals = _map_headers(kind, headers, cell, header_row)
-    if (
-        kind == "edges"
-        and {"from", "to"} <= {normalize_header(h) for h in headers.values()}
-        and "source_ref" in originals
-        and normalize_header(originals["source_ref"]) == "source"
-    ):
-        notes.append(
-            f"{where}: column '{originals['source_ref']}' read as provenance (source_ref), "
-            "because the endpoints are From/To"
-        )
+    _note_provenance_source(kind, headers, originals, notes, where)
     max_header_col = max(headers)
     col_header = dict(headers)
 
@@ -210,6 +216,44 @@ def _build_frame(
         table, mapping, extras, col_header, numeric, cell
     )
 
+    _report_rows(cell, where, notes, headerless, max_header_col, blank, n_blank)
+    counts_key = raw.file + (f"/{raw.sheet}" if raw.sheet else "")
+    counts[counts_key] = {
+        "rows": read_rows,
+        "blank": n_blank,
+        "rejected": n_rejected,
+        "header_row": header_row,
+    }
+    merged = raw.merged() if raw.merged else []
+    for ref in merged:
+        _report_merge(cell, ref, header_row, col_header)
+    return _finish_frame(
+        kind,
+        cell,
+        notes,
+        where,
+        data,
+        percent_rows,
+        extra_data,
+        loc_rows,
+        mapping,
+        col_header,
+        originals,
+        raw.file,
+        raw.sheet,
+    )
+
+
+def _report_rows(
+    cell: _Cell,
+    where: str,
+    notes: list[str],
+    headerless: dict[int, int],
+    max_header_col: int,
+    blank: list[int],
+    n_blank: int,
+) -> None:
+    """Report values under no header (problems) and the blank rows skipped (a note)."""
     for c, first in sorted(headerless.items()):
         letter = column_letter(c)
         side = "right of the header" if c > max_header_col else "under an empty header"
@@ -223,17 +267,31 @@ def _build_frame(
         blank = sorted(blank)[:10]
         shown = ", ".join(map(str, blank)) + (" ..." if n_blank > len(blank) else "")
         notes.append(f"{where}: {n_blank} blank row(s) skipped (rows {shown})")
-    counts_key = raw.file + (f"/{raw.sheet}" if raw.sheet else "")
-    counts[counts_key] = {
-        "rows": read_rows,
-        "blank": n_blank,
-        "rejected": n_rejected,
-        "header_row": header_row,
-    }
-    merged = raw.merged() if raw.merged else []
-    for ref in merged:
-        _report_merge(cell, ref, header_row, col_header)
 
+
+def _finish_frame(
+    kind: str,
+    cell: _Cell,
+    notes: list[str],
+    where: str,
+    data: dict[str, Any],
+    percent_rows: dict[str, list[bool]],
+    extra_data: dict[str, Any],
+    loc_rows: Any,
+    mapping: dict[str, int],
+    col_header: dict[int, str],
+    originals: dict[str, str],
+    file: str,
+    sheet: str | None,
+) -> pd.DataFrame | list[str] | None:
+    """Converted columns -> the stage list (kind 'stages') or a schema-named frame.
+
+    ``data`` and ``extra_data`` hold one column per schema column / extra header: lists of
+    cell values, or arrays (numbers as float64, text as pandas strings) of the same length.
+    """
+    import pandas as pd
+
+    numeric = set(NUMERIC_COLUMNS.get(kind, ()))
     if kind == "stages":
         if "stage" not in mapping:
             return None
@@ -263,8 +321,8 @@ def _build_frame(
     for col in numeric:
         if col in frame.columns:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
-    frame["_file"] = raw.file
-    frame["_sheet"] = raw.sheet
+    frame["_file"] = file
+    frame["_sheet"] = sheet
     frame["_row"] = pd.Series(_int_array(loc_rows), dtype="int64")
     frame.attrs["columns"] = dict(originals)
     frame.attrs["bad_cells"] = set(cell.bad)
@@ -529,7 +587,7 @@ def _normalize_countries(
 
 
 def _collect(
-    raws: list[tuple[str | None, _RawTable]],
+    raws: list[tuple[str | None, Any]],
     problems: list[Problem],
     notes: list[str],
     counts: dict[str, dict[str, int]],
@@ -541,7 +599,11 @@ def _collect(
     for kind, raw in raws:
         if kind is None:
             continue
-        result = _build_frame(kind, raw, problems, notes, counts)
+        build = getattr(raw, "build_frame", None)  # a table read by pyarrow (io.arrow)
+        if build is not None:
+            result = build(kind, problems, notes, counts)
+        else:
+            result = _build_frame(kind, raw, problems, notes, counts)
         if result is None:
             continue
         if kind == "stages":

@@ -64,6 +64,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import InputError, Problem
+from supplygraph.io.arrow import (
+    ARROW_SUFFIXES,
+    TABLE_SUFFIXES,
+    ArrowTable,
+    read_arrow_file,
+    read_plain_csv,
+)
 from supplygraph.io.cells import parse_number
 from supplygraph.io.csv_text import _read_csv_raw
 from supplygraph.io.frames import (
@@ -80,6 +87,7 @@ from supplygraph.io.headers import (
     NODE_ALIASES,
     SHARE_ALIASES,
     SHARE_COLUMNS,
+    _file_kind,
     _sheet_kind,
     normalize_header,
 )
@@ -106,7 +114,7 @@ def _xlsx_raws(
     from supplygraph.io.xlsx import XlsxReader
 
     reader = XlsxReader(path, limits)
-    raws: list[tuple[str | None, _RawTable]] = []
+    raws: list[tuple[str | None, Any]] = []
     name = path.name
     for info in reader.sheets:
         kind = _sheet_kind(info.name)
@@ -189,7 +197,7 @@ def read_tables(
     notes: list[str] = []
     counts: dict[str, dict[str, int]] = {}
     reader = None
-    raws: list[tuple[str | None, _RawTable]] = []
+    raws: list[tuple[str | None, Any]] = []
 
     if isinstance(path, str | Path):
         p = Path(path)
@@ -197,13 +205,17 @@ def read_tables(
             raise InputError("no such file or folder", file=str(p))
         if p.is_dir():
             files = sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
-            csvs = [f for f in files if f.suffix.lower() in (".csv", ".tsv", ".txt")]
+            tabular = [f for f in files if f.suffix.lower() in TABLE_SUFFIXES]
             for f in files:
-                if f not in csvs:
-                    notes.append(f"{p.name}: file '{f.name}' is not a CSV table; not read")
-            if not csvs:
-                raise InputError("folder holds no .csv files", file=str(p))
-            paths = csvs
+                if f not in tabular:
+                    notes.append(
+                        f"{p.name}: file '{f.name}' is not a CSV, Parquet or Arrow table; not read"
+                    )
+            if not tabular:
+                raise InputError(
+                    "folder holds no table files (.csv, .parquet, .feather or .arrow)", file=str(p)
+                )
+            paths = tabular
             label = p
         else:
             paths = [p]
@@ -231,6 +243,24 @@ def read_tables(
                 raise InputError(
                     "old .xls workbooks are not supported; save it as .xlsx", file=f.name
                 )
+            elif f.suffix.lower() in ARROW_SUFFIXES:
+                arrow = ArrowTable(f.name, read_arrow_file(f), header_row=None)
+                kind = _file_kind(f) or arrow.kind()
+                if kind is None or kind == "ignore":
+                    if isinstance(path, str | Path) and Path(path).is_dir():
+                        notes.append(
+                            f"{f.name}: not recognised as nodes, edges, stage shares or stages; "
+                            "not read"
+                        )
+                        continue
+                    raise InputError(
+                        "cannot tell what this table holds: expected "
+                        + "; or ".join(_KIND_NAMES.values()),
+                        file=f.name,
+                    )
+                raws.append((kind, arrow))
+            elif (plain := read_plain_csv(f, _file_kind(f))) is not None:
+                raws.append((plain[0], ArrowTable(f.name, plain[1], header_row=1)))
             else:
                 raw = _read_csv_raw(f)
                 kind = raw.kind_hint
