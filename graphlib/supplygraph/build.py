@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POOLED_MARKET_ASSUMPTION",
+    "edge_rows",
     "graph_from_frames",
     "graph_from_stage_shares",
     "graph_to_frames",
@@ -171,6 +172,8 @@ def graph_from_frames(
     if validated:
         # built on first use: commands that only run the compiled arrays never build it
         G = deferred_graph(nodes, edges, lambda H: _fill_graph(H, nodes, edges))
+        ends = edge_rows(nodes, edges)
+        G.__dict__["_deferred"].ends = ends
     else:
         G = TrackedDiGraph()
         _fill_graph(G, nodes, edges)
@@ -178,7 +181,7 @@ def graph_from_frames(
     graph_attrs = dict(graph_attrs or {})
     if stages is None:
         if validated:
-            node_stages, stage_edges = _stage_links(nodes, edges)
+            node_stages, stage_edges = _stage_links(nodes, *ends)
         else:
             node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
             stage_edges = list(G.edges())
@@ -220,8 +223,18 @@ def _fill_graph(G: nx.DiGraph, nodes: pd.DataFrame, edges: pd.DataFrame) -> None
                 G.add_edge(u, v, **attrs)
 
 
+def edge_rows(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[Any, Any]:
+    """The node-table row of each edge's supplier and customer (-1 when not a node id).
+
+    Ids and endpoints are compared as written (validated tables hold trimmed text).
+    """
+    from supplygraph.columns import positions
+
+    return positions(edges["source"], nodes["id"]), positions(edges["target"], nodes["id"])
+
+
 def _stage_links(
-    nodes: pd.DataFrame, edges: pd.DataFrame
+    nodes: pd.DataFrame, s_rows: Any, t_rows: Any
 ) -> tuple[dict[int, str], list[tuple[int, int]]]:
     """What :func:`infer_stage_order` needs from validated tables, without a graph.
 
@@ -231,15 +244,13 @@ def _stage_links(
     import numpy as np
     import pandas as pd
 
-    stage = [_clean(v) for v in nodes["stage"].tolist()]
-    codes, uniques = pd.factorize(pd.Series(stage, dtype=object), use_na_sentinel=False)
+    stage = nodes["stage"]
+    codes, uniques = pd.factorize(stage.where(stage.notna()), use_na_sentinel=False)
     first = np.full(len(uniques), -1, dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
-    index = pd.Index(nodes["id"].astype(str).str.strip().astype(object))
-    s_rows = index.get_indexer(edges["source"].astype(str).str.strip().astype(object))
-    t_rows = index.get_indexer(edges["target"].astype(str).str.strip().astype(object))
     k = max(len(uniques), 1)
-    pairs = np.unique(codes[s_rows].astype(np.int64) * k + codes[t_rows])
+    linked = codes[s_rows].astype(np.int64) * k + codes[t_rows]
+    pairs = np.flatnonzero(np.bincount(linked, minlength=k * k)) if k <= 2048 else np.unique(linked)
     reps = {int(first[c]): uniques[c] for c in np.argsort(first).tolist()}
     return reps, [(int(first[a]), int(first[b])) for a, b in zip(*divmod(pairs, k), strict=True)]
 

@@ -401,7 +401,7 @@ def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
     tables = deferred_tables(G)
     if tables is not None:
         # a graph loaded from tables and not yet materialised: compile from the columns
-        arrays = _arrays_from_frames(*tables)
+        arrays = _arrays_from_frames(tables.nodes, tables.edges, tables.ends)
         if arrays is None:  # duplicate connections: networkx merges them; let it
             arrays = _arrays(_Raw(G, fingerprint=False))
     else:
@@ -429,12 +429,13 @@ class _EdgeKeys:
         return ((nd[a], nd[b]) for a, b in zip(self.s.tolist(), self.t.tolist(), strict=True))
 
 
-def _codes(values: list[Any], preferred: list[str]) -> tuple[list[str], np.ndarray]:
+def _codes(values: Any, preferred: list[str]) -> tuple[list[str], np.ndarray]:
     names: list[str] = [str(s) for s in preferred]
     lookup = {s: i for i, s in enumerate(names)}
     import pandas as pd
 
-    raw_codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    raw_codes, uniques = pd.factorize(series, use_na_sentinel=False)
     remap = np.empty(len(uniques), dtype=np.int64)
     for i, v in enumerate(uniques):
         key = "" if v is None or (isinstance(v, float) and v != v) else str(v)
@@ -481,8 +482,8 @@ class _Arrays:
     """
 
     nodes: list[Any]
-    stage: list[Any]
-    country: list[Any]
+    stage: Any  # list or Series (read by _codes)
+    country: Any
     value: np.ndarray
     external_input: np.ndarray
     end_use: list[Any]
@@ -528,15 +529,13 @@ def _arrays(raw: _Raw) -> _Arrays:
     )
 
 
-def _text_list(frame: pd.DataFrame, col: str) -> list[Any]:
-    """A text column as a graph attribute reads: stripped text, None where blank."""
-
+def _text_column(frame: pd.DataFrame, col: str) -> Any:
+    """A text column of validated tables (trimmed text, blank as missing) with None for
+    missing: a Series for the codes (:func:`_codes`), or a list when absent."""
     if col not in frame.columns:
         return [None] * len(frame)
     series = frame[col]
-    text = series.where(series.notna()).astype(object)
-    stripped = [v.strip() or None if v.__class__ is str else v for v in text.tolist()]
-    return [None if v is None or (v.__class__ is float and v != v) else v for v in stripped]
+    return series.astype(object).where(series.notna(), None)
 
 
 def _number_array(frame: pd.DataFrame, col: str, default: float) -> np.ndarray:
@@ -549,42 +548,49 @@ def _number_array(frame: pd.DataFrame, col: str, default: float) -> np.ndarray:
     return np.where(np.isnan(out), default, out)
 
 
-def _arrays_from_frames(nodes: pd.DataFrame, edges: pd.DataFrame) -> _Arrays | None:
+def _arrays_from_frames(
+    nodes: pd.DataFrame, edges: pd.DataFrame, ends: tuple[Any, Any] | None = None
+) -> _Arrays | None:
     """The arrays of the graph :func:`supplygraph.build.graph_from_frames` would build from
-    validated tables (unique ids, known endpoints), without building it.
+    validated tables (unique trimmed ids, known endpoints), without building it.
 
-    None when two rows connect the same pair (the graph adds their flows together).
+    ``ends``: the node rows of each edge's supplier and customer, when already known. None
+    when an endpoint is not a node id as written, or two rows connect the same pair (the
+    graph adds their flows together): the graph's own reading then decides.
     """
-    import pandas as pd
+    from supplygraph.columns import positions
 
-    ids = nodes["id"].astype(str).str.strip().tolist()
+    ids = nodes["id"]
     n = len(ids)
-    index = pd.Index(ids, dtype=object)
-    s_rows = index.get_indexer(edges["source"].astype(str).str.strip().astype(object))
-    t_rows = index.get_indexer(edges["target"].astype(str).str.strip().astype(object))
+    if ends is None:
+        ends = positions(edges["source"], ids), positions(edges["target"], ids)
+    s_rows, t_rows = (np.asarray(e, dtype=np.int64) for e in ends)
     if len(s_rows) and (s_rows.min() < 0 or t_rows.min() < 0):
-        return None  # not validated: the graph's own reading decides
-    pair = s_rows.astype(np.int64) * max(n, 1) + t_rows
-    if len(np.unique(pair)) != len(pair):
+        return None
+    pair = np.sort(s_rows * max(n, 1) + t_rows)
+    if len(pair) > 1 and not bool((pair[1:] != pair[:-1]).all()):
         return None
     order = np.argsort(s_rows, kind="stable")  # adjacency order: by supplier, then row
-    flows = _number_array(edges, "flow", 0.0)[order]
-    materials = _text_list(edges, "material")
+    materials = _text_column(edges, "material")
+    if isinstance(materials, list) or not materials.notna().any():
+        materials = [None] * len(edges)
+    else:
+        materials = materials.to_numpy(dtype=object)[order].tolist()
     return _Arrays(
-        nodes=ids,
-        stage=_text_list(nodes, "stage"),
-        country=_text_list(nodes, "country"),
+        nodes=ids.tolist(),
+        stage=_text_column(nodes, "stage"),
+        country=_text_column(nodes, "country"),
         value=_number_array(nodes, "value", np.nan),
         external_input=np.maximum(_number_array(nodes, "external_input", 0.0), 0.0),
-        end_use=_text_list(nodes, "end_use"),
-        unit=_text_list(nodes, "unit"),
+        end_use=list(_text_column(nodes, "end_use")),
+        unit=list(_text_column(nodes, "unit")),
         capacity=_number_array(nodes, "capacity", np.nan),
         ramp_days=_number_array(nodes, "ramp_days", 0.0),
         ramp_delay_days=_number_array(nodes, "ramp_delay_days", 0.0),
-        src=s_rows[order].astype(np.int64),
-        tgt=t_rows[order].astype(np.int64),
-        flow=np.maximum(flows, 0.0),
-        material=[materials[i] for i in order.tolist()] if any(materials) else materials,
+        src=s_rows[order],
+        tgt=t_rows[order],
+        flow=np.maximum(_number_array(edges, "flow", 0.0)[order], 0.0),
+        material=materials,
         max_scale=_number_array(edges, "max_scale", np.inf)[order],
     )
 
@@ -633,7 +639,8 @@ def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
     order = np.lexsort((np.arange(n), comp0, clevel[comp0]))
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
-    nodes = [nodes0[i] for i in order]
+    order_list = order.tolist()
+    nodes = list(map(nodes0.__getitem__, order_list))
     index = dict(zip(nodes, range(n), strict=True))
     level = clevel[comp0][order]
     # renumber components in order of appearance
@@ -740,8 +747,8 @@ def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
         stage_code=stage_code,
         countries=countries,
         country_code=country_code,
-        end_use=[end_use0[i] for i in order],
-        unit=[unit0[i] for i in order],
+        end_use=list(map(end_use0.__getitem__, order_list)),
+        unit=list(map(unit0.__getitem__, order_list)),
         is_source=~has_in[order],
         is_sink=~has_out[order],
         is_dag=is_dag,

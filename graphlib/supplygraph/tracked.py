@@ -238,12 +238,13 @@ class _DeferredDiGraph(TrackedDiGraph):
 class _Deferred:
     """The tables of a deferred graph and the function that fills a graph from them."""
 
-    __slots__ = ("edges", "fill", "nodes")
+    __slots__ = ("edges", "ends", "fill", "nodes")
 
     def __init__(self, nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None]) -> None:
         self.nodes = nodes
         self.edges = edges
         self.fill = fill
+        self.ends: Any = None  # (supplier rows, customer rows) of the edges, when known
 
 
 def deferred_graph(
@@ -282,12 +283,11 @@ def deferred_graph(
     return G
 
 
-def deferred_tables(G: nx.DiGraph) -> tuple[Any, Any] | None:
-    """The (nodes, edges) tables of a deferred graph not built yet; None otherwise."""
-    deferred = getattr(G, "__dict__", {}).get("_deferred")
-    if deferred is None:
-        return None
-    return deferred.nodes, deferred.edges
+def deferred_tables(G: nx.DiGraph) -> _Deferred | None:
+    """The tables of a deferred graph not built yet (``.nodes``, ``.edges`` and ``.ends``, the
+    node rows of each edge's ends when known); None for any other graph."""
+    deferred: _Deferred | None = getattr(G, "__dict__", {}).get("_deferred")
+    return deferred
 
 
 def _materialize(G: TrackedDiGraph, deferred: _Deferred) -> None:

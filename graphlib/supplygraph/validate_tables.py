@@ -32,7 +32,6 @@ import difflib
 import math
 from collections.abc import Iterable
 from functools import cached_property
-from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -411,22 +410,10 @@ def _endpoint_problems(
 
 
 def _codes_of(values: pd.Series, keys: list[str], code: dict[str, int]) -> np.ndarray:
-    """``code[value]`` for every value (-1 when absent): hashed by pyarrow for text columns."""
-    import numpy as np
+    """``code[value]`` for every value (-1 when absent), where ``code[keys[i]] == i``."""
+    from supplygraph.columns import positions
 
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(values.array if hasattr(values, "array") else values, from_pandas=True)
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            found = pc.index_in(arr, value_set=pa.array(keys, type=arr.type))
-            return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    except (ImportError, TypeError, ValueError, ArithmeticError):
-        pass  # mixed cell types: look each up
-    return np.fromiter(
-        map(code.get, values.tolist(), repeat(-1)), dtype=np.int64, count=len(values)
-    )
+    return positions(values, keys)
 
 
 def _check_edge_rows_fast(
@@ -740,14 +727,15 @@ def validate_tables(
     if not len(tables.nodes):
         known = share_ids
         if len(tables.edges) and tables.shares is None:
-            chk = _Checker(tables.edges, problems)
-            chk.add(
-                None,
-                None,
-                "no nodes table (sheet Elements, Nodes or Points, or nodes.csv): every node "
-                "needs a stage, so connections alone cannot be used",
-            )
-            known = set()
+            # a nodes table that could not be read has its own problem already
+            if "nodes" not in tables.unreadable:
+                chk = _Checker(tables.edges, problems)
+                chk.add(
+                    None,
+                    None,
+                    "no nodes table (sheet Elements, Nodes or Points, or nodes.csv): every "
+                    "node needs a stage, so connections alone cannot be used",
+                )
             tables.problems = problems
             return _finish(tables, problems, strict, raise_errors)
     _check_edges(tables, problems, node_stage, folded_ids, known, labels)

@@ -17,6 +17,7 @@ from supplygraph.cli._common import (
     DEFAULT_SOURCE,
     FormatOpt,
     OutputFormat,
+    OutputOpt,
     SourceArg,
     apply_scenario,
     emit_table,
@@ -191,6 +192,7 @@ def disrupt_command(
         ),
     ] = DisruptTable.targets,
     fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
 ) -> None:
     """Propagate one or more shocks downstream and print what each end use loses.
 
@@ -228,7 +230,7 @@ def disrupt_command(
         DisruptTable.end_uses: result.by_end_use,
         DisruptTable.nodes: result.nodes,
     }
-    emit_table(frames[table], fmt)
+    emit_table(frames[table], fmt, output=output)
     what = "; ".join(str(s) for s in shocks[: len(shock or [])])
     if scenario is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
@@ -272,6 +274,7 @@ def sweep_command(
         ),
     ] = None,
     fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
 ) -> None:
     """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets."""
     from supplygraph.analysis.disruption import sweep
@@ -280,7 +283,7 @@ def sweep_command(
     table = sweep(G, model=model.value, by=by.value, workers=workers, scheduler=scheduler or None)
     if top is not None:
         table = table.head(top)
-    emit_table(table, fmt)
+    emit_table(table, fmt, output=output)
 
 
 @app.command("trace")

@@ -268,6 +268,27 @@ def _decoded(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return arr
 
 
+def _type_name(t: pa.DataType) -> str:
+    """A short name of an Arrow type for messages (``boolean``, ``timestamp``, ``list`` ...)."""
+    import pyarrow as pa
+
+    checks = (
+        (pa.types.is_boolean, "boolean"),
+        (pa.types.is_timestamp, "timestamp"),
+        (pa.types.is_date, "date"),
+        (pa.types.is_time, "time of day"),
+        (pa.types.is_duration, "duration"),
+        (lambda x: pa.types.is_list(x) or pa.types.is_large_list(x), "list"),
+        (pa.types.is_struct, "struct"),
+        (pa.types.is_map, "map"),
+        (lambda x: pa.types.is_binary(x) or pa.types.is_large_binary(x), "binary"),
+    )
+    for check, name in checks:
+        if check(t):
+            return name
+    return str(t)
+
+
 def _type_problem(t: pa.DataType, numeric: bool) -> str | None:
     """Why a column of Arrow type ``t`` cannot hold the schema column (None when it can)."""
     import pyarrow as pa
@@ -280,14 +301,16 @@ def _type_problem(t: pa.DataType, numeric: bool) -> str | None:
         or _is_string(t)
     )
     if numeric:
-        return None if ok_num else f"a {t} column cannot hold numbers (use float, integer or text)"
+        if ok_num:
+            return None
+        return f"a {_type_name(t)} column cannot hold numbers (use float, integer or text)"
     nested = (
         pa.types.is_nested(t)
         or pa.types.is_binary(t)
         or pa.types.is_large_binary(t)
         or pa.types.is_fixed_size_binary(t)
     )
-    return f"a {t} column cannot hold text (use a string column)" if nested else None
+    return f"a {_type_name(t)} column cannot hold text (use a string column)" if nested else None
 
 
 class _ArrowColumns:

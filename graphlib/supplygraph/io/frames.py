@@ -70,6 +70,9 @@ class Tables:
         blank rows skipped, sheets skipped).
     counts
         Per table, ``{"rows": data rows read, "blank": blank rows skipped}``.
+    unreadable
+        Kinds (``"nodes"``, ``"edges"`` ...) of tables that were found but could not be read
+        (no usable header); their problem is in :attr:`problems`.
     """
 
     nodes: pd.DataFrame
@@ -80,6 +83,7 @@ class Tables:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)
 
     @property
     def errors(self) -> list[Problem]:
@@ -591,11 +595,13 @@ def _collect(
     problems: list[Problem],
     notes: list[str],
     counts: dict[str, dict[str, int]],
+    unreadable: set[str] | None = None,
 ) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[pd.DataFrame], list[str] | None]:
     nodes: list[pd.DataFrame] = []
     edges: list[pd.DataFrame] = []
     shares: list[pd.DataFrame] = []
     stages: list[str] | None = None
+    unreadable = set() if unreadable is None else unreadable
     for kind, raw in raws:
         if kind is None:
             continue
@@ -605,6 +611,7 @@ def _collect(
         else:
             result = _build_frame(kind, raw, problems, notes, counts)
         if result is None:
+            unreadable.add(kind)
             continue
         if kind == "stages":
             assert isinstance(result, list)

@@ -280,7 +280,8 @@ def read_tables(
                         file=f.name,
                     )
                 raws.append((kind, raw))
-        nodes_l, edges_l, shares_l, stages = _collect(raws, problems, notes, counts)
+        unreadable: set[str] = set()
+        nodes_l, edges_l, shares_l, stages = _collect(raws, problems, notes, counts, unreadable)
     finally:
         if reader is not None:
             reader.close()
@@ -320,6 +321,7 @@ def read_tables(
         problems=problems,
         notes=notes,
         counts=counts,
+        unreadable=unreadable,
     )
     if validate:
         from supplygraph.validate_tables import validate_tables
