@@ -693,7 +693,15 @@ def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
     group_start = np.append(group_first, m).astype(np.int64)
     group_node = tgt[group_first]
     group_share = np.add.reduceat(share, group_first) if m else np.zeros(0)
-    wgrp = share / group_share[grp] if m else np.zeros(0)
+    if m:
+        # a group whose shares underflow to 0 (flows near 1e-320): equal weights, still summing
+        # to 1
+        gs = group_share[grp]
+        sizes = np.diff(group_start)[grp]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wgrp = np.where(gs > 0, share / np.where(gs > 0, gs, 1.0), 1.0 / sizes)
+    else:
+        wgrp = np.zeros(0)
 
     # ---- closed cyclic components: no outside input, no external input
     comp_open = np.zeros(ncomp, dtype=bool)
