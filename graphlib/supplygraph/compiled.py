@@ -41,6 +41,7 @@ edge's weight within its group (the weights of a group sum to 1).
 from __future__ import annotations
 
 import contextlib
+import operator
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -309,15 +310,26 @@ class _Raw:
         ndict = getattr(G, "_node", None) or G.nodes
         self.nodes = list(succ)
         attrs = list(map(ndict.__getitem__, self.nodes))
-        # stage, country, value, external_input, end_use, unit: one list per attribute
-        self.cols = [list(map(dict.get, attrs, repeat(k))) for k in _NODE_KEYS]
+        n = len(attrs)
+        # stage, country, value, external_input, end_use, unit ...: one list per attribute (a
+        # list of None, without a pass, for an attribute no node has)
+        keys = set().union(*attrs)
+        self.cols = [
+            list(map(dict.get, attrs, repeat(k))) if k in keys else [None] * n for k in _NODE_KEYS
+        ]
         nbrs = list(succ.values())
         self.deg = list(map(len, nbrs))
         self.targets = list(chain.from_iterable(nbrs))
         edata = list(chain.from_iterable(map(dict.values, nbrs)))
+        ekeys = set().union(*edata)
+        m = len(edata)
         self.flows = list(map(dict.get, edata, repeat("flow")))
-        self.materials = list(map(dict.get, edata, repeat("material")))
-        self.max_scale = list(map(dict.get, edata, repeat("max_scale")))
+        self.materials = (
+            list(map(dict.get, edata, repeat("material"))) if "material" in ekeys else [None] * m
+        )
+        self.max_scale = (
+            list(map(dict.get, edata, repeat("max_scale"))) if "max_scale" in ekeys else [None] * m
+        )
         self.stages = tuple(G.graph.get("stages") or ())
         self.fingerprint = None
         if fingerprint:
@@ -448,6 +460,7 @@ def _codes(values: Any, preferred: list[str]) -> tuple[list[str], np.ndarray]:
 
 
 def _floats(values: list[Any]) -> np.ndarray:
+    """Numbers, 0 where absent (None), NaN or not a number."""
     try:
         out = np.array(values, dtype=float)
     except (TypeError, ValueError):
@@ -455,11 +468,26 @@ def _floats(values: list[Any]) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0)
 
 
+def _values(values: list[Any]) -> np.ndarray:
+    """Node values: NaN where absent (None), 0 where NaN or not a number (as :func:`_num`)."""
+    try:
+        out = np.array(values, dtype=float)  # None -> NaN
+    except (TypeError, ValueError):
+        return np.array([np.nan if x is None else _num(x) for x in values], dtype=float)
+    nan = np.isnan(out)
+    if nan.any():
+        present = np.fromiter(map(operator.is_not, values, repeat(None)), bool, len(values))
+        out[nan & present] = 0.0
+    return out
+
+
 def _optional_floats(values: list[Any], default: float) -> np.ndarray:
     """Numbers of an optional attribute; ``default`` where absent, blank or not a number."""
-    if not any(v is not None for v in values):
-        return np.full(len(values), default)
-    out = np.array([_num_or(v, default) for v in values], dtype=float)
+    try:
+        out = np.array(values, dtype=float)  # None -> NaN
+    except (TypeError, ValueError):
+        return np.array([_num_or(v, default) for v in values], dtype=float)
+    out[np.isnan(out)] = default
     return out
 
 
@@ -514,8 +542,8 @@ def _arrays(raw: _Raw) -> _Arrays:
         nodes=nodes0,
         stage=stage_raw,
         country=country_raw,
-        value=np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float),
-        external_input=np.maximum(_floats([0.0 if x is None else x for x in ext_raw]), 0.0),
+        value=_values(vals_raw),
+        external_input=np.maximum(_floats(ext_raw), 0.0),
         end_use=end_use0,
         unit=unit0,
         capacity=_optional_floats(cap_raw, np.nan),
@@ -523,7 +551,7 @@ def _arrays(raw: _Raw) -> _Arrays:
         ramp_delay_days=_optional_floats(delay_raw, 0.0),
         src=np.repeat(np.arange(n, dtype=np.int64), deg),
         tgt=t_all.astype(np.int64),
-        flow=np.maximum(_floats([0.0 if f is None else f for f in raw.flows]), 0.0),
+        flow=np.maximum(_floats(raw.flows), 0.0),
         material=raw.materials,
         max_scale=_optional_floats(raw.max_scale, np.inf),
     )
