@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POOLED_MARKET_ASSUMPTION",
-    "edge_rows",
     "graph_from_frames",
     "graph_from_stage_shares",
     "graph_to_frames",
@@ -112,6 +111,7 @@ def graph_from_frames(
     file: str | None = None,
     strict: bool = False,
     validated: bool = False,
+    edge_rows: tuple[Any, Any] | None = None,
 ) -> nx.DiGraph:
     """Build a supply graph from a node table and an edge table.
 
@@ -139,7 +139,12 @@ def graph_from_frames(
     validated
         True when the tables were already checked (by
         :func:`supplygraph.validate_tables.validate_tables`, which reads spreadsheets); the
-        checks of :func:`supplygraph.validate.check_frames` are then not run again.
+        checks of :func:`supplygraph.validate.check_frames` are then not run again, and the
+        graph's nodes and edges are built on first use (:func:`supplygraph.tracked.deferred_graph`;
+        analyses compile straight from the tables meanwhile).
+    edge_rows
+        With ``validated``: the node-table row of each edge's supplier and customer, when
+        validation found them (:attr:`supplygraph.io.frames.Tables.edge_rows`).
 
     Returns
     -------
@@ -172,7 +177,7 @@ def graph_from_frames(
     if validated:
         # built on first use: commands that only run the compiled arrays never build it
         G = deferred_graph(nodes, edges, lambda H: _fill_graph(H, nodes, edges))
-        ends = edge_rows(nodes, edges)
+        ends = edge_rows if edge_rows is not None else _edge_rows(nodes, edges)
         G.__dict__["_deferred"].ends = ends
     else:
         G = TrackedDiGraph()
@@ -223,7 +228,7 @@ def _fill_graph(G: nx.DiGraph, nodes: pd.DataFrame, edges: pd.DataFrame) -> None
                 G.add_edge(u, v, **attrs)
 
 
-def edge_rows(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[Any, Any]:
+def _edge_rows(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[Any, Any]:
     """The node-table row of each edge's supplier and customer (-1 when not a node id).
 
     Ids and endpoints are compared as written (validated tables hold trimmed text).

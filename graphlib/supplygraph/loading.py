@@ -207,6 +207,7 @@ def _load_tables(path: Path, *, strict: bool) -> nx.DiGraph:
             name=path.stem,
             strict=strict,
             validated=True,
+            edge_rows=tables.edge_rows,
         )
     # the builder re-checks the frames, so table warnings can appear twice: keep each once
     G.graph["warnings"] = list(

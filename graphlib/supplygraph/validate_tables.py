@@ -35,6 +35,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supplygraph.columns import positions
 from supplygraph.errors import Problem, ValidationError
 from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
 
@@ -409,13 +410,6 @@ def _endpoint_problems(
     return ends
 
 
-def _codes_of(values: pd.Series, keys: list[str], code: dict[str, int]) -> np.ndarray:
-    """``code[value]`` for every value (-1 when absent), where ``code[keys[i]] == i``."""
-    from supplygraph.columns import positions
-
-    return positions(values, keys)
-
-
 def _check_edge_rows_fast(
     chk: _Checker,
     edges: pd.DataFrame,
@@ -424,13 +418,17 @@ def _check_edge_rows_fast(
     known_ids: set[str],
     labels: dict[str, str] | _Labels,
     rank: dict[str, int],
-) -> None:
+    nodes: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The row-by-row edge checks of :func:`_check_edges`, column-wise.
 
     Rows whose two ends are known ids as written and whose flow is filled (almost all) are
     checked in bulk for duplicates, self-loops and backward connections (on integer codes of
     the ids); every other row goes through the row-by-row checks. Problems come out in the
     same order as row by row.
+
+    ``nodes``: the node table when its ids are distinct trimmed text (then the codes are node
+    rows, and they are returned: each edge's supplier and customer row, -1 when unknown).
     """
     import numpy as np
 
@@ -443,14 +441,27 @@ def _check_edge_rows_fast(
         return columns[col]
 
     # integer codes: ids as written (str, trimmed) first, then any other known id
-    exact = [k for k in known_ids if k.__class__ is str and k == k.strip()]
-    code = dict(zip(exact, range(len(exact)), strict=True))
-    n_exact = len(code)
-    if n_exact < len(known_ids):
-        for k in known_ids:
-            code.setdefault(k, len(code))
-    cu = _codes_of(edges["source"], exact, code)
-    cv = _codes_of(edges["target"], exact, code)
+    keys: Any
+    if nodes is not None:  # distinct trimmed ids: a node's code is its row
+        keys = nodes["id"]
+        n_exact = len(keys)
+    else:
+        keys = [k for k in known_ids if k.__class__ is str and k == k.strip()]
+        n_exact = len(keys)
+    codes: dict[str, int] = {}
+
+    def code() -> dict[str, int]:  # id -> code, built when a row needs it
+        if not codes:
+            ids = keys.tolist() if nodes is not None else keys
+            codes.update(zip(ids, range(n_exact), strict=True))
+            if n_exact < len(known_ids):
+                for k in known_ids:
+                    codes.setdefault(k, len(codes))
+        return codes
+
+    n_codes = max(len(known_ids), n_exact)
+    cu = positions(edges["source"], keys)
+    cv = positions(edges["target"], keys)
     fast = (cu >= 0) & (cu < n_exact) & (cv >= 0) & (cv < n_exact)
     has_flow = "flow" in edges.columns
     flow_blank = np.zeros(n, dtype=bool)
@@ -479,8 +490,9 @@ def _check_edge_rows_fast(
             slow_ends[i] = (ends[0], ends[1])
     # the rows with both ends known, in row order
     for i, (u, v) in slow_ends.items():
-        cu[i], cv[i] = code[u], code[v]
+        cu[i], cv[i] = code()[u], code()[v]
         fast[i] = True
+    rows = (cu.copy(), cv.copy()) if nodes is not None else None
     if fast.all():
         pair_rows = np.arange(n)
     else:
@@ -489,16 +501,22 @@ def _check_edge_rows_fast(
     m = len(pair_rows)
     if not m:
         problems.extend(p for i in sorted(row_problems) for p in row_problems[i])
-        return
+        return rows
     # first occurrence of each (source, target) pair (np.unique sorts stably)
-    _, first_at, inverse = np.unique(cu * len(code) + cv, return_index=True, return_inverse=True)
+    _, first_at, inverse = np.unique(cu * n_codes + cv, return_index=True, return_inverse=True)
     first = first_at[inverse.reshape(-1)]
     dup = first != np.arange(m)
     loop = cu == cv
     backwards = np.zeros(m, dtype=bool)
+    if rank and nodes is not None:
+        stage_rank = nodes["stage"].map(rank) if "stage" in nodes.columns else None
+        rank_of = np.full(n_codes, -1, dtype=np.int64)  # -1: no rank
+        if stage_rank is not None:
+            rank_of[:n_exact] = stage_rank.fillna(-1).to_numpy(dtype=np.int64)
     if rank:
-        ranks = [rank.get(node_stage.get(k) or "", -1) for k in code]  # -1: no rank
-        rank_of = np.asarray(ranks, dtype=np.int64)
+        if nodes is None:
+            ranks = [rank.get(node_stage.get(k) or "", -1) for k in code()]
+            rank_of = np.asarray(ranks, dtype=np.int64)
         ru, rv = rank_of[cu], rank_of[cv]
         backwards = (ru >= 0) & (rv >= 0) & (ru > rv) & ~loop
     warn: dict[int, list[Problem]] = {}
@@ -529,6 +547,7 @@ def _check_edge_rows_fast(
     for i in sorted(set(row_problems) | set(warn)):
         problems.extend(row_problems.get(i, ()))
         problems.extend(warn.get(i, ()))
+    return rows
 
 
 def _check_edges(
@@ -555,7 +574,15 @@ def _check_edges(
         )
     rank = {s: i for i, s in enumerate(tables.stages or [])}
     if _FAST:
-        _check_edge_rows_fast(chk, edges, node_stage, folded_ids, known_ids, labels, rank)
+        nodes = tables.nodes
+        plain = (
+            len(nodes) > 0
+            and len(node_stage) == len(folded_ids) == len(nodes) == len(known_ids)
+            and _plain_text(nodes["id"].tolist())
+        )
+        tables.edge_rows = _check_edge_rows_fast(
+            chk, edges, node_stage, folded_ids, known_ids, labels, rank, nodes if plain else None
+        )
         _check_numbers(chk, NUMERIC_EDGE_ATTRS, "edges")
         return
     seen: dict[tuple[str, str], int] = {}

@@ -394,7 +394,7 @@ class _ArrowColumns:
                 if scan.empty.any():
                     text = pc.if_else(pa.array(scan.empty), pa.scalar(None, text.type), text)
                 try:
-                    nums = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+                    nums = np.array(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False))
                 except pa.ArrowInvalid:
                     return None  # some cell is not a plain number: cell by cell
                 with np.errstate(invalid="ignore"):

@@ -73,6 +73,9 @@ class Tables:
     unreadable
         Kinds (``"nodes"``, ``"edges"`` ...) of tables that were found but could not be read
         (no usable header); their problem is in :attr:`problems`.
+    edge_rows
+        Set by validation when the node ids are distinct trimmed text: the node-table row of
+        each edge's supplier and customer (int arrays, -1 when unknown), for the builder.
     """
 
     nodes: pd.DataFrame
@@ -84,6 +87,7 @@ class Tables:
     notes: list[str] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)
+    edge_rows: tuple[Any, Any] | None = None
 
     @property
     def errors(self) -> list[Problem]:
