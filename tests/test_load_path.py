@@ -244,7 +244,9 @@ def test_arrow_columns_read_as_the_cell_rules_read_them(
         {
             "ID": pa.array([f"n{i}" for i in range(len(rows))]),
             "Stage": pa.array(["s"] * len(rows)),
-            "Label": pa.array(texts).dictionary_encode() if dictionary else pa.array(texts),
+            "Label": pa.array(texts, type=pa.string()).dictionary_encode()
+            if dictionary
+            else pa.array(texts, type=pa.string()),
             "Value": pa.array(num_texts),
             "External input": pa.array(floats, from_pandas=False),
             "Year": pa.array(years),

@@ -664,7 +664,7 @@ def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
     clevel = _levels(ncomp, cs, ct)
 
     # ---- node order: (level, component, original index)
-    order = np.lexsort((np.arange(n), comp0, clevel[comp0]))
+    order = _sort_order(clevel[comp0], comp0, np.arange(n))
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
     order_list = order.tolist()
@@ -706,7 +706,7 @@ def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
             count=len(pos_e),
         )
         gkey = np.where(mcode >= 0, ns + mcode, gkey)
-    eorder = np.lexsort((src, gkey, tgt))
+    eorder = _sort_order(tgt, gkey, src)
     src, tgt, flow, share, gkey = (a[eorder] for a in (src, tgt, flow, share, gkey))
     edge_keys = _EdgeKeys(nodes0, s_all, t_all, pos_e[eorder])
     m = len(src)
@@ -797,6 +797,17 @@ def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
         closed_node=closed_node,
         _edge_keys=edge_keys,
     )
+
+
+def _sort_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The order sorting by ``a``, then ``b``, then ``c`` (non-negative integers, the triples
+    distinct): ``np.lexsort((c, b, a))``, as one argsort of a combined key when it fits."""
+    if not len(a):
+        return np.zeros(0, dtype=np.int64)
+    nb, nc = int(b.max()) + 1, int(c.max()) + 1
+    if (int(a.max()) + 1) * nb * nc < 2**62:
+        return np.argsort((a.astype(np.int64) * nb + b) * nc + c)
+    return np.lexsort((c, b, a))
 
 
 def _levels(n: int, s: np.ndarray, t: np.ndarray) -> np.ndarray:
