@@ -399,7 +399,8 @@ def write_parquet(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     n = nodes.copy()
-    n["external_input"] = n["external_input"].where(n["external_input"] > 0)
+    if "external_input" in n.columns:
+        n["external_input"] = n["external_input"].where(n["external_input"] > 0)
     for frame, name in ((n, "nodes"), (edges, "edges")):
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if feather:
