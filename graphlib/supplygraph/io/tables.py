@@ -1,4 +1,4 @@
-"""The reader boundary: spreadsheets and CSV files in, schema-named tables out.
+"""The reader boundary: spreadsheets, CSV, Parquet and Arrow files in, schema-named tables out.
 
 :func:`read_tables` accepts
 
@@ -7,16 +7,25 @@
   with other names are classified by their headers);
 - one ``.csv`` file holding nodes, edges or stage shares (detected from the file name, then the
   headers);
-- a nodes/edges CSV pair (pass a list of paths);
-- a folder of such CSV files (``nodes.csv``, ``edges.csv``, ``stage_shares.csv``,
+- one ``.parquet``, ``.feather``/``.arrow`` (Arrow IPC) or ``.arrows`` (IPC stream) file, the
+  same way (:mod:`supplygraph.io.arrow`);
+- a nodes/edges pair of such files (pass a list of paths);
+- a folder of such files (``nodes.csv``, ``edges.parquet``, ``stage_shares.csv``,
   ``stages.csv`` ... or Kumu/Gephi/Flourish names).
+
+Where the reading lives: header aliases and table kinds in :mod:`supplygraph.io.headers`, cell
+rules in :mod:`supplygraph.io.cells`, CSV text in :mod:`supplygraph.io.csv_text`, raw rows in
+:mod:`supplygraph.io.rows`, frames (and :class:`Tables`) in :mod:`supplygraph.io.frames`,
+Parquet/Arrow and plain CSV through pyarrow in :mod:`supplygraph.io.arrow`; workbooks in
+:mod:`supplygraph.io.xlsx`. This module puts them together.
 
 It returns a :class:`Tables` whose frames use the schema's column names
 (:data:`supplygraph.schema.NODE_COLUMNS`, :data:`~supplygraph.schema.EDGE_COLUMNS`), keep every
 extra column under its original header, and carry three location columns -- ``_file``,
 ``_sheet`` and ``_row`` (1-based spreadsheet row, header = the row it is on) -- plus
 ``frame.attrs["columns"] = {schema name: original header}``, so every later problem names
-file, sheet, row and column.
+file, sheet, row and column. Parquet and Arrow files have no header row: their ``_row`` is the
+1-based record number.
 
 Header aliases (sheet and column names are matched after Unicode NFKC, case-folding, ``_``/``-``
 to space and whitespace collapsing; the first alias present wins, any other alias stays an extra
@@ -40,7 +49,9 @@ share ``share``           Share, Share %, Percent
 ========================  =================================================================
 
 Cells are read as they are stored: codes (country, HS) stay text -- ``"NA"`` is Namibia, never
-missing; ``"0805"`` keeps its zero (CSV is read with the :mod:`csv` module, all cells text).
+missing; ``"0805"`` keeps its zero (every CSV cell is read as text: by pyarrow for a plain
+file, by the :mod:`csv` module otherwise, with the same result). Typed Parquet/Arrow columns
+keep their types: numbers stay numbers, integer ids become text.
 Numbers are parsed here: ``1,234.5`` and ``1 234.5`` are accepted, a decimal comma
 (``1.234,5``, ``0,5``) is rejected with a hint, ``TRUE``/dates are not numbers. Shares accept
 fractions (0-1), percentages (0-100) and ``"90 %"`` strings; the scale assumed for plain numbers
