@@ -9,14 +9,13 @@ column-wise Arrow conversion and output writers equal their cell-by-cell referen
 
 from __future__ import annotations
 
-import dataclasses
+import importlib.util
 import json
 import math
 import pickle
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,22 +30,13 @@ from supplygraph.io.outputs import csv_chunks, json_chunks, save_table
 from supplygraph.io.tables import read_tables
 from supplygraph.tracked import TrackedDiGraph, deferred_tables, edit_count
 
-
-def _fields(cg) -> dict:
-    return {
-        f.name: getattr(cg, f.name) for f in dataclasses.fields(cg) if not f.name.startswith("_")
-    }
-
-
-def assert_same_compiled(a, b) -> None:
-    fa, fb = _fields(a), _fields(b)
-    for name, x in fa.items():
-        y = fb[name]
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype, name
-            assert np.array_equal(x, y, equal_nan=True), name
-        else:
-            assert x == y, name
+_spec = importlib.util.spec_from_file_location(
+    "_compiled", Path(__file__).with_name("_compiled.py")
+)
+assert _spec is not None and _spec.loader is not None
+_compiled = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_compiled)
+assert_same_compiled = _compiled.assert_same_compiled
 
 
 def _plain_copy(G) -> nx.DiGraph:
