@@ -361,3 +361,34 @@ def test_every_problem_of_a_messy_parquet_file_is_listed(tmp_path: Path) -> None
         "as decimal separator): '0,5'",
         "nodes.parquet, row 4, column 'value': negative number: '-3'",
     ]
+
+
+def test_parquet_to_a_pipe_and_json_csv_files(tmp_path: Path) -> None:
+    import io
+    import json
+    import os
+    import subprocess
+    import sys
+
+    nodes, edges = _good(tmp_path)
+    folder = _write(tmp_path / "ok", nodes, edges)
+    env = {**os.environ, "PYTHONPATH": str(Path(sg.__file__).parents[1])}
+    run = subprocess.run(
+        [sys.executable, "-m", "supplygraph", "sweep", str(folder), "--format", "parquet"],
+        capture_output=True,
+        check=True,
+        env=env,
+    )
+    piped = pd.read_parquet(io.BytesIO(run.stdout))
+    expected = sg.sweep(sg.load(folder), progress=False)
+    pd.testing.assert_frame_equal(piped, expected, check_dtype=False, check_exact=True)
+    runner = CliRunner()
+    for fmt in ("json", "csv"):
+        target = tmp_path / f"sweep.{fmt}"
+        result = runner.invoke(app, ["sweep", str(folder), "--format", fmt, "-o", str(target)])
+        assert result.exit_code == 0, result.stderr
+        printed = runner.invoke(app, ["sweep", str(folder), "--format", fmt]).stdout
+        assert target.read_text(encoding="utf-8") == printed  # the file holds what stdout shows
+    assert [r["node"] for r in json.loads((tmp_path / "sweep.json").read_text())] == list(
+        expected["node"]
+    )
