@@ -690,28 +690,49 @@ def bench_cli(cfg: Config, res: Results, work: Path) -> None:
 # ------------------------------------------------------------------------------- big inputs
 
 
+def _vm_hwm_mb(pid: int) -> float | None:
+    """The peak resident memory of a running process so far (``VmHWM``), in MB."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def run_command(
     args: list[str], cwd: Path, timeout: float
-) -> tuple[float | None, float | None, str]:
-    """Run a command once: (wall seconds, peak resident memory in MB of the process, error)."""
+) -> tuple[float | None, float | None, float | None, str]:
+    """Run a command once: (wall seconds, peak resident MB, CPU seconds, error).
+
+    The peak is the process's own ``VmHWM``, read every 5 ms until it exits (``ru_maxrss``
+    from ``wait4`` would report the parent's size at fork time when that is larger).
+    """
     t0 = time.perf_counter()
+    peak: float | None = None
     with open(os.devnull, "wb") as sink:
         proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE, cwd=cwd)
         deadline = time.monotonic() + timeout
         while True:
+            hwm = _vm_hwm_mb(proc.pid)
+            if hwm is not None:
+                peak = max(peak or 0.0, hwm)
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 proc.kill()
                 os.wait4(proc.pid, 0)
-                return None, None, f"timeout > {timeout:.0f} s"
-            time.sleep(0.01)
+                return None, None, None, f"timeout > {timeout:.0f} s"
+            time.sleep(0.005)
     sec = time.perf_counter() - t0
+    cpu = usage.ru_utime + usage.ru_stime
     err = proc.stderr.read().decode()[-300:].strip() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
-        return None, None, f"exit {os.waitstatus_to_exitcode(status)}: {err}"
-    return sec, usage.ru_maxrss / 1024, ""
+        return None, None, None, f"exit {os.waitstatus_to_exitcode(status)}: {err}"
+    return sec, peak, cpu, ""
 
 
 def firm_network(n: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -899,7 +920,7 @@ def bench_io(cfg: Config, res: Results, work: Path) -> None:
         ("CSV", b_csv, raw_read_csv, 9.0, "pandas.read_csv of the two files (text cells)"),
     ):
         raw_s, _, _, _ = measure(raw, 1, cfg.timeout, memory=False)
-        sec, peak, err = run_command(
+        sec, peak, cpu, err = run_command(
             [*base, "sweep", str(folder), "--format", "json"], work, max(cfg.timeout, 300)
         )
         r = add(
@@ -912,13 +933,13 @@ def bench_io(cfg: Config, res: Results, work: Path) -> None:
                 raw_what,
                 raw_s,
                 "measured",
-                note=err,
+                note=err or f"CPU time {fmt_s(cpu)}",
             )
         )
         _target(r, limit, f"≤ {limit:g} s, ≤ 2.5 GB")
         if r.peak_mb is not None and r.peak_mb > 2560:
             r.met = "not met (memory)"
-    sec, peak, err = run_command(
+    sec, peak, cpu, err = run_command(
         [*base, "sweep", str(b_pq), "--format", "parquet", "-o", str(work / "sweep.parquet")],
         work,
         max(cfg.timeout, 300),
@@ -930,15 +951,24 @@ def bench_io(cfg: Config, res: Results, work: Path) -> None:
             sec,
             peak,
             1,
-            note=err,
+            note=err or f"CPU time {fmt_s(cpu)}",
         )
     )
 
     # ---- the report at 100k nodes
-    sec, peak, err = run_command(
+    sec, peak, cpu, err = run_command(
         [*base, "report", str(pq_dir), "-o", str(work / "report-io")], work, max(cfg.timeout, 600)
     )
-    r = add(Row("`supplygraph report DIR` (Parquet)", size, sec, peak, 1, note=err))
+    r = add(
+        Row(
+            "`supplygraph report DIR` (Parquet)",
+            size,
+            sec,
+            peak,
+            1,
+            note=err or f"CPU time {fmt_s(cpu)}",
+        )
+    )
     _target(r, 20.0, "≤ 20 s, ≤ 1.5 GB")
     if r.peak_mb is not None and r.peak_mb > 1536:
         r.met = "not met (memory)" if r.met == "met" else "not met (time and memory)"
