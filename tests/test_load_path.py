@@ -310,6 +310,25 @@ def test_json_chunks_equal_json_dumps(data, chunk) -> None:
     assert "".join(json_chunks(frame, chunk_rows=chunk)) == expected
 
 
+def test_json_chunks_equal_json_dumps_for_repeated_cells() -> None:
+    # few distinct values take the encode-once path: -0.0 is not 0.0, 1 is not 1.0 or True
+    frame = pd.DataFrame(
+        {
+            "z": [0.0, -0.0, 0.0, 0.0, 2.5, 2.5, float("nan"), 0.0],
+            "t": ["a", "a", None, "a", "é", "a", "a", "a"],
+            "m": [1, 1.0, True, 1, 1, None, 1, 1],
+            "n": pd.array(["x", None, "x", "x", "x", "x", "x", "x"], dtype="str"),
+        }
+    )
+    records = [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+        for r in frame.to_dict("records")
+    ]
+    expected = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    assert "".join(json_chunks(frame, chunk_rows=3)) == expected
+    assert '"z": -0.0' in expected and '"m": true' in expected and '"m": 1.0' in expected
+
+
 def test_csv_chunks_equal_one_neutralised_csv(tmp_path: Path) -> None:
     from supplygraph.io.safe_text import neutralize_frame
 

@@ -502,9 +502,15 @@ def _check_edge_rows_fast(
     if not m:
         problems.extend(p for i in sorted(row_problems) for p in row_problems[i])
         return rows
-    # first occurrence of each (source, target) pair (np.unique sorts stably)
-    _, first_at, inverse = np.unique(cu * n_codes + cv, return_index=True, return_inverse=True)
-    first = first_at[inverse.reshape(-1)]
+    # first occurrence of each (source, target) pair (np.unique sorts stably); a plain sort
+    # first, which is all it takes when no pair repeats (the usual case)
+    pair_key = cu * n_codes + cv
+    ordered = np.sort(pair_key)
+    if len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+        _, first_at, inverse = np.unique(pair_key, return_index=True, return_inverse=True)
+        first = first_at[inverse.reshape(-1)]
+    else:
+        first = np.arange(m)
     dup = first != np.arange(m)
     loop = cu == cv
     backwards = np.zeros(m, dtype=bool)

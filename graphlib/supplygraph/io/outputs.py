@@ -62,6 +62,11 @@ def _json_column(series: pd.Series) -> list[str]:
     kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
     if kind == "f":
         values = series.to_numpy(dtype=float)
+        uniq, inverse = np.unique(values, return_inverse=True)  # (-0.0 and 0.0 merge: below)
+        if len(uniq) * 2 < len(values) and not np.signbit(values[values == 0]).any():
+            # few distinct numbers: each written once
+            shown = [repr(v) if math.isfinite(v) else "null" for v in uniq.tolist()]
+            return list(map(shown.__getitem__, inverse.ravel().tolist()))
         out = list(map(float.__repr__, values.tolist()))
         for k in np.flatnonzero(~np.isfinite(values)).tolist():
             out[k] = "null"
@@ -72,9 +77,19 @@ def _json_column(series: pd.Series) -> list[str]:
         return ["true" if v else "false" for v in series.tolist()]
     if kind == "O" or str(series.dtype) in ("str", "string"):
         values = series.tolist()
-        if set(map(type, values)) <= {str}:
-            return [str(s) for s in map(_encode_str, values)]
-        return list(map(_json_value, values))
+        types = set(map(type, values))
+        if types <= {str}:
+            distinct = dict.fromkeys(values)
+            if len(distinct) * 2 >= len(values):
+                return [str(s) for s in map(_encode_str, values)]
+        elif types <= {str, float, type(None)} and all(
+            v != v for v in values if v.__class__ is float
+        ):  # text and missing cells (NaN or None): no two keys of another type compare equal
+            distinct = dict.fromkeys(values)
+        else:
+            return list(map(_json_value, values))
+        encoded = {v: _json_value(v) for v in distinct}  # few distinct cells: each encoded once
+        return list(map(encoded.__getitem__, values))
     raise _UnusualCellError
 
 
