@@ -16,6 +16,7 @@ import pickle
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -327,6 +328,24 @@ def test_json_chunks_equal_json_dumps_for_repeated_cells() -> None:
     expected = json.dumps(records, indent=2, ensure_ascii=False) + "\n"
     assert "".join(json_chunks(frame, chunk_rows=3)) == expected
     assert '"z": -0.0' in expected and '"m": true' in expected and '"m": 1.0' in expected
+
+
+def test_json_floats_are_written_as_repr_writes_them() -> None:
+    from supplygraph.io.outputs import _json_floats
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    values = np.concatenate(
+        [
+            rng.random(n) * 10.0 ** rng.integers(-12, 20, n) * rng.choice([-1, 1], n),
+            rng.integers(-(10**11), 10**11, n).astype(float),
+            rng.random(n),  # the usual losses and shares
+            [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-4, 9999999999.0, 1e10, 5e-324, 0.1, 1 / 3],
+            [1.7976931348623157e308, 2.0**53, 2.0**53 + 2, 0.30000000000000004],
+        ]
+    )
+    expected = [repr(x) if math.isfinite(x) else "null" for x in values.tolist()]
+    assert _json_floats(values) == expected
 
 
 def test_csv_chunks_equal_one_neutralised_csv(tmp_path: Path) -> None:
