@@ -1117,7 +1117,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--out",
         default=None,
-        help="Markdown output (default benchmarks/RESULTS.md; --quick: RESULTS-quick.md)",
+        help="Markdown output (default benchmarks/RESULTS.md; --quick: RESULTS-quick.md; "
+        "--io-only: RESULTS-io.md)",
     )
     a = ap.parse_args(argv)
     if a.quick:
@@ -1187,7 +1188,8 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(res, info, cfg, (load0, load1))
     print()
     print(text)
-    out = Path(a.out) if a.out else HERE / ("RESULTS-quick.md" if a.quick else "RESULTS.md")
+    default = "RESULTS-quick.md" if a.quick else ("RESULTS-io.md" if a.io_only else "RESULTS.md")
+    out = Path(a.out) if a.out else HERE / default
     out.write_text(text, encoding="utf-8")
     print(f"written {out} in {total:.0f} s")
     return 0
