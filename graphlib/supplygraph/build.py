@@ -176,9 +176,8 @@ def graph_from_frames(
 
     if validated:
         # built on first use: commands that only run the compiled arrays never build it
-        G = deferred_graph(nodes, edges, lambda H: _fill_graph(H, nodes, edges))
         ends = edge_rows if edge_rows is not None else _edge_rows(nodes, edges)
-        G.__dict__["_deferred"].ends = ends
+        G = deferred_graph(nodes, edges, lambda H: _fill_graph(H, nodes, edges), ends=ends)
     else:
         G = TrackedDiGraph()
         _fill_graph(G, nodes, edges)

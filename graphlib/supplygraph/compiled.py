@@ -6,6 +6,9 @@ in place invalidates it. The cache entry is checked by the graph's edit count wh
 counts its edits (a :class:`~supplygraph.tracked.TrackedDiGraph`, what :func:`supplygraph.load`
 returns: constant time), and otherwise against a fingerprint of everything the kernels read
 (node and edge counts, a hash of the node attributes and edge flows: one pass over the graph).
+A graph from :func:`supplygraph.load` whose networkx nodes and edges are not built yet
+(:func:`supplygraph.tracked.deferred_graph`) is compiled straight from its validated table
+columns, to the same arrays as from the built graph.
 
 Input shares
 ------------

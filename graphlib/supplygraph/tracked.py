@@ -240,15 +240,17 @@ class _Deferred:
 
     __slots__ = ("edges", "ends", "fill", "nodes")
 
-    def __init__(self, nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None]) -> None:
+    def __init__(
+        self, nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None], ends: Any = None
+    ) -> None:
         self.nodes = nodes
         self.edges = edges
         self.fill = fill
-        self.ends: Any = None  # (supplier rows, customer rows) of the edges, when known
+        self.ends = ends  # (supplier rows, customer rows) of the edges, when known
 
 
 def deferred_graph(
-    nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None]
+    nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None], *, ends: Any = None
 ) -> TrackedDiGraph:
     """A :class:`TrackedDiGraph` whose nodes and edges are added by ``fill`` on first use.
 
@@ -260,6 +262,8 @@ def deferred_graph(
     fill
         Adds the nodes and edges of those tables to an empty graph (called once, when the
         graph's nodes or adjacency are first read).
+    ends
+        Optional: the node-table row of each edge's supplier and customer (two int arrays).
 
     Returns
     -------
@@ -279,7 +283,7 @@ def deferred_graph(
         G.__dict__.pop(name, None)
     for name in ("adj", "succ", "pred", "nodes", "edges", "in_edges", "out_edges", "degree"):
         G.__dict__.pop(name, None)  # cached views of the empty dicts, if any
-    G.__dict__["_deferred"] = _Deferred(nodes, edges, fill)
+    G.__dict__["_deferred"] = _Deferred(nodes, edges, fill, ends)
     return G
 
 
