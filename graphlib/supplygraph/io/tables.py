@@ -258,17 +258,8 @@ def read_tables(
                 arrow = ArrowTable(f.name, read_arrow_file(f), header_row=None)
                 kind = _file_kind(f) or arrow.kind()
                 if kind is None or kind == "ignore":
-                    if isinstance(path, str | Path) and Path(path).is_dir():
-                        notes.append(
-                            f"{f.name}: not recognised as nodes, edges, stage shares or stages; "
-                            "not read"
-                        )
-                        continue
-                    raise InputError(
-                        "cannot tell what this table holds: expected "
-                        + "; or ".join(_KIND_NAMES.values()),
-                        file=f.name,
-                    )
+                    _unrecognised(f, isinstance(path, str | Path) and Path(path).is_dir(), notes)
+                    continue
                 raws.append((kind, arrow))
             elif (plain := read_plain_csv(f, _file_kind(f))) is not None:
                 raws.append((plain[0], ArrowTable(f.name, plain[1], header_row=1)))
@@ -279,17 +270,8 @@ def read_tables(
                 if kind is None or kind == "ignore":
                     kind = kind_h
                 if kind is None:
-                    if isinstance(path, str | Path) and Path(path).is_dir():
-                        notes.append(
-                            f"{f.name}: not recognised as nodes, edges, stage shares or stages; "
-                            "not read"
-                        )
-                        continue
-                    raise InputError(
-                        "cannot tell what this table holds: expected "
-                        + "; or ".join(_KIND_NAMES.values()),
-                        file=f.name,
-                    )
+                    _unrecognised(f, isinstance(path, str | Path) and Path(path).is_dir(), notes)
+                    continue
                 raws.append((kind, raw))
         unreadable: set[str] = set()
         nodes_l, edges_l, shares_l, stages = _collect(raws, problems, notes, counts, unreadable)
@@ -339,6 +321,17 @@ def read_tables(
 
         validate_tables(tables, strict=strict)
     return tables
+
+
+def _unrecognised(f: Path, in_folder: bool, notes: list[str]) -> None:
+    """A table that is neither nodes, edges, stage shares nor stages: skipped with a note in a
+    folder, an error when it was named on its own."""
+    if not in_folder:
+        raise InputError(
+            "cannot tell what this table holds: expected " + "; or ".join(_KIND_NAMES.values()),
+            file=f.name,
+        )
+    notes.append(f"{f.name}: not recognised as nodes, edges, stage shares or stages; not read")
 
 
 def _looks_zip(path: Path) -> bool:
