@@ -261,11 +261,10 @@ def _check_nodes(
         # is a duplicate id; without one, the lookups are built in bulk (in row order)
         folded = dict(zip(map(str.casefold, ids), ids, strict=True))
         if len(folded) == len(ids):
-            folded_ids.update(folded)
             if has_stage:
-                node_stage.update(zip(ids, stages, strict=True))
+                node_stage = dict(zip(ids, stages, strict=True))
             _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
-            return node_stage, folded_ids
+            return node_stage, folded
     if _FAST:
         _check_node_rows(chk, ids, stages, has_stage, first_row, folded_ids, node_stage)
         _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
@@ -755,7 +754,8 @@ def validate_tables(
         return _finish(tables, problems, strict, raise_errors)
     node_stage, folded_ids = _check_nodes(tables, problems, notes)
     share_ids = _check_shares(tables, problems, notes)
-    known = set(node_stage) | set(folded_ids.values())
+    known = set(node_stage)
+    known.update(folded_ids.values())
     labels: dict[str, str] | _Labels = _Labels(tables) if _FAST else _node_labels(tables)
     if not len(tables.nodes):
         known = share_ids
