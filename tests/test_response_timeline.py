@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import supplygraph as sg
-from supplygraph.analysis.response import Response
+from supplygraph.analysis.response_options import Response
 from supplygraph.analysis.scenarios import parse_scenario
 from supplygraph.errors import ScenarioError
 

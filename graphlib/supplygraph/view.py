@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import InputError, SupplyGraphError
+from supplygraph.viewdata import vis_ids
 
 if TYPE_CHECKING:
     import os
@@ -567,14 +568,6 @@ def _country_colors(
             colors[country] = COUNTRY_PALETTE[k]
             k += 1
     return colors
-
-
-def vis_ids(G: nx.DiGraph) -> dict[Any, str]:
-    """vis node ids: ``str(node)`` when that is unique, else ``n<position>``."""
-    ids = {n: str(n) for n in G.nodes}
-    if len(set(ids.values())) != len(ids):
-        ids = {n: f"n{i}" for i, n in enumerate(G.nodes)}
-    return ids
 
 
 def _display_label(node: Any, data: Mapping[str, Any], stage: str) -> str:

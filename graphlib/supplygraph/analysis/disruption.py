@@ -28,7 +28,6 @@ import numpy as np
 
 from supplygraph.analysis.dependency import (
     MAX_DENSE_CELLS,
-    Progress,
     ScenarioSet,
     linear_removal,
     scenario_losses,
@@ -38,7 +37,8 @@ from supplygraph.analysis.dependency import (
 )
 from supplygraph.analysis.limits import binding_sentence
 from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_arrays
-from supplygraph.analysis.response import Response, removal_losses, respond
+from supplygraph.analysis.response import removal_losses, respond
+from supplygraph.analysis.response_options import Response
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
@@ -140,7 +140,7 @@ def disrupt(
         How the chain reacts (:mod:`supplygraph.analysis.response`): ``"none"`` (default; the
         propagation model as is, the lower bound), ``"rules"`` (behavioural re-sourcing from
         spare capacity, incumbents first) or ``"optimal"`` (the linear-programming upper
-        bound), or a :class:`~supplygraph.analysis.response.Response` with options.
+        bound), or a :class:`~supplygraph.analysis.response_options.Response` with options.
 
     Returns
     -------
@@ -420,7 +420,7 @@ def sweep(
         only, after 2 s).
     response
         ``"none"`` (default), ``"rules"`` or ``"optimal"`` (or a
-        :class:`~supplygraph.analysis.response.Response`): the losses after the supply response
+        :class:`~supplygraph.analysis.response_options.Response`): the losses after the supply response
         to each removal (:func:`~supplygraph.analysis.response.removal_losses`; ``optimal``:
         each target's loss in the all-targets optimum). Adds ``weighted_loss_none``.
     top
@@ -543,17 +543,6 @@ def sweep(
     return df
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(cg: CompiledGraph, model: str, tpos: np.ndarray) -> None:
-    _WORKER.update(cg=cg, model=model, tpos=tpos)
-
-
-def _worker_chunk(scen: ScenarioSet) -> sp.csr_matrix:
-    return scenario_losses(_WORKER["cg"], scen, _WORKER["model"], _WORKER["tpos"], progress=False)
-
-
 def _run(
     cg: CompiledGraph,
     scen: ScenarioSet,
@@ -563,50 +552,20 @@ def _run(
     progress: bool,
     scheduler: Any = None,
 ) -> sp.csr_matrix:
-    """Losses at targets for each scenario: in process, over local processes, or on Dask."""
-    import scipy.sparse as sp
+    """Losses at targets for each scenario: in process, over local processes, or on Dask.
 
-    if scheduler is not None:
-        return _run_dask(cg, scen, model, tpos, scheduler)
-    workers = int(workers or 1)
-    if workers <= 1 or len(scen) < 2 * workers:
-        return scenario_losses(cg, scen, model, tpos, progress=progress)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = [ch for ch in np.array_split(np.arange(len(scen)), workers * 4) if len(ch)]
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    bar = Progress(len(chunks), f"{model} sweep") if progress else None
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(cg, model, tpos)
-    ) as ex:
-        parts = []
-        for i, part in enumerate(ex.map(_worker_chunk, [_take(scen, ch) for ch in chunks])):
-            parts.append(part)
-            if bar is not None:
-                bar.update(i + 1)
-    if bar is not None:
-        bar.close()
-    return sp.vstack(parts).tocsr()
-
-
-def _run_dask(
-    cg: CompiledGraph, scen: ScenarioSet, model: str, tpos: np.ndarray, scheduler: Any
-) -> sp.csr_matrix:
-    """Run the scenarios on a Dask cluster (``scheduler``: address, ``Client`` or cluster).
-
-    Delegates to :func:`supplygraph.parallel.run_scenarios` (chunking, one scatter of the
-    compiled graph, clean errors for a missing extra or an unreachable scheduler).
+    Delegates to :func:`supplygraph.analysis.workers.run_scenarios` (contiguous chunks, the
+    compiled graph sent once, clean errors for a missing Dask extra or an unreachable
+    scheduler); fewer than two scenarios per worker run in this process.
     """
-    from supplygraph.parallel import run_scenarios
+    from supplygraph.analysis.workers import run_scenarios
 
-    return run_scenarios(cg, scen, model, tpos, scheduler=scheduler)
-
-
-def _take(scen: ScenarioSet, idx: np.ndarray) -> ScenarioSet:
-    if isinstance(scen, np.ndarray):
-        return scen[idx]
-    return [scen[i] for i in idx.tolist()]
+    workers = int(workers or 1)
+    if scheduler is None and (workers <= 1 or len(scen) < 2 * workers):
+        return scenario_losses(cg, scen, model, tpos, progress=progress)
+    return run_scenarios(
+        cg, scen, model, tpos, workers=workers, scheduler=scheduler, progress=progress
+    )
 
 
 def propagate_scenario(cg: CompiledGraph, removed: Sequence[int], model: str) -> np.ndarray:

@@ -301,7 +301,7 @@ def _period_params(
     """Periods ``(start, length)`` and per period the average cap (n), keep (m) and kappa (n)."""
     from supplygraph.analysis.propagation import cut_arrays
     from supplygraph.analysis.shocks import resolve_shocks
-    from supplygraph.analysis.timeline import _window, capacity_schedule
+    from supplygraph.analysis.simulation import capacity_schedule, shock_window
 
     periods = [(a, min(step, days - a)) for a in range(0, days, step)]
     kappa_on, _ = capacity_schedule(cg, tranches)
@@ -312,7 +312,9 @@ def _period_params(
         keep_sum = np.zeros(cg.m)
         kap_sum = np.zeros(cg.n)
         for t in range(a, a + length):
-            active = tuple(i for i, s in enumerate(shocks) if _window(s)[0] <= t < _window(s)[1])
+            active = tuple(
+                i for i, s in enumerate(shocks) if shock_window(s)[0] <= t < shock_window(s)[1]
+            )
             if active not in cuts:
                 nc, ec = resolve_shocks(G, [shocks[i] for i in active]) if active else ({}, {})
                 cap, keep = cut_arrays(cg, nc, ec)
@@ -574,7 +576,7 @@ def mitigate(
         ``"linear"`` or ``"leontief"`` (default: the scenario's model, else linear).
     response
         Options of the reallocation inside the program (a
-        :class:`~supplygraph.analysis.response.Response`; its ``substitution`` is used; default
+        :class:`~supplygraph.analysis.response_options.Response`; its ``substitution`` is used; default
         the scenario's, else existing links only).
 
     Returns
@@ -615,10 +617,10 @@ def mitigate(
 
     from supplygraph.analysis.dependency import target_weights
     from supplygraph.analysis.limits import limit_groups
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
     from supplygraph.analysis.shocks import resolve_shocks
-    from supplygraph.analysis.timeline import _shock_list, resolve_targets
+    from supplygraph.analysis.simulation import resolve_targets, shock_list
 
     if not 0 < float(min_output) <= 1:
         msg = f"min_output must be in (0, 1], got {min_output!r}"
@@ -627,7 +629,7 @@ def mitigate(
         if not isinstance(val, int | np.integer) or isinstance(val, bool) or val < 1:
             msg = f"{name} must be a whole number of days >= 1, got {val!r}"
             raise ScenarioError(msg)
-    shocks, sc = _shock_list(scenario)
+    shocks, sc = shock_list(scenario)
     H = apply_capacity(G, sc)
     targets = resolve_targets(H, target_nodes, end_use)
     chosen = model or (getattr(sc, "model", None) if sc is not None else None) or "linear"
@@ -858,23 +860,28 @@ def _series(
 ) -> np.ndarray:
     """The targets' weighted output day by day, one row per stock configuration (one run)."""
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
-    from supplygraph.analysis.timeline import _plan, _simulate, _simulate_response, _weights
+    from supplygraph.analysis.simulation import (
+        compile_plan,
+        node_weights,
+        simulate,
+        simulate_response,
+    )
 
     H = apply_capacity(G, scenario)
-    plan = _plan(H, list(shocks), days)
+    plan = compile_plan(H, list(shocks), days)
     extra = np.zeros((len(plan.nodes), len(extras)))
     for b, stock in enumerate(extras):
         for node, d in stock.items():
             extra[plan.index[node], b] = max(float(d), 0.0)
     if response.model == "none":
-        sim = _simulate(plan, extra, record=True, days=days)
+        sim = simulate(plan, extra, record=True, days=days)
     else:
         tranches = capacity_tranches(G, scenario)
-        sim = _simulate_response(
+        sim = simulate_response(
             H, plan, list(shocks), response, tranches, extra, record=True, days=days
         )
     idx = [plan.index[t] for t in targets]
-    w = _weights(H, list(targets))
+    w = node_weights(H, list(targets))
     return np.einsum("tnb,n->bt", sim["daily"][:, idx, :], w)
 
 
@@ -1038,12 +1045,12 @@ def optimal_paths(
     import pandas as pd
 
     from supplygraph.analysis.dependency import target_weights
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
-    from supplygraph.analysis.timeline import _shock_list, end_use_groups
+    from supplygraph.analysis.simulation import end_use_groups, shock_list
     from supplygraph.compiled import compile_graph
 
-    shocks, sc = _shock_list(scenario)
+    shocks, sc = shock_list(scenario)
     H = apply_capacity(G, sc)
     sectors = end_use_groups(H)
     if not sectors:

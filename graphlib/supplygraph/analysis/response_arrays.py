@@ -2,7 +2,7 @@
 
 Both responses -- the ``rules`` fixed point (:mod:`supplygraph.analysis.rules`) and the
 ``optimal`` program (:mod:`supplygraph.analysis.optimal`) -- read one graph, one set of cuts and
-one option set (:class:`~supplygraph.analysis.response.Response`) in the same form, built here
+one option set (:class:`~supplygraph.analysis.response_options.Response`) in the same form, built here
 by :func:`build_problem`: outputs as fractions of normal, flows absolute, inputs in pools (all of
 a node's inputs under the linear model, one pool per input group under Leontief), each link's
 quota, each node's capacity ratio ``kappa = capacity / value``, and -- for
@@ -16,20 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from supplygraph.analysis.response_options import DOMESTIC, END_USE_PREFIX, Response
+
 if TYPE_CHECKING:
     import networkx as nx
     import numpy as np
 
-    from supplygraph.analysis.response import Response
     from supplygraph.analysis.shocks import Shock
     from supplygraph.compiled import CompiledGraph
 
 __all__ = ["MAX_NEW_LINKS", "ResponseProblem", "build_problem", "capacity_ratio"]
-
-#: Priority class "same country as the supplier" (see :class:`~supplygraph.analysis.response.Response`).
-DOMESTIC = "domestic"
-#: Prefix of an end-use class in a priority list (``"end_use:defense"``).
-END_USE_PREFIX = "end_use:"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from supplygraph.cli._common import (
     FloorOpt,
     FormatOpt,
     OutputFormat,
+    OutputOpt,
     PriorityOpt,
     RationingOpt,
     ResponseOpt,
@@ -223,6 +224,7 @@ def disrupt_command(
     priority: PriorityOpt = None,
     floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
 ) -> None:
     """Propagate one or more shocks downstream and print what each end use loses.
 
@@ -262,7 +264,7 @@ def disrupt_command(
         DisruptTable.end_uses: result.by_end_use,
         DisruptTable.nodes: result.nodes,
     }
-    emit_table(frames[table], fmt)
+    emit_table(frames[table], fmt, output=output)
     what = "; ".join(str(s) for s in shocks[: len(shock or [])])
     if sc is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
@@ -318,6 +320,7 @@ def sweep_command(
     priority: PriorityOpt = None,
     floor: FloorOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
 ) -> None:
     """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets.
 
@@ -339,7 +342,7 @@ def sweep_command(
     )
     if top is not None:
         table = table.head(top)
-    emit_table(table, fmt)
+    emit_table(table, fmt, output=output)
 
 
 @app.command("trace")

@@ -30,7 +30,7 @@ from supplygraph.cli._common import (
 if TYPE_CHECKING:
     import networkx as nx
 
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.scenarios import Scenario
 
 TimelineResponseOpt = Annotated[
