@@ -8,6 +8,7 @@ and writes every output into one folder::
       report.html      one self-contained file: inline CSS and SVG charts, no CDN, prints well
       report.xlsx      Summary + computed sheets + the input's Nodes/Edges/Sources sheets
       report.json      every table as records, for scripts
+      tables/*.parquet only for a table longer than a sheet holds (1,048,576 rows): all its rows
       network.html     the interactive network view (supplygraph.view.visualize)
       charts/*.png     concentration by stage, top chokepoints, end-use losses per scenario
 
@@ -44,6 +45,7 @@ def write_report(
     model: str = "linear",
     date: Any = None,
     network: bool = True,
+    max_sheet_rows: int | None = None,
 ) -> dict[str, Path]:
     """Write the chokepoint report for ``G`` into ``out_dir``.
 
@@ -64,6 +66,10 @@ def write_report(
         ``SOURCE_DATE_EPOCH`` when set. It appears on one line of each text output.
     network
         Also write the interactive ``network.html`` view.
+    max_sheet_rows
+        Rows one worksheet holds, the header included (default: Excel's limit, 1,048,576). A
+        longer table goes whole to ``tables/KEY.parquet``; its sheet and ``report.json`` keep
+        the first rows and say where the rest is.
 
     Returns
     -------
@@ -83,6 +89,7 @@ def write_report(
     from supplygraph.report.html import render_html
     from supplygraph.report.json import render_json
     from supplygraph.report.markdown import render_markdown
+    from supplygraph.report.sheetxml import MAX_SHEET_ROWS, spill_long_tables
     from supplygraph.report.xlsx import write_xlsx
     from supplygraph.sankey import sankey_svg
 
@@ -108,12 +115,12 @@ def write_report(
     )
     data.network = network
     data.raw["sankey_svg"] = sankey_svg(G)
+    written: dict[str, Path] = spill_long_tables(data, out, max_sheet_rows or MAX_SHEET_ROWS)
 
     def collect(stem: str) -> None:
         if stem in pending:
             data.charts.update(pending.pop(stem)())
 
-    written: dict[str, Path] = {}
     written["report.md"] = atomic_write(out / "report.md", render_markdown(data))
     written["report.json"] = atomic_write(out / "report.json", render_json(data))
     # the workbook's only picture is the concentration chart: lay out the cells while it draws

@@ -41,7 +41,8 @@ DATE_PREFIX = "Report date:"
 DEMINIMIS_THRESHOLDS: tuple[float, ...] = (0.001, 0.10, 0.25)
 #: Static scenario results apply every shock that starts within this many days (one year).
 STATIC_HORIZON_DAYS = 365
-#: How many rows the ranked tables keep.
+#: How many rows of the ranked tables the text reports, charts and headlines show (the
+#: workbook and JSON hold every row).
 TOP_N = 10
 #: At most this many countries get their own column in the stage x country share table.
 MAX_SHARE_COUNTRIES = 7
@@ -683,16 +684,16 @@ def _node_frame_cols(df: pd.DataFrame, G: nx.DiGraph, id_col: str) -> pd.DataFra
     if id_col not in out.columns:
         return out
     pos = list(out.columns).index(id_col) + 1
+    ids = out[id_col].tolist()  # one bulk conversion: iterating an Arrow-backed column is slow
+    attrs = dict(G.nodes(data=True))
+    records = [
+        None if n is None or (isinstance(n, float) and math.isnan(n)) else attrs.get(n) for n in ids
+    ]
     for attr in ("label", "stage", "country"):
         if attr in out.columns:
             continue
-        vals = [
-            (G.nodes[n].get(attr) if n in G else None) if not _is_missing(n) else None
-            for n in out[id_col]
-        ]
-        if attr == "label" and all(
-            v is None or v == n for v, n in zip(vals, out[id_col], strict=True)
-        ):
+        vals = [None if d is None else d.get(attr) for d in records]
+        if attr == "label" and all(v is None or v == n for v, n in zip(vals, ids, strict=True)):
             continue
         if all(v is None for v in vals):
             continue
@@ -744,7 +745,7 @@ def _chokepoints_table(G: nx.DiGraph, model: str) -> tuple[Table, pd.DataFrame]:
     from supplygraph.analysis.chokepoints import chokepoints
 
     raw = chokepoints(G, model=model)
-    df = _reset(raw, "id").head(TOP_N)
+    df = _reset(raw, "id")
     id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[0])
     df = _node_frame_cols(df, G, id_col)
     if "rank" not in df.columns:
@@ -790,6 +791,7 @@ def _chokepoints_table(G: nx.DiGraph, model: str) -> tuple[Table, pd.DataFrame]:
                 "n_targets_at_threshold",
                 "dominator",
             ),
+            text_max_rows=TOP_N,
         ),
         raw,
     )
@@ -803,7 +805,7 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
     id_col = next((c for c in ("node", "id", "group") if c in df.columns), df.columns[0])
     # removing an end use only loses that end use: rank the suppliers
     ends = set(_end_use_nodes(G))
-    df = df[~df[id_col].isin(ends)].head(TOP_N).reset_index(drop=True)
+    df = df[~df[id_col].isin(ends)].reset_index(drop=True)
     if "rank" in df.columns:
         df["rank"] = range(1, len(df) + 1)
     id_col = next((c for c in ("node", "id", "group") if c in df.columns), df.columns[0])
@@ -828,7 +830,7 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
     )
     return Table(
         key="sweep",
-        title=f"Top {TOP_N} single removals",
+        title="Single removals, worst first",
         frame=df,
         formats=formats,
         headers={
@@ -849,6 +851,7 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
             "max_loss_target",
             "n_targets_hit",
         ),
+        text_max_rows=TOP_N,
         note=(
             "Every supplier node removed one at a time (end uses themselves left out), ranked by "
             "the share of total end-use output lost (weighted over end uses: by output when they "
@@ -1306,7 +1309,7 @@ def _chokepoint_sentences(G: nx.DiGraph, table: Table) -> list[str]:
 
 
 def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
-    df = table.frame
+    df = table.frame.head(TOP_N)
     if not len(df) or "weighted_loss" not in df.columns:
         return []
     id_col = next((c for c in ("node", "id", "group") if c in df.columns), df.columns[1])
@@ -1609,7 +1612,7 @@ def _concentration_chart_plan(
 
 def _chokepoints_chart_plan(choke: Table | None) -> ChartPlan | None:
     """(stem, job, title) of the top-chokepoints chart, or None."""
-    df = choke.frame if choke is not None else pd.DataFrame()
+    df = choke.frame.head(TOP_N) if choke is not None else pd.DataFrame()
     loss_col = next((c for c in ("weighted_loss", "max_dependency") if c in df.columns), None)
     if choke is None or not len(df) or loss_col is None:
         return None

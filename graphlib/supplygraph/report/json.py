@@ -3,6 +3,12 @@
 For scripts: ``report.json`` holds the title, provenance (with the date on its own line),
 headline sentences, scenarios, assumptions, notes, sources and every table as a list of records
 (column name -> value; NaN and infinities become ``null``). Keys keep the table's column order.
+
+The text is exactly ``json.dumps(doc, indent=2, ensure_ascii=False)``; the tables' records are
+encoded a column at a time (:func:`supplygraph.io.outputs.json_chunks`) and nested into it. A
+table longer than a worksheet holds (see :func:`supplygraph.report.sheetxml.spill_long_tables`)
+keeps the same first rows as its sheet, and ``table_files`` names the Parquet file with all of
+them (the key is there only when a table was cut).
 """
 
 from __future__ import annotations
@@ -53,6 +59,44 @@ def table_records(t: Table) -> list[dict[str, Any]]:
     ]
 
 
+def _dumps(value: Any, level: int) -> str:
+    """``json.dumps(value, indent=2)`` as it appears nested ``level`` containers deep."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    return text.replace("\n", "\n" + "  " * level)
+
+
+def _usual(t: Table) -> bool:
+    """Whether every column has a dtype the column-wise encoder writes as :func:`_plain` does."""
+    import numpy as np
+    import pandas as pd
+
+    names = [str(c) for c in t.frame.columns]
+    if not names or len(set(names)) != len(names):
+        return False
+    for col in range(len(names)):
+        s = t.frame.iloc[:, col]
+        if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub":
+            continue
+        if str(s.dtype) == "str":
+            continue
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            continue
+        return False
+    return True
+
+
+def _records_text(t: Table, level: int, rows: int | None = None) -> str:
+    """A table's records as JSON text nested ``level`` deep (``rows``: only the first ones)."""
+    from supplygraph.io.outputs import json_chunks
+
+    if rows is not None and len(t.frame) > rows:
+        t = Table(key=t.key, title=t.title, frame=t.frame.head(rows))
+    if not _usual(t):
+        return _dumps(table_records(t), level)
+    text = "".join(json_chunks(t.frame))[:-1]  # without its final newline
+    return text.replace("\n", "\n" + "  " * level)
+
+
 def render_json(data: ReportData) -> str:
     """Return the report as JSON text (UTF-8, 2-space indent, trailing newline).
 
@@ -75,8 +119,23 @@ def render_json(data: ReportData) -> str:
         "assumptions": list(data.assumptions),
         "notes": list(data.notes),
         "sources": _plain(data.sources),
-        "tables": {k: table_records(t) for k, t in data.tables.items()},
+        "tables": None,  # written below, a column at a time
         "table_titles": {k: t.title for k, t in data.tables.items()},
         "charts": {k: f"charts/{k}.png" for k in data.charts},
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    files = data.raw.get("table_files") or {}
+    if files:
+        doc["table_files"] = files
+    parts = []
+    for key, value in doc.items():
+        if key == "tables":
+            tables = [
+                f"    {_dumps(k, 0)}: "
+                + _records_text(t, 2, files.get(k, {}).get("rows_in_report"))
+                for k, t in data.tables.items()
+            ]
+            text = "{\n" + ",\n".join(tables) + "\n  }" if tables else "{}"
+        else:
+            text = _dumps(value, 1)
+        parts.append(f"  {_dumps(key, 0)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"

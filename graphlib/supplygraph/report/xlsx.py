@@ -9,10 +9,16 @@ Formatting: bold header row on a dark fill, frozen header, autofilter, number fo
 for shares, ``#,##0`` for counts and quantities), colour scales on shares and losses. Every text
 cell goes through :func:`supplygraph.io.safe_text.neutralize_text` and is stored with the string
 type, so a label such as ``=HYPERLINK(...)`` or ``#N/A`` is never a formula or an error value.
+
+The tables' data rows are built a column at a time and spliced into the workbook openpyxl
+writes (:mod:`supplygraph.report.sheetxml`), with the same cells :func:`_put` writes one at a
+time; a table longer than a sheet holds keeps its first rows and a last row naming the Parquet
+file with all of them (:func:`supplygraph.report.sheetxml.spill_long_tables`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable
@@ -20,24 +26,28 @@ from typing import TYPE_CHECKING, Any
 
 from supplygraph.io.safe_text import atomic_path, neutralize_text
 from supplygraph.report.build import DATE_PREFIX, ReportData, Table
+from supplygraph.report.sheetxml import (
+    MAX_CELL_CHARS,
+    MAX_SHEET_ROWS,
+    MISSING,
+    SheetRows,
+    formats_of,
+    number_format,
+)
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = ["write_xlsx"]
 
-#: Number formats per display kind.
-NUMBER_FORMATS = {"pct": "0.0%", "int": "#,##0", "num": "#,##0.###", "bool": "General"}
 HEADER_FILL = "1F3A5F"
-MISSING = "n/a"
-MAX_CELL_CHARS = 32_767
 
 
 def _text(value: Any) -> str:
-    s = str(value)
+    s = neutralize_text(str(value))
     if len(s) > MAX_CELL_CHARS:
         s = s[: MAX_CELL_CHARS - 1] + "…"
-    return neutralize_text(s)
+    return str(s)
 
 
 def _put(
@@ -70,12 +80,7 @@ def _put(
             cell.data_type = "s"
             return cell
         cell.value = value
-        fmt = NUMBER_FORMATS.get(kind)
-        if fmt is None:
-            fmt = "#,##0.###"
-        if kind == "num" and abs(x) >= 100:
-            fmt = "#,##0"
-        cell.number_format = fmt
+        cell.number_format = number_format(kind, x)
     else:
         if isinstance(value, (list, tuple)):
             value = ", ".join(str(v) for v in value)
@@ -121,8 +126,21 @@ def input_headers(key: str) -> dict[str, str]:
     return {"nodes": ELEMENT_HEADERS, "edges": CONNECTION_HEADERS}.get(key, {})
 
 
-def _write_table(ws: Worksheet, t: Table, *, input_sheet: bool = False) -> None:
-    """Write ``t`` with its header in row 1 (frozen) and data from row 2."""
+def _write_table(
+    ws: Worksheet,
+    t: Table,
+    *,
+    input_sheet: bool = False,
+    max_rows: int = MAX_SHEET_ROWS,
+    rest_in: str | None = None,
+) -> SheetRows | None:
+    """Lay out ``t``'s sheet: header in row 1 (frozen), filters, colour scales, widths.
+
+    The data rows (from row 2) are returned, for :func:`supplygraph.report.sheetxml.splice`
+    to write; row 2 holds one template cell per number format until then, whose style ids the
+    spliced cells use. A table longer than ``max_rows - 1`` rows keeps its first
+    ``max_rows - 2`` and a last row saying that the rest is in ``rest_in``.
+    """
     from openpyxl.formatting.rule import ColorScaleRule
     from openpyxl.utils import get_column_letter
 
@@ -132,13 +150,23 @@ def _write_table(ws: Worksheet, t: Table, *, input_sheet: bool = False) -> None:
         # input sheets use the import's column names so that the workbook re-imports
         _put(ws, 1, j, names.get(str(col), str(col)) if input_sheet else t.header(col))
     if not cols:
-        return
+        return None
     _style_header(ws, 1, len(cols))
     kinds = [t.kind(c) for c in cols]
-    for i, row in enumerate(t.frame.itertuples(index=False, name=None), start=2):
-        for j, (val, kind) in enumerate(zip(row, kinds, strict=True), start=1):
-            _put(ws, i, j, val, kind, blank_missing=input_sheet)
-    n = len(t.frame)
+    frame, note = t.frame, ""
+    if len(frame) > max_rows - 1:
+        frame = frame.head(max_rows - 2)
+        note = (
+            f"Rows {max_rows - 1:,} to {len(t.frame):,} of this table are not in this sheet "
+            f"(a sheet holds {max_rows:,} rows): "
+            + (f"all {len(t.frame):,} rows are in {rest_in}." if rest_in else "see report.json.")
+        )
+    styles = {}
+    for j, fmt in enumerate(formats_of(kinds), start=1):
+        cell = ws.cell(row=2, column=j, value=0)
+        cell.number_format = fmt
+        styles[fmt] = int(cell.style_id)
+    n = len(frame)
     ws.freeze_panes = "A2"
     last = get_column_letter(len(cols))
     ws.auto_filter.ref = f"A1:{last}{max(n + 1, 1)}"
@@ -157,7 +185,8 @@ def _write_table(ws: Worksheet, t: Table, *, input_sheet: bool = False) -> None:
                         end_color="E7846D",
                     ),
                 )
-    _widths(ws, t, t.display_rows() if n <= 500 else t.display_rows()[:500])
+    _widths(ws, t, dataclasses.replace(t, frame=t.frame.head(500)).display_rows())
+    return SheetRows(ws.title, frame, kinds, styles, blank_missing=input_sheet, note=note)
 
 
 def _summary(ws: Worksheet, data: ReportData) -> int:
@@ -215,6 +244,15 @@ def _summary(ws: Worksheet, data: ReportData) -> int:
         "Input as analysed: Nodes, Edges, Sources and Stages (ignore), in the layout of the "
         "supplygraph template, so this workbook reads back as input (results are not read).",
     ).alignment = Alignment(wrap_text=True)
+    for key, spilled in (data.raw.get("table_files") or {}).items():
+        r += 1
+        _put(
+            ws,
+            r,
+            2,
+            f"{data.tables[key].sheet}: the first {spilled['rows_in_report']:,} of "
+            f"{spilled['rows']:,} rows; all of them are in {spilled['path']} (Parquet).",
+        ).alignment = Alignment(wrap_text=True)
     return r + 2
 
 
@@ -223,6 +261,7 @@ def write_xlsx(
     path: str | os.PathLike[str],
     *,
     await_charts: Callable[[], None] | None = None,
+    max_rows: int | None = None,
 ) -> os.PathLike[str] | str:
     """Write the report workbook atomically.
 
@@ -236,14 +275,25 @@ def write_xlsx(
         Called once every cell is laid out and before ``data.charts`` is read: a caller whose
         charts are still drawing elsewhere fills them in here, having overlapped the wait with
         building the workbook.
+    max_rows
+        Rows a sheet holds, the header included (default: Excel's 1,048,576, or the limit
+        :func:`~supplygraph.report.sheetxml.spill_long_tables` spilled the data with).
 
     Returns
     -------
     path
         The path written.
     """
+    import io
+
     from openpyxl import Workbook
 
+    from supplygraph.report.sheetxml import splice
+
+    if max_rows is None:
+        max_rows = int(data.raw.get("max_sheet_rows") or MAX_SHEET_ROWS)
+    files = data.raw.get("table_files") or {}
+    rows: dict[str, SheetRows] = {}
     wb = Workbook()
     ws = wb.active
     ws.title = "Summary"
@@ -265,7 +315,10 @@ def write_xlsx(
         if t is None or t.sheet is None:
             continue
         sheet = wb.create_sheet(t.sheet)
-        _write_table(sheet, t, input_sheet=is_input)
+        rest_in = files.get(key, {}).get("path")
+        laid = _write_table(sheet, t, input_sheet=is_input, max_rows=max_rows, rest_in=rest_in)
+        if laid is not None:
+            rows[sheet.title] = laid
         if is_input:
             sheet.sheet_properties.tabColor = "8C959F"
     stages = data.raw.get("stages") or []
@@ -294,8 +347,10 @@ def write_xlsx(
         await_charts()
     if "concentration" in data.charts:
         _add_image(ws, data.charts["concentration"].png, f"B{last}")
+    skeleton = io.BytesIO()
+    wb.save(skeleton)
     with atomic_path(path) as tmp:
-        wb.save(tmp)
+        splice(skeleton.getvalue(), tmp, rows)
     return path
 
 
