@@ -258,7 +258,9 @@ def _frames(draw):
     return pd.DataFrame(cols), kinds
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(case=_frames(), input_sheet=st.booleans())
 def test_random_frames_round_trip(tmp_path, case, input_sheet):
     from openpyxl import load_workbook

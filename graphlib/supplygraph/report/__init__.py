@@ -87,7 +87,7 @@ def write_report(
     from supplygraph.charts import render_jobs
     from supplygraph.io.safe_text import atomic_write
     from supplygraph.report.html import render_html
-    from supplygraph.report.json import render_json
+    from supplygraph.report.json import write_json
     from supplygraph.report.markdown import render_markdown
     from supplygraph.report.sheetxml import MAX_SHEET_ROWS, spill_long_tables
     from supplygraph.report.xlsx import write_xlsx
@@ -122,7 +122,7 @@ def write_report(
             data.charts.update(pending.pop(stem)())
 
     written["report.md"] = atomic_write(out / "report.md", render_markdown(data))
-    written["report.json"] = atomic_write(out / "report.json", render_json(data))
+    written["report.json"] = write_json(data, out / "report.json")
     # the workbook's only picture is the concentration chart: lay out the cells while it draws
     written["report.xlsx"] = Path(
         write_xlsx(data, out / "report.xlsx", await_charts=lambda: collect("concentration"))

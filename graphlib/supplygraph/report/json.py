@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from supplygraph.report.build import ReportData, Table
 
-__all__ = ["render_json", "table_records"]
+__all__ = ["json_pieces", "render_json", "table_records", "write_json"]
 
 
 def _plain(value: Any) -> Any:
@@ -85,30 +88,26 @@ def _usual(t: Table) -> bool:
     return True
 
 
-def _records_text(t: Table, level: int, rows: int | None = None) -> str:
+def _records_pieces(t: Table, level: int, rows: int | None = None) -> Iterator[str]:
     """A table's records as JSON text nested ``level`` deep (``rows``: only the first ones)."""
     from supplygraph.io.outputs import json_chunks
 
     if rows is not None and len(t.frame) > rows:
         t = Table(key=t.key, title=t.title, frame=t.frame.head(rows))
     if not _usual(t):
-        return _dumps(table_records(t), level)
-    text = "".join(json_chunks(t.frame))[:-1]  # without its final newline
-    return text.replace("\n", "\n" + "  " * level)
+        yield _dumps(table_records(t), level)
+        return
+    pad = "\n" + "  " * level
+    pieces = json_chunks(t.frame)
+    last = next(pieces)
+    for piece in pieces:
+        yield last.replace("\n", pad)
+        last = piece
+    yield last[:-1].replace("\n", pad)  # without the list's final newline
 
 
-def render_json(data: ReportData) -> str:
-    """Return the report as JSON text (UTF-8, 2-space indent, trailing newline).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = Table(key="x", title="X", frame=pd.DataFrame({"a": [1.5, float("nan")]}))
-    >>> d = ReportData(title="T", dataset="d", date="2025-01-01", provenance={}, headline=[],
-    ...                tables={"x": t})
-    >>> json.loads(render_json(d))["tables"]["x"]
-    [{'a': 1.5}, {'a': None}]
-    """
+def json_pieces(data: ReportData) -> Iterator[str]:
+    """Yield the text of :func:`render_json` in pieces (the tables a chunk of rows at a time)."""
     doc = {
         "title": data.title,
         "dataset": data.dataset,
@@ -126,16 +125,44 @@ def render_json(data: ReportData) -> str:
     files = data.raw.get("table_files") or {}
     if files:
         doc["table_files"] = files
-    parts = []
-    for key, value in doc.items():
-        if key == "tables":
-            tables = [
-                f"    {_dumps(k, 0)}: "
-                + _records_text(t, 2, files.get(k, {}).get("rows_in_report"))
-                for k, t in data.tables.items()
-            ]
-            text = "{\n" + ",\n".join(tables) + "\n  }" if tables else "{}"
+    yield "{\n"
+    for i, (key, value) in enumerate(doc.items()):
+        yield (",\n" if i else "") + f"  {_dumps(key, 0)}: "
+        if key != "tables":
+            yield _dumps(value, 1)
+        elif not data.tables:
+            yield "{}"
         else:
-            text = _dumps(value, 1)
-        parts.append(f"  {_dumps(key, 0)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+            for j, (k, t) in enumerate(data.tables.items()):
+                yield ("," if j else "{") + f"\n    {_dumps(k, 0)}: "
+                yield from _records_pieces(t, 2, files.get(k, {}).get("rows_in_report"))
+            yield "\n  }"
+    yield "\n}\n"
+
+
+def render_json(data: ReportData) -> str:
+    """Return the report as JSON text (UTF-8, 2-space indent, trailing newline).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = Table(key="x", title="X", frame=pd.DataFrame({"a": [1.5, float("nan")]}))
+    >>> d = ReportData(title="T", dataset="d", date="2025-01-01", provenance={}, headline=[],
+    ...                tables={"x": t})
+    >>> json.loads(render_json(d))["tables"]["x"]
+    [{'a': 1.5}, {'a': None}]
+    """
+    return "".join(json_pieces(data))
+
+
+def write_json(data: ReportData, path: str | os.PathLike[str]) -> Path:
+    """Write :func:`render_json`'s text to ``path`` atomically, a piece at a time.
+
+    A big report's JSON (150 MB for a 100k-node graph) is never held as one string.
+    """
+    from supplygraph.io.safe_text import atomic_path
+
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        for piece in json_pieces(data):
+            fh.write(piece)
+    return Path(path)
