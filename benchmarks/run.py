@@ -299,6 +299,7 @@ class Config:
     naive_timeout: float = 60.0
     io_size: int = 100_000
     e2e_big: int = 400_000
+    report_baseline: Path | None = None  # a checkout whose `supplygraph report` is the baseline
 
 
 def _reps(cfg: Config, n: int) -> int:
@@ -875,7 +876,7 @@ def _vm_hwm_mb(pid: int) -> float | None:
 
 
 def run_command(
-    args: list[str], cwd: Path, timeout: float
+    args: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
 ) -> tuple[float | None, float | None, float | None, str]:
     """Run a command once: (wall seconds, peak resident MB, CPU seconds, error).
 
@@ -885,7 +886,7 @@ def run_command(
     t0 = time.perf_counter()
     peak: float | None = None
     with open(os.devnull, "wb") as sink:
-        proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE, cwd=cwd)
+        proc = subprocess.Popen(args, stdout=sink, stderr=subprocess.PIPE, cwd=cwd, env=env)
         deadline = time.monotonic() + timeout
         while True:
             hwm = _vm_hwm_mb(proc.pid)
@@ -908,12 +909,12 @@ def run_command(
 
 
 def run_median(
-    args: list[str], cwd: Path, timeout: float, reps: int
+    args: list[str], cwd: Path, timeout: float, reps: int, env: dict[str, str] | None = None
 ) -> tuple[float | None, float | None, float | None, str]:
     """:func:`run_command` ``reps`` times: median wall and CPU seconds, largest peak."""
     runs = []
     for _ in range(max(1, reps)):
-        sec, peak, cpu, err = run_command(args, cwd, timeout)
+        sec, peak, cpu, err = run_command(args, cwd, timeout, env)
         if err:
             return None, None, None, err
         runs.append((sec, peak, cpu))
@@ -921,6 +922,21 @@ def run_median(
         statistics.median(r[0] for r in runs),
         max((r[1] or 0.0) for r in runs),
         statistics.median(r[2] for r in runs),
+        "",
+    )
+
+
+def _median_runs(
+    runs: list[tuple[float | None, float | None, float | None, str]],
+) -> tuple[float | None, float | None, float | None, str]:
+    """Median wall and CPU seconds and the largest peak of :func:`run_command` results."""
+    failed = [r[3] for r in runs if r[3]]
+    if failed:
+        return None, None, None, failed[0]
+    return (
+        statistics.median(r[0] or 0.0 for r in runs),
+        max((r[1] or 0.0) for r in runs),
+        statistics.median(r[2] or 0.0 for r in runs),
         "",
     )
 
@@ -1145,20 +1161,36 @@ def bench_io(cfg: Config, res: Results, work: Path) -> None:
         )
     )
 
-    # ---- the report at 100k nodes
-    sec, peak, cpu, err = run_command(
-        [*base, "report", str(pq_dir), "-o", str(work / "report-io")], work, max(cfg.timeout, 600)
-    )
+    # ---- the report at 100k nodes (and the same command on a baseline checkout, interleaved)
+    report_reps = 1 if cfg.quick else 3
+    cmd = [sys.executable, "-m", "supplygraph", "report", str(pq_dir), "-o"]
+    runs: list[tuple[float | None, float | None, float | None, str]] = []
+    before: list[tuple[float | None, float | None, float | None, str]] = []
+    old_env = None
+    if cfg.report_baseline is not None:
+        old_env = {**os.environ, "PYTHONPATH": str(cfg.report_baseline / "graphlib")}
+    for _ in range(report_reps):
+        runs.append(run_command([*cmd, str(work / "report-io")], work, max(cfg.timeout, 600)))
+        if old_env is not None:
+            before.append(
+                run_command([*cmd, str(work / "report-old")], work, max(cfg.timeout, 600), old_env)
+            )
+    sec, peak, cpu, err = _median_runs(runs)
     r = add(
         Row(
             "`supplygraph report DIR` (Parquet)",
             size,
             sec,
             peak,
-            1,
+            report_reps,
             note=err or f"CPU time {fmt_s(cpu)}",
         )
     )
+    if before:
+        b_sec, b_peak, _, b_err = _median_runs(before)
+        r.naive = f"the same command on {cfg.report_baseline} (the writers before)"
+        r.naive_seconds = b_sec
+        r.naive_note = b_err or f"measured, interleaved, peak {b_peak or 0:,.0f} MB"
     _target(r, 20.0, "≤ 20 s, ≤ 1.5 GB")
     if r.peak_mb is not None and r.peak_mb > 1536:
         r.met = "not met (memory)" if r.met == "met" else "not met (time and memory)"
@@ -1310,6 +1342,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Markdown output (default benchmarks/RESULTS.md; --quick: RESULTS-quick.md; "
         "--io-only: RESULTS-io.md)",
     )
+    ap.add_argument(
+        "--report-baseline",
+        type=Path,
+        default=None,
+        help="a checkout of an earlier version: its `supplygraph report` at 100k nodes is the "
+        "report row's baseline (run interleaved with the current one)",
+    )
     a = ap.parse_args(argv)
     if a.quick:
         cfg = Config(
@@ -1351,6 +1390,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg.io_size, cfg.e2e_big = 10_000, 40_000
         if a.io_only:
             cfg.sizes, cfg.big = [], None
+        cfg.report_baseline = a.report_baseline
         for n in cfg.sizes:
             jobs.append((bench_size, (n, cfg, res, work), {"cyclic": False}))
             if n <= 100_000:
