@@ -59,6 +59,8 @@ __all__ = [
     "MISSING",
     "NUMBER_FORMATS",
     "SheetRows",
+    "column_bodies",
+    "formats_of",
     "number_format",
     "rows_xml",
     "spill_long_tables",
@@ -215,18 +217,13 @@ def _illegal(text: str, sheet: str, header: str, row: int) -> None:
 
 
 def _missing_body(n: int, blank: bool) -> pa.Array:
+    """``n`` bodies of a missing cell: ``n/a`` text, or null (no cell) when ``blank``."""
     import pyarrow as pa
 
     if blank:
         return pa.nulls(n, type=pa.large_string())
     body = f' t="inlineStr"><is><t xml:space="preserve">{MISSING}</t></is></c>'
-    return pa.array([body] * n, type=pa.large_string()) if n else pa.array([], pa.large_string())
-
-
-def _constant(value: str, n: int) -> pa.Array:
-    import pyarrow as pa
-
-    return pa.array([value], type=pa.large_string()).take(pa.array([0] * n, type=pa.int32()))
+    return pa.repeat(_s(body), n)
 
 
 def _number_bodies(values: Any, kind: str, styles: Mapping[str, int], blank: bool) -> pa.Array:
