@@ -440,6 +440,24 @@ def test_long_tables_spill_to_parquet(generated_report):
     assert "tables/edges.parquet" in md
 
 
+def test_spill_keeps_mixed_columns_as_text(tmp_path):
+    from supplygraph.report.sheetxml import spill_long_tables
+
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "year": [2024, "2020s", None, 1.5]})
+    data = _data({"nodes": _table(frame, {}, "nodes")})
+    files = spill_long_tables(data, tmp_path, max_rows=4)
+    assert list(files) == ["tables/nodes.parquet"]
+    back = pd.read_parquet(tmp_path / "tables" / "nodes.parquet")
+    assert back["id"].tolist() == ["a", "b", "c", "d"]
+    assert back["year"].tolist()[:2] == ["2024", "2020s"] and back["year"].isna().tolist()[2]
+    assert back["year"].tolist()[3] == "1.5"
+    assert data.raw["table_files"]["nodes"] == {
+        "path": "tables/nodes.parquet",
+        "rows": 4,
+        "rows_in_report": 2,
+    }
+
+
 # ------------------------------------------------------------------------------ JSON
 
 
@@ -470,7 +488,7 @@ def test_json_is_json_dumps_of_the_records(case):
     from supplygraph.report.json import render_json
 
     frame, kinds = case
-    data = _data({"a": _table(frame, kinds), "b": _table(frame.iloc[:, :3], {})})
+    data = _data({"a": _table(frame, kinds), "b": _table(frame.iloc[:, :4], {})})
     assert render_json(data) == _old_json(data)
 
 

@@ -527,6 +527,30 @@ def _write_overlapped(fh: Any, pieces: Iterator[bytes | memoryview]) -> None:
 # ------------------------------------------------------------------------------ long tables
 
 
+def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column of mixed Python values (``1`` and ``"a"``) as text.
+
+    Parquet columns have one type; text is what the workbook shows for such a column.
+    """
+    import pandas as pd
+
+    out = frame
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in (
+            "string",
+            "empty",
+            "integer",
+            "floating",
+            "boolean",
+        ):
+            continue
+        if out is frame:
+            out = frame.copy()
+        out.isetitem(j, col.map(lambda v: None if _is_missing(v) else str(v)))
+    return out
+
+
 def spill_long_tables(
     data: ReportData, out_dir: str | Path, max_rows: int = MAX_SHEET_ROWS
 ) -> dict[str, Path]:
@@ -559,7 +583,7 @@ def spill_long_tables(
         if t.sheet is None or n <= max_rows - 1:
             continue
         rel = f"tables/{key}.parquet"
-        written[rel] = save_table(t.frame, Path(out_dir) / rel, "parquet")
+        written[rel] = save_table(_parquet_safe(t.frame), Path(out_dir) / rel, "parquet")
         files[key] = {"path": rel, "rows": n, "rows_in_report": max_rows - 2}
         data.notes.append(
             f"The {t.title} table has {n:,} rows, more than a spreadsheet sheet holds: its "
