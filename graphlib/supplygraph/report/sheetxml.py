@@ -499,7 +499,10 @@ def splice(
             head, tail = _split_sheet(data, rows, last_col)
             out = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             out.compress_type = zipfile.ZIP_DEFLATED
-            out._compresslevel = level  # type: ignore[attr-defined]
+            if hasattr(out, "compress_level"):  # Python >= 3.13
+                out.compress_level = level
+            else:
+                out._compresslevel = level  # type: ignore[attr-defined]
             with dst.open(out, "w", force_zip64=True) as fh:
                 fh.write(head)
                 _write_overlapped(fh, rows_xml(rows))
