@@ -350,3 +350,15 @@ def _fmt_float(x: float) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"
+
+
+#: ``--through-hubs`` of ``trace`` and ``deminimis`` (see supplygraph.analysis.origins).
+ThroughHubsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--through-hubs",
+        help="Re-attribute what a re-export hub (an origin-stage node fed by other origin-stage "
+        "nodes, e.g. Hong Kong's magnets after 'trade build') passes on to the origins of its "
+        "imports, in proportion to its inflows; its own output keeps its country.",
+    ),
+]

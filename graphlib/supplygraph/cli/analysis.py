@@ -24,6 +24,7 @@ from supplygraph.cli._common import (
     ResponseOpt,
     SourceArg,
     SubstitutionOpt,
+    ThroughHubsOpt,
     apply_scenario,
     emit_table,
     guarded,
@@ -374,6 +375,7 @@ def trace_command(
             "(0.001 = 0.1 %, the MOFCOM No. 61/2025 de-minimis level).",
         ),
     ] = 0.001,
+    through_hubs: ThroughHubsOpt = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """List the nodes whose output traces back to an origin country, largest share first."""
@@ -384,7 +386,7 @@ def trace_command(
 
     G = load_source(source)
     code = origin.strip().upper()
-    shares = origin_shares(G, level="country", stage=stage)
+    shares = origin_shares(G, level="country", stage=stage, through_hubs=through_hubs)
     if code not in shares.columns:
         known = ", ".join(str(c) for c in shares.columns)
         msg = f"origin {origin!r} is not an origin country of this graph (origins: {known})"

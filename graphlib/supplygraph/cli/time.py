@@ -19,6 +19,7 @@ from supplygraph.cli._common import (
     SourceArg,
     SubstitutionChoice,
     SubstitutionOpt,
+    ThroughHubsOpt,
     emit_table,
     guarded,
     load_source,
@@ -272,6 +273,7 @@ def deminimis_cmd(
             help="Share of an end-use product's value that is rare-earth material (default 1).",
         ),
     ] = 1.0,
+    through_hubs: ThroughHubsOpt = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Which foreign products a content rule on ORIGIN catches (MOFCOM No. 61: 0.1 %).
@@ -290,10 +292,14 @@ def deminimis_cmd(
     share = {"end_use": content_share} if content_share != 1.0 else 1.0
     if compare:
         thresholds = sorted({float(threshold), *EAR_THRESHOLDS})
-        table = deminimis_compare(G, origin, thresholds, stage, content_share=share)
+        table = deminimis_compare(
+            G, origin, thresholds, stage, content_share=share, through_hubs=through_hubs
+        )
         emit_table(table, fmt, index=False)
         return
-    reach = deminimis_reach(G, origin, threshold, stage, content_share=share)
+    reach = deminimis_reach(
+        G, origin, threshold, stage, content_share=share, through_hubs=through_hubs
+    )
     if by_country:
         emit_table(deminimis_by_country(reach), fmt, index=False)
     else:
