@@ -1330,8 +1330,10 @@ def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
 
 
 def _response_sentences(long: pd.DataFrame) -> list[str]:
-    """One sentence per scenario: losses per end use with no response, then under the rules
-    and at the optimum, and what stops the rules for the worst-hit end use."""
+    """One short sentence per scenario: the share of end-use output lost with no response, under
+    the rules and at the optimum; the end use worst hit even at best and what limits it; what
+    stops the rules for the end use they leave shortest. Per-end-use figures and every limit
+    are in the scenario table."""
     out = []
     for name, part in long.groupby("scenario", sort=False):
         tot = part[part["end_use"] == TOTAL_LABEL]
@@ -1342,32 +1344,29 @@ def _response_sentences(long: pd.DataFrame) -> list[str]:
         none, rules, best = (
             float(t[c]) for c in ("lost_share", "lost_share_rules", "lost_share_optimal")
         )
-        ranked = ends.sort_values("lost_share", ascending=False, kind="stable")
-        parts = [
-            f"{_stage_label(u)} {_pct_whole(float(v))}"
-            for u, v in zip(ranked["end_use"], ranked["lost_share"], strict=True)
-        ]
-        text = f"{name}: with no response, end-use output falls by {_join(parts)} ({_pct_whole(none)} over all end uses)"
-        if max(none, rules, best) > 0:
-            text += (
-                f"; re-sourcing from spare capacity (rules) brings that to {_pct_whole(rules)}, "
-                f"the best reallocation (optimal) to {_pct_whole(best)}"
-            )
-        worst = ends.sort_values("lost_share_rules", ascending=False, kind="stable").iloc[0]
-        stall = str(worst["stall"]).removeprefix("limited by ")
-        if float(worst["lost_share_rules"]) > 1e-9 and stall and stall != "no single limit found":
-            text += f". Under the rules {_stage_label(worst['end_use'])} stays short: {_first_phrases(stall)}"
+        text = (
+            f"{name}: {_pct_whole(none)} of end-use output lost with no response, "
+            f"{_pct_whole(rules)} under the rules, {_pct_whole(best)} at best"
+        )
         short = ends[ends["lost_share_optimal"] > 1e-9]
         if len(short):
             w = short.sort_values("lost_share_optimal", ascending=False, kind="stable").iloc[0]
             text += (
-                f". Even at best {_stage_label(w['end_use'])} loses "
-                f"{_pct_whole(float(w['lost_share_optimal']))}, {_first_phrases(str(w['binding']))}"
+                f"; {_stage_label(w['end_use'])} is hit hardest even at best "
+                f"({_pct_whole(float(w['lost_share_optimal']))} lost), "
+                f"{_first_phrases(str(w['binding']), 1)}"
             )
         elif rules > 1e-9:
             text += (
-                ". At best every end use could be served in full: what the rules leave short "
+                "; at best every end use could be served in full: what the rules leave short "
                 "comes from how supply is shared, not from a lack of capacity"
+            )
+        worst = ends.sort_values("lost_share_rules", ascending=False, kind="stable").iloc[0]
+        stall = str(worst["stall"]).removeprefix("limited by ")
+        if float(worst["lost_share_rules"]) > 1e-9 and stall and stall != "no single limit found":
+            text += (
+                f"; under the rules {_stage_label(worst['end_use'])} stays short: "
+                f"{_first_phrases(stall, 1)}"
             )
         out.append(text + ".")
     return out
@@ -1380,7 +1379,7 @@ def _first_phrases(sentence: str, limit: int = 3) -> str:
     parts = [p for p in parts if "left idle" in p] + [p for p in parts if "left idle" not in p]
     if len(parts) <= limit:
         return "; ".join(parts)
-    return "; ".join(parts[:limit]) + "; and more (see the scenario table)"
+    return "; ".join(parts[:limit]) + " (and more: see the scenario table)"
 
 
 def _deminimis_sentences(G: nx.DiGraph, dm: Table, origin: str, stage: str) -> list[str]:
