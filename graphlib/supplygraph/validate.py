@@ -22,7 +22,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import Problem, ValidationError
-from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
+from supplygraph.schema import (
+    ALLOWED_VALUES,
+    LOWER_BOUNDS,
+    NUMERIC_EDGE_ATTRS,
+    NUMERIC_NODE_ATTRS,
+    REQUIRED_WITH,
+    UPPER_BOUNDS,
+    misplaced_ranges,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -156,6 +164,9 @@ def check_frames(
             problems.append(eloc.problem(None, None, f"edge table has no '{required}' column"))
     if problems:
         return problems
+    for loc, frame, table in ((nloc, nodes, "nodes"), (eloc, edges, "edges")):
+        for col, text in misplaced_ranges(table, [str(c) for c in frame.columns]):
+            problems.append(loc.problem(None, col, text))
 
     # plain lists, not iterrows: a Series per row (and pandas' deep copy of frame.attrs for
     # each) costs a thousand times more than the checks themselves on big tables
@@ -275,7 +286,8 @@ def _check_bounds(
 ) -> list[Problem]:
     """The :data:`~supplygraph.schema.LOWER_BOUNDS` rules of one row (both cells numbers)."""
     out = []
-    for kind, col, ref, message in LOWER_BOUNDS:
+    rules = [(r, 1.0) for r in LOWER_BOUNDS] + [(r, -1.0) for r in UPPER_BOUNDS]
+    for (kind, col, ref, message), sign in rules:
         if kind != table or col not in frame.columns:
             continue
         value = to_number(frame[col].iat[pos])
@@ -285,9 +297,21 @@ def _check_bounds(
             bound = to_number(frame[ref].iat[pos])
         else:
             bound = float(ref)
-        if value is not None and bound is not None and value >= 0 and value < bound:
+        if value is not None and bound is not None and value >= 0 and sign * value < sign * bound:
             why = f"{message}: {ref} is {bound:g}" if isinstance(ref, str) else message
             out.append(loc.problem(idx, col, why, value=frame[col].iat[pos]))
+    for kind, col, dependents, message in REQUIRED_WITH:
+        present = [d for d in dependents if d in frame.columns]
+        if kind == table and present:
+            cell = frame[col].iat[pos] if col in frame.columns else None
+            if is_blank(cell) and any(not is_blank(frame[d].iat[pos]) for d in present):
+                out.append(loc.problem(idx, col, message))
+    for kind, col, allowed, what in ALLOWED_VALUES:
+        if kind == table and col in frame.columns:
+            cell = frame[col].iat[pos]
+            if not is_blank(cell) and str(cell).strip().lower() not in allowed:
+                text = f"unknown {what} (use one of: {', '.join(allowed)})"
+                out.append(loc.problem(idx, col, text, value=cell))
     return out
 
 
