@@ -104,6 +104,7 @@ from __future__ import annotations
 
 __all__ = [
     "AGGREGATE_COUNTRIES",
+    "ALLOWED_VALUES",
     "DEFAULT_STAGES",
     "DISTRIBUTIONS",
     "EDGE_COLUMNS",
@@ -111,7 +112,6 @@ __all__ = [
     "EVIDENCE_LABELS",
     "LOWER_BOUNDS",
     "NODE_COLUMNS",
-    "ALLOWED_VALUES",
     "RANGE_ATTRS",
     "RANGE_SUFFIXES",
     "REQUIRED_WITH",
