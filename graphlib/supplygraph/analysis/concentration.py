@@ -394,7 +394,11 @@ def _stage_row(
 
 
 def concentration(
-    G: nx.DiGraph, *, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+    G: nx.DiGraph,
+    *,
+    thresholds: tuple[float, float] = MERGER_GUIDELINES_2010,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Return concentration indices per stage (and for reserves), from country shares.
 
@@ -406,6 +410,12 @@ def concentration(
     thresholds
         HHI bands for ``level``: default the 2010 US Horizontal Merger Guidelines
         ``(1500, 2500)``; use :data:`MERGER_GUIDELINES_2023` for ``(1000, 1800)``.
+    draws, seed
+        Monte Carlo draws over the graph's ranges (a count, or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed: adds
+        ``hhi_p5``, ``hhi_p50``, ``hhi_p95``, ``top_share_p5`` ... ``p_top_country`` and
+        ``p_highly_concentrated`` (see :func:`supplygraph.uncertainty.experiments.
+        concentration_draws`).
 
     Returns
     -------
@@ -448,6 +458,11 @@ def concentration(
     >>> round(row["hhi"]), float(row["cr1"]), round(float(row["cr3"]), 2), row["level"]
     (3650, 0.5, 0.95, 'highly concentrated')
     """
+    if draws is not None:
+        from supplygraph.uncertainty.experiments import concentration_draws
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        return concentration_draws(G, DrawSpec.of(draws, seed), thresholds=thresholds)[0]
     qty = _quantities(G)
     values = _stage_country_values(G, include_reserves=True, qty=qty)
     gov_all = _governance_by_country(G, qty)
@@ -489,7 +504,11 @@ def concentration(
 
 
 def concentration_by_material(
-    G: nx.DiGraph, *, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+    G: nx.DiGraph,
+    *,
+    thresholds: tuple[float, float] = MERGER_GUIDELINES_2010,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Return concentration indices per stage and element group (the node attribute ``material``).
 
@@ -502,6 +521,8 @@ def concentration_by_material(
         (stage, material) are summed.
     thresholds
         HHI bands for ``level``, as in :func:`concentration`.
+    draws, seed
+        Monte Carlo draws and their seed, as in :func:`concentration`.
 
     Returns
     -------
@@ -527,6 +548,12 @@ def concentration_by_material(
     >>> round(df.loc[0, "hhi"])
     9802
     """
+    if draws is not None:
+        from supplygraph.uncertainty.experiments import concentration_draws
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        spec = DrawSpec.of(draws, seed)
+        return concentration_draws(G, spec, thresholds=thresholds, by_material=True)[0]
     qty = _quantities(G)
     groups: dict[tuple[str, str], dict[str, float]] = {}
     units: dict[tuple[str, str], set[str]] = {}

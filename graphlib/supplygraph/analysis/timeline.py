@@ -119,6 +119,9 @@ class TimelineResult:
         Plain sentences stating the model's assumptions.
     response
         The supply response simulated (``"none"``, or ``"rules (...)"``).
+    uncertainty
+        With ``draws=``: every draw's sector outputs
+        (:class:`~supplygraph.uncertainty.montecarlo.MonteCarloResult`).
     """
 
     daily: pd.DataFrame | None
@@ -130,6 +133,7 @@ class TimelineResult:
     start_date: Any = None
     assumptions: list[str] = field(default_factory=lambda: list(ASSUMPTIONS))
     response: str = "none"
+    uncertainty: Any = None
 
     def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
         return result_html(self)
@@ -242,14 +246,73 @@ def _plan(G: nx.DiGraph, shocks: Sequence[Shock], horizon: int) -> _Plan:
     )
 
 
+@dataclass
+class TimelineDraws:
+    """Per-draw inputs of the day-by-day model (one column per Monte Carlo draw).
+
+    Attributes
+    ----------
+    share
+        Input share of every edge (plan order) per draw, (m, B).
+    ext
+        External share of every node per draw, (n, B).
+    inventory
+        Stock in days of normal use per node and draw, (n, B).
+    lag
+        Lead time in whole days per edge and draw, (m, B).
+    caps
+        Per shock segment of the plan: ``(cap (n, B), keep (m, B))``.
+    """
+
+    share: np.ndarray
+    ext: np.ndarray
+    inventory: np.ndarray
+    lag: np.ndarray
+    caps: list[tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def size(self) -> int:
+        """Number of draws."""
+        return int(self.ext.shape[1])
+
+
+class _DrawInputs:
+    """``sum_u a_uv keep_uv h_u(t - L_uv)`` per node and draw, with per-draw weights and lags."""
+
+    def __init__(self, plan: _Plan, w: np.ndarray, lag: np.ndarray) -> None:
+        order = np.argsort(plan.dst, kind="stable")
+        self.src, self.dst = plan.src[order], plan.dst[order]
+        self.n = len(plan.nodes)
+        w, lag = w[order], lag[order]
+        self.w_lag = np.where(lag > 0, w, 0.0)
+        self.w0 = np.where(lag == 0, w, 0.0)
+        self.lag = lag
+        self.cols = np.arange(w.shape[1])[None, :]
+        self.has_zero = bool(self.w0.any())
+
+    def _sum(self, values: np.ndarray) -> np.ndarray:
+        from supplygraph.uncertainty.kernels import _segment_sum
+
+        return _segment_sum(values, self.dst, self.n)
+
+    def lagged(self, hist: np.ndarray, now: int) -> np.ndarray:
+        rows = now - self.lag
+        return self._sum(self.w_lag * hist[rows, self.src[:, None], self.cols])
+
+    def same_day(self, h: np.ndarray) -> np.ndarray:
+        return self._sum(self.w0 * h[self.src])
+
+
 def _simulate(
     plan: _Plan,
     extra: np.ndarray | None = None,
     *,
     record: bool = True,
     days: int | None = None,
+    draws: TimelineDraws | None = None,
+    watch: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Run the day-by-day model for a batch of inventory configurations.
+    """Run the day-by-day model for a batch of inventory configurations (or of draws).
 
     Parameters
     ----------
@@ -261,59 +324,83 @@ def _simulate(
         Keep the daily output matrix (days x n x B).
     days
         Simulate only the first ``days`` days (default: the plan's horizon).
+    draws
+        Per-draw shares, external shares, stocks, lead times and cuts (one column per draw;
+        ``extra`` is then ignored).
+    watch
+        Weights (n, k): also record ``watch.T @ h`` per day (sector series), (T, k, B).
 
     Returns
     -------
     dict
         ``daily`` (T, n, B) when recorded, ``tts`` (n, B; inf when never short), ``depth``,
-        ``lost`` (sum of 1 - h), ``final``, ``stock`` (n, B).
+        ``lost`` (sum of 1 - h), ``final``, ``stock`` (n, B), and ``watched`` with ``watch``.
     """
     from scipy import sparse
 
     n = len(plan.nodes)
     T = plan.horizon if days is None else min(days, plan.horizon)
-    if extra is None:
-        extra = np.zeros((n, 1))
-    extra = np.asarray(extra, dtype=float)
-    if extra.ndim == 1:
-        extra = extra[:, None]
-    B = extra.shape[1]
-    stock = plan.inventory[:, None] + np.maximum(extra, 0.0)
-    L = plan.maxlag
+    if draws is not None:
+        B = draws.size
+        stock = np.maximum(draws.inventory, 0.0).copy()
+        L = int(draws.lag.max()) if draws.lag.size else 0
+        ext = draws.ext
+    else:
+        if extra is None:
+            extra = np.zeros((n, 1))
+        extra = np.asarray(extra, dtype=float)
+        if extra.ndim == 1:
+            extra = extra[:, None]
+        B = extra.shape[1]
+        stock = plan.inventory[:, None] + np.maximum(extra, 0.0)
+        L = plan.maxlag
+        ext = plan.ext[:, None]
     hist = np.ones((L + T, n, B))
     supply = np.ones((T, n, B)) if record else None
-    ext = plan.ext[:, None]
+    watched = np.ones((T, watch.shape[1], B)) if watch is not None else None
     tts = np.full((n, B), np.inf)
     depth = np.ones((n, B))
     lost = np.zeros((n, B))
     k = plan.lags.size
     zero = plan.lag == 0
     h = np.ones((n, B))
-    for start, end, cap1, keep in plan.segments:
+    for seg, (start, end, cap1, keep) in enumerate(plan.segments):
         if start >= T:
             break
         end = min(end, T)
-        w = plan.share * keep
-        # lagged part: one matrix (n x k*n) against the stacked lagged outputs
-        if k:
-            lag_pos = np.searchsorted(plan.lags, plan.lag[~zero])
-            cols = lag_pos * n + plan.src[~zero]
-            M = sparse.csr_matrix((w[~zero], (plan.dst[~zero], cols)), shape=(n, k * n))
+        inputs = None
+        M = B0 = None
+        if draws is not None:
+            cap, keep_d = draws.caps[seg]
+            inputs = _DrawInputs(plan, draws.share * keep_d, draws.lag)
+            has_zero = inputs.has_zero
         else:
-            M = None
-        B0 = sparse.csr_matrix((w[zero], (plan.dst[zero], plan.src[zero])), shape=(n, n))
-        has_zero = B0.nnz > 0
-        cap = cap1[:, None]
+            w = plan.share * keep
+            # lagged part: one matrix (n x k*n) against the stacked lagged outputs
+            if k:
+                lag_pos = np.searchsorted(plan.lags, plan.lag[~zero])
+                cols = lag_pos * n + plan.src[~zero]
+                M = sparse.csr_matrix((w[~zero], (plan.dst[~zero], cols)), shape=(n, k * n))
+            B0 = sparse.csr_matrix((w[zero], (plan.dst[zero], plan.src[zero])), shape=(n, n))
+            has_zero = B0.nnz > 0
+            cap = cap1[:, None]
         shut = cap <= 0
         t = start
         while t < end:
             base = ext.copy()
-            if M is not None:
+            if inputs is not None:
+                base = base + inputs.lagged(hist, L + t)
+            elif M is not None:
                 stacked = hist[L + t - plan.lags]  # (k, n, B)
                 base = base + M @ stacked.reshape(k * n, B)
             h = cap * np.ones((n, B))
             for _ in range(_MAX_SWEEPS):
-                x = base + B0 @ h if has_zero else base
+                if not has_zero:
+                    x = base
+                elif inputs is not None:
+                    x = base + inputs.same_day(h)
+                else:
+                    x = base + B0 @ h  # type: ignore[operator]
                 gap = 1.0 - x
                 gap[gap < _GAP_TOL] = 0.0
                 used = np.minimum(stock, gap)
@@ -333,6 +420,8 @@ def _simulate(
             hist[L + t] = h
             if supply is not None:
                 supply[t] = cap * np.minimum(1.0, x)
+            if watched is not None:
+                watched[t] = watch.T @ h  # type: ignore[union-attr]
             short = h < 1.0 - SHORTAGE_TOL
             tts = np.where(short & np.isinf(tts), t, tts)
             depth = np.minimum(depth, h)
@@ -352,6 +441,8 @@ def _simulate(
                     hist[L + t : L + t + reps] = h
                     if supply is not None:
                         supply[t : t + reps] = supply[t - 1]
+                    if watched is not None:
+                        watched[t : t + reps] = watched[t - 1]
                     stock = np.maximum(stock - reps * used, 0.0)
                     lost += reps * (1.0 - h)
                     t += reps
@@ -359,6 +450,8 @@ def _simulate(
     if record:
         out["daily"] = hist[L:]
         out["supply"] = supply
+    if watched is not None:
+        out["watched"] = watched
     return out
 
 
@@ -560,6 +653,9 @@ def timeline(
     extra_inventory: Mapping[Any, float] | pd.Series | None = None,
     daily: bool = True,
     response: Any = None,
+    draws: Any = None,
+    seed: int | None = None,
+    workers: int = 1,
 ) -> TimelineResult:
     """Simulate a scenario day by day and report time to shortage per node and end use.
 
@@ -585,6 +681,13 @@ def timeline(
         ramps up after its ``ramp_delay_days`` over ``ramp_days``; capacity the scenario adds
         ramps from its ``start_day``; new supplier links deliver after the response's
         ``qualification_days``), or a :class:`~supplygraph.analysis.response.Response`.
+    draws, seed
+        Monte Carlo draws over the graph's and the scenario's ranges (a count, or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed, with no
+        response: ``end_uses`` gains ``time_to_shortage_p5``, ``_p50``, ``_p95``,
+        ``depth_p5``, ``_p50``, ``_p95`` and ``p_tts_lt_60`` (:func:`timeline_draws`).
+    workers
+        With ``draws``: local processes for the draws (the result does not depend on it).
 
     Returns
     -------
@@ -630,6 +733,9 @@ def timeline(
                 msg = f"extra_inventory: node {node!r} is not in the graph"
                 raise ScenarioError(msg)
             extra[plan.index[node]] = max(float(days), 0.0)
+    if draws is not None and resp.model != "none":
+        msg = "timeline draws run with no response (--response none)"
+        raise ScenarioError(msg)
     if resp.model == "none":
         sim = _simulate(plan, extra, record=True)
     else:
@@ -662,7 +768,145 @@ def timeline(
                 else None
                 for d in result.end_uses["time_to_shortage"].fillna(np.inf)
             ]
+    if draws is not None:
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        result.uncertainty = timeline_draws(
+            G,
+            scenario_or_shocks,
+            result,
+            DrawSpec.of(draws, seed),
+            horizon=horizon,
+            extra_inventory=extra_inventory,
+            workers=workers,
+        )
     return result
+
+
+def timeline_draws(
+    G: nx.DiGraph,
+    scenario_or_shocks: Any,
+    result: TimelineResult,
+    spec: Any,
+    *,
+    horizon: int,
+    extra_inventory: Mapping[Any, float] | None = None,
+    workers: int = 1,
+    days: int = 60,
+) -> Any:
+    """Add Monte Carlo intervals to a timeline's end-use table (in place).
+
+    Every draw runs the day-by-day model (no response) with that draw's input shares (from
+    its flows and external inputs), stocks (``inventory_days`` ranges), lead times
+    (``lead_days`` ranges, rounded to whole days) and cuts; all draws of a chunk at once, as
+    columns (:class:`TimelineDraws`). End-use sectors are weighted by their nodes' values as
+    in the deterministic table.
+
+    ``result.end_uses`` gains ``time_to_shortage_p5``, ``_p50``, ``_p95`` (NaN: not short
+    within the horizon in at least that share of draws), ``depth_p5``, ``_p50``, ``_p95`` and
+    ``p_tts_lt_60`` (the share of draws in which the sector runs short before day ``days``).
+
+    Returns
+    -------
+    supplygraph.uncertainty.montecarlo.MonteCarloResult
+        Outputs ``time_to_shortage`` (inf when never short), ``depth``, ``final_output`` and
+        ``lost_days``, one row per sector.
+    """
+    from supplygraph.analysis.scenarios import apply_capacity
+    from supplygraph.compiled import compile_graph
+    from supplygraph.uncertainty.experiments import _notes
+    from supplygraph.uncertainty.kernels import DrawPlan
+    from supplygraph.uncertainty.montecarlo import Experiment, percentile_columns, run
+    from supplygraph.uncertainty.ranges import collect
+
+    shocks, scenario = _shock_list(scenario_or_shocks)
+    H = apply_capacity(G, scenario)
+    plan = _plan(H, shocks, horizon)
+    cg = compile_graph(H)
+    factors = collect(H, scenario, shocks, distribution=spec.distribution)
+    dplan = DrawPlan(H, cg, factors, shocks, scenario)
+    n = len(plan.nodes)
+    edge_at = {key: i for i, key in enumerate((u, v) for u, v in H.edges())}
+    comp_edge = np.array([edge_at[cg.edge_key(e)] for e in range(cg.m)], dtype=np.int64)
+    gpos = cg.graph_pos
+    base_inv = plan.inventory.copy()
+    for node, d in dict(extra_inventory or {}).items():
+        base_inv[plan.index[node]] += max(float(d), 0.0)
+    inv_items = factors.items.get("inventory_days")
+    inv_pos = (
+        np.array([plan.index[k] for k in inv_items.keys], dtype=np.int64) if inv_items else None
+    )
+    lead_items = factors.items.get("lead_days")
+    lead_pos = (
+        np.array([edge_at[tuple(k)] for k in lead_items.keys], dtype=np.int64)
+        if lead_items
+        else None
+    )
+    active = [
+        [i for i, s in enumerate(shocks) if _window(s)[0] <= a < _window(s)[1]]
+        for a, _, _, _ in plan.segments
+    ]
+    groups = end_use_groups(H)
+    sectors = list(groups)
+    watch = np.zeros((n, len(sectors)))
+    for j, name in enumerate(sectors):
+        members = groups[name]
+        watch[[plan.index[m] for m in members], j] = _weights(H, members)
+    m_plan = len(plan.src)
+
+    def evaluate(u: np.ndarray) -> dict[str, np.ndarray]:
+        A = dplan.arrays(u)
+        B = u.shape[0]
+        share = np.zeros((m_plan, B))
+        share[comp_edge] = A.share
+        inv = np.repeat(base_inv[:, None], B, axis=1)
+        if inv_pos is not None:
+            extra = (base_inv - plan.inventory)[inv_pos, None]
+            inv[inv_pos] = dplan.values("inventory_days", u) + extra
+        lag = np.repeat(plan.lag[:, None], B, axis=1)
+        if lead_pos is not None:
+            lag[lead_pos] = np.maximum(np.rint(dplan.values("lead_days", u)), 0).astype(np.int64)
+        cuts = dplan.cuts(u)
+        caps = []
+        for on in active:
+            cap, keep = dplan.caps(u, cuts, on)
+            keep_p = np.ones((m_plan, B))
+            if keep is not None:
+                keep_p[comp_edge] = keep
+            caps.append((cap[gpos], keep_p))
+        draws = TimelineDraws(share=share, ext=A.ext[gpos], inventory=inv, lag=lag, caps=caps)
+        sim = _simulate(plan, record=False, draws=draws, watch=watch)
+        series = sim["watched"]  # (T, k, B)
+        short = series < 1.0 - SHORTAGE_TOL
+        first = np.argmax(short, axis=0).astype(float)
+        tts = np.where(short.any(axis=0), first, np.inf)
+        lost = np.where(short, 1.0 - series, 0.0).sum(axis=0)
+        return {
+            "time_to_shortage": tts,
+            "depth": series.min(axis=0),
+            "final_output": series[-1],
+            "lost_days": lost,
+        }
+
+    maxlag = int(max(plan.maxlag, np.max(lead_items.high) if lead_items else 0))
+    exp = Experiment(
+        factors=factors,
+        evaluate=evaluate,
+        rows=dict.fromkeys(("time_to_shortage", "depth", "final_output", "lost_days"), sectors),
+        cells=(maxlag + horizon + 4) * n + 8 * (m_plan + cg.m) + horizon * len(sectors),
+    )
+    res = run(exp, spec, workers=workers, notes=_notes(factors, dplan.skipped))
+    tab = result.end_uses
+    order = [sectors.index(str(k)) for k in tab.index]
+    pct = res.percentiles("time_to_shortage")[order]
+    percentile_columns(
+        tab, "time_to_shortage", np.where(np.isinf(pct), np.nan, pct), "time_to_shortage"
+    )
+    percentile_columns(tab, "depth", res.percentiles("depth")[order], "depth")
+    tab[f"p_tts_lt_{int(days)}"] = res.probability("time_to_shortage", lambda x: x < float(days))[
+        order
+    ]
+    return res
 
 
 RESPONSE_ASSUMPTIONS = [

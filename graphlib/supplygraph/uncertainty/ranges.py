@@ -1,0 +1,282 @@
+"""The uncertain inputs of a run: every range of the graph and the scenario, as factors.
+
+A *factor* is one independent draw. Each ranged cell is its own factor, except that cells
+(and scenario values) sharing a ``group`` name form one factor together: they are drawn from
+one quantile ``u``, each from its own range (``x = F^-1(u; low, value, high)``), so they move
+together -- "one assumption drives many numbers". Group names are shared across tables and
+attributes (a node's ``value_group``, an edge's ``flow_group`` and a scenario's ``group``).
+
+Attributes drawn by the analyses (:data:`DRAWN`): node ``value``, ``capacity``,
+``external_input`` and ``inventory_days``, edge ``flow`` and ``lead_days``; scenario cuts
+(``cut``/``approval_rate``) and capacity changes (``scale``, ``capacity``). Ranges on the other
+numeric attributes are validated and kept (exports, round trips) but not drawn; :func:`collect`
+lists them in :attr:`Factors.not_drawn`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from supplygraph.errors import InputError
+from supplygraph.schema import RANGE_ATTRS, range_columns
+from supplygraph.uncertainty.sampling import dist_code
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from supplygraph.analysis.scenarios import Scenario
+    from supplygraph.analysis.shocks import Shock
+
+__all__ = ["DRAWN", "Factors", "RangeItems", "collect"]
+
+#: The ranged attributes the analyses draw, per table.
+DRAWN: dict[str, tuple[str, ...]] = {
+    "nodes": ("value", "capacity", "external_input", "inventory_days"),
+    "edges": ("flow", "lead_days"),
+}
+
+
+@dataclass
+class RangeItems:
+    """The ranged cells of one attribute (or one kind of scenario value).
+
+    Attributes
+    ----------
+    attr
+        The attribute (``"flow"``), or ``"cut"`` for scenario shocks and ``"scale"`` /
+        ``"capacity change"`` for scenario capacity changes.
+    keys
+        Node ids, ``(u, v)`` edge pairs, or indices of the scenario's shocks / capacity changes.
+    low, mode, high
+        The range of each item (``low <= mode <= high``); ``mode`` is the certain value.
+    dist
+        Distribution code of each item (:func:`~supplygraph.uncertainty.sampling.dist_code`).
+    factor
+        Factor (column of the unit sample) of each item.
+    """
+
+    attr: str
+    keys: list[Any]
+    low: np.ndarray
+    mode: np.ndarray
+    high: np.ndarray
+    dist: np.ndarray
+    factor: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass
+class Factors:
+    """The factors of a run and the items each one drives.
+
+    Attributes
+    ----------
+    names
+        One short name per factor: ``"flow CHN:components:wind->EU:wind"``, a group name, or
+        ``"approval_rate of shock 1 (CHN:separation:heavy)"``.
+    items
+        :class:`RangeItems` by attribute (``"value"``, ``"flow"``, ``"cut"`` ...).
+    not_drawn
+        Ranged attributes present in the graph that no analysis draws.
+    """
+
+    names: list[str] = field(default_factory=list)
+    items: dict[str, RangeItems] = field(default_factory=dict)
+    not_drawn: list[str] = field(default_factory=list)
+
+    @property
+    def dim(self) -> int:
+        """Number of factors (independent draws per draw)."""
+        return len(self.names)
+
+    def describe(self) -> str:
+        """One line: how many factors drive how many ranged numbers."""
+        cells = sum(len(v) for v in self.items.values())
+        return f"{self.dim} independent inputs drive {cells} ranged numbers"
+
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+class _Builder:
+    def __init__(self, distribution: str | None) -> None:
+        self.names: list[str] = []
+        self.groups: dict[str, int] = {}
+        self.rows: dict[str, list[tuple[Any, float, float, float, int, int]]] = {}
+        self.override = distribution
+
+    def factor(self, name: str, group: Any) -> int:
+        if isinstance(group, str) and group.strip():
+            key = group.strip()
+            if key not in self.groups:
+                self.groups[key] = len(self.names)
+                self.names.append(key)
+            return self.groups[key]
+        self.names.append(name)
+        return len(self.names) - 1
+
+    def add(
+        self,
+        attr: str,
+        key: Any,
+        low: float,
+        mode: float,
+        high: float,
+        dist: Any,
+        group: Any,
+        name: str,
+        where: str,
+    ) -> None:
+        if not low <= mode <= high:
+            msg = (
+                f"{where}: the range must run low <= value <= high, got {low:g}, {mode:g}, {high:g}"
+            )
+            raise InputError(msg)
+        if high <= low:
+            return  # a range of zero width is certain
+        code = dist_code(self.override or (dist if isinstance(dist, str) and dist else None), where)
+        self.rows.setdefault(attr, []).append(
+            (key, low, mode, high, code, self.factor(name, group))
+        )
+
+    def build(self) -> Factors:
+        items = {}
+        for attr, rows in self.rows.items():
+            keys, lo, mo, hi, code, fac = zip(*rows, strict=True)
+            items[attr] = RangeItems(
+                attr=attr,
+                keys=list(keys),
+                low=np.asarray(lo, dtype=float),
+                mode=np.asarray(mo, dtype=float),
+                high=np.asarray(hi, dtype=float),
+                dist=np.asarray(code, dtype=np.int64),
+                factor=np.asarray(fac, dtype=np.int64),
+            )
+        return Factors(names=self.names, items=items)
+
+
+def collect(
+    G: nx.DiGraph,
+    scenario: Scenario | None = None,
+    shocks: Sequence[Shock] | None = None,
+    *,
+    distribution: str | None = None,
+    drawn: Iterable[str] | None = None,
+) -> Factors:
+    """Collect the factors of a run from the graph's ranges and the scenario's.
+
+    Parameters
+    ----------
+    G
+        The supply graph (with the scenario's capacity changes applied, when there are any).
+    scenario
+        The scenario whose ``[[capacity]]`` ranges are drawn (its shocks come in ``shocks``).
+    shocks
+        The shocks of the run (their ``uncertain`` ranges are drawn).
+    distribution
+        A distribution for every range (None: each range's own ``x_dist``, else triangular).
+    drawn
+        The graph attributes to draw (default: all of :data:`DRAWN`); e.g. concentration reads
+        only ``value`` and ``flow``.
+
+    Returns
+    -------
+    Factors
+
+    Raises
+    ------
+    InputError
+        A range that does not run ``low <= value <= high``, or an unknown distribution; the
+        message names the node or edge and the attribute.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("a", value=10.0, value_low=8.0, value_high=15.0, value_group="mines")
+    >>> G.add_node("b", value=5.0, value_low=4.0, value_group="mines")
+    >>> G.add_node("c", value=2.0, value_high=3.0)
+    >>> f = collect(G)
+    >>> f.names, f.items["value"].factor.tolist()
+    (['mines', 'value c'], [0, 0, 1])
+    """
+    wanted = set(DRAWN["nodes"] + DRAWN["edges"]) if drawn is None else set(drawn)
+    b = _Builder(distribution)
+    present: set[str] = set()
+    node_attrs = [a for a in RANGE_ATTRS["nodes"] if a in wanted]
+    for n, d in G.nodes(data=True):
+        for attr in RANGE_ATTRS["nodes"]:
+            lo_c, hi_c = range_columns(attr)
+            if lo_c not in d and hi_c not in d:
+                continue
+            present.add(attr)
+            if attr not in node_attrs:
+                continue
+            _add_cell(b, attr, n, d, f"node {n!r}", f"{attr} {n}")
+    edge_attrs = [a for a in RANGE_ATTRS["edges"] if a in wanted]
+    for u, v, d in G.edges(data=True):
+        for attr in RANGE_ATTRS["edges"]:
+            lo_c, hi_c = range_columns(attr)
+            if lo_c not in d and hi_c not in d:
+                continue
+            present.add(attr)
+            if attr not in edge_attrs:
+                continue
+            _add_cell(b, attr, (u, v), d, f"edge {u!r} -> {v!r}", f"{attr} {u}->{v}")
+    for i, shock in enumerate(shocks or ()):
+        unc = getattr(shock, "uncertain", None)
+        if unc is None:
+            continue
+        key, low, mid, high = unc
+        name = f"{key} of shock {i + 1} ({shock.describe()})"
+        b.add("cut", i, low, mid, high, shock.dist, shock.group, name, f"shock {shock}")
+        # the factor is drawn in the file's own terms; cut = 1 - approval_rate
+    if scenario is not None:
+        for i, change in enumerate(scenario.capacity):
+            unc = getattr(change, "uncertain", None)
+            if unc is None:
+                continue
+            key, low, mid, high = unc
+            name = f"{key} of capacity change {i + 1} ({change.selector})"
+            attr = "scale" if key == "scale" else "capacity change"
+            b.add(attr, i, low, mid, high, change.dist, change.group, name, scenario.file)
+    out = b.build()
+    out.not_drawn = sorted(present - set(node_attrs) - set(edge_attrs))
+    return out
+
+
+def _add_cell(b: _Builder, attr: str, key: Any, d: dict[str, Any], where: str, name: str) -> None:
+    lo_c, hi_c = range_columns(attr)
+    value = _num(d.get(attr))
+    if value is None:
+        msg = f"{where}: {lo_c}/{hi_c} are given but {attr} is missing (a range needs its value)"
+        raise InputError(msg)
+    low = _num(d.get(lo_c))
+    high = _num(d.get(hi_c))
+    for col, raw, num in ((lo_c, d.get(lo_c), low), (hi_c, d.get(hi_c), high)):
+        if raw is not None and not (isinstance(raw, float) and math.isnan(raw)) and num is None:
+            msg = f"{where}: {col} is not a number: {raw!r}"
+            raise InputError(msg)
+    lo = value if low is None else low
+    hi = value if high is None else high
+    if lo > value:
+        msg = f"{where}: {lo_c} {lo:g} is above {attr} {value:g}"
+        raise InputError(msg)
+    if hi < value:
+        msg = f"{where}: {hi_c} {hi:g} is below {attr} {value:g}"
+        raise InputError(msg)
+    b.add(attr, key, lo, value, hi, d.get(f"{attr}_dist"), d.get(f"{attr}_group"), name, where)
