@@ -1138,12 +1138,14 @@ def apply_capacity(G: nx.DiGraph, scenario: Scenario | None) -> nx.DiGraph:
         if change.scale is not None:
             for node in node_cut:
                 data = H.nodes[node]
-                for attr in ("value", "external_input", "capacity"):
-                    if data.get(attr) is not None:
-                        data[attr] = float(data[attr]) * change.scale
+                for base in ("value", "external_input", "capacity"):
+                    for attr in (base, f"{base}_low", f"{base}_high"):  # ranges scale too
+                        if data.get(attr) is not None:
+                            data[attr] = float(data[attr]) * change.scale
                 for _, _, edata in H.out_edges(node, data=True):
-                    if edata.get("flow") is not None:
-                        edata["flow"] = float(edata["flow"]) * change.scale
+                    for attr in ("flow", "flow_low", "flow_high"):
+                        if edata.get(attr) is not None:
+                            edata[attr] = float(edata[attr]) * change.scale
             notes.append(
                 f"Scenario {scenario.name!r}: value and outbound flows of {change.selector} "
                 f"scaled by {change.scale:g} (customers' input shares recomputed from the scaled "

@@ -358,6 +358,7 @@ def _simulate(
     hist = np.ones((L + T, n, B))
     supply = np.ones((T, n, B)) if record else None
     watched = np.ones((T, watch.shape[1], B)) if watch is not None else None
+    watch_t = sparse.csr_matrix(watch.T) if watch is not None else None  # sums in a fixed order
     tts = np.full((n, B), np.inf)
     depth = np.ones((n, B))
     lost = np.zeros((n, B))
@@ -421,7 +422,7 @@ def _simulate(
             if supply is not None:
                 supply[t] = cap * np.minimum(1.0, x)
             if watched is not None:
-                watched[t] = watch.T @ h  # type: ignore[union-attr]
+                watched[t] = watch_t @ h
             short = h < 1.0 - SHORTAGE_TOL
             tts = np.where(short & np.isinf(tts), t, tts)
             depth = np.minimum(depth, h)
@@ -815,7 +816,7 @@ def timeline_draws(
     from supplygraph.analysis.scenarios import apply_capacity
     from supplygraph.compiled import compile_graph
     from supplygraph.uncertainty.experiments import _notes
-    from supplygraph.uncertainty.kernels import DrawPlan
+    from supplygraph.uncertainty.kernels import DrawPlan, ordered_sum
     from supplygraph.uncertainty.montecarlo import Experiment, percentile_columns, run
     from supplygraph.uncertainty.ranges import collect
 
@@ -880,7 +881,7 @@ def timeline_draws(
         short = series < 1.0 - SHORTAGE_TOL
         first = np.argmax(short, axis=0).astype(float)
         tts = np.where(short.any(axis=0), first, np.inf)
-        lost = np.where(short, 1.0 - series, 0.0).sum(axis=0)
+        lost = ordered_sum(np.where(short, 1.0 - series, 0.0), 0)
         return {
             "time_to_shortage": tts,
             "depth": series.min(axis=0),

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from supplygraph.errors import InputError
+from supplygraph.uncertainty.kernels import ordered_sum
 from supplygraph.uncertainty.montecarlo import (
     Experiment,
     MonteCarloResult,
@@ -230,7 +231,7 @@ def _target_weights(cg: CompiledGraph, tpos: np.ndarray, baseline: np.ndarray) -
     if target_weight_basis(cg, tpos) == "equal":
         return np.full((T, B), 1.0 / max(T, 1))
     base = np.nan_to_num(baseline[tpos])
-    tot = base.sum(axis=0)
+    tot = ordered_sum(base, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(tot > 0, base / np.where(tot > 0, tot, 1.0), 1.0 / max(T, 1))
 
@@ -284,9 +285,9 @@ def disruption_draws(
 
     def by_group(rem: np.ndarray, w: np.ndarray) -> np.ndarray:
         ww = member[:, :, None] * w[None, :, :]  # (G, T, B)
-        tot = ww.sum(axis=1)
+        tot = ordered_sum(ww, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.einsum("gtb,tb->gb", ww, rem) / np.where(tot > 0, tot, np.nan)
+            return ordered_sum(ww * rem[None, :, :], 1) / np.where(tot > 0, tot, np.nan)
 
     def evaluate(u: np.ndarray) -> dict[str, np.ndarray]:
         A = plan.arrays(u)

@@ -44,7 +44,14 @@ if TYPE_CHECKING:
     from supplygraph.compiled import CompiledGraph
     from supplygraph.uncertainty.ranges import Factors
 
-__all__ = ["DENSE_CYCLE", "DrawArrays", "DrawPlan", "propagate", "removal_weighted_losses"]
+__all__ = [
+    "DENSE_CYCLE",
+    "DrawArrays",
+    "DrawPlan",
+    "ordered_sum",
+    "propagate",
+    "removal_weighted_losses",
+]
 
 #: Largest cyclic component solved exactly by a batched dense solve (larger: iteration).
 DENSE_CYCLE = 64
@@ -313,6 +320,18 @@ class DrawPlan:
 
 
 # ---------------------------------------------------------------------------------------------
+def ordered_sum(x: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along ``axis`` in index order, whatever the other dimensions.
+
+    ``numpy.sum`` switches to pairwise summation when the summed axis is the only one left
+    (a chunk of one draw), which rounds differently; ``numpy.add.reduceat`` always adds in
+    order, so a draw's numbers do not depend on the size of its chunk.
+    """
+    if x.shape[axis] == 0:
+        return np.zeros(x.shape[:axis] + x.shape[axis + 1 :])
+    return np.take(np.add.reduceat(x, [0], axis=axis), 0, axis=axis)
+
+
 def _segment_sum(values: np.ndarray, seg: np.ndarray, n_seg: int) -> np.ndarray:
     """Sum the rows of ``values`` (E, B) by ``seg`` (sorted, E): (n_seg, B)."""
     out = np.zeros((n_seg, values.shape[1]))
@@ -608,7 +627,7 @@ def removal_weighted_losses(
         wt = weights[:, None, :]
         if row_weights is not None:
             wt = wt * row_weights[rows].T[:, :, None]
-        out[rows] = np.einsum("tkb,tkb->kb", loss, np.broadcast_to(wt, loss.shape))
+        out[rows] = ordered_sum(loss * wt, 0)
     return out
 
 

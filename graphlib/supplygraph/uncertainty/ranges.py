@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from supplygraph.analysis.scenarios import Scenario
     from supplygraph.analysis.shocks import Shock
 
-__all__ = ["DRAWN", "Factors", "RangeItems", "collect"]
+__all__ = ["DRAWN", "Factors", "RangeItems", "apply_draw", "collect"]
 
 #: The ranged attributes the analyses draw, per table.
 DRAWN: dict[str, tuple[str, ...]] = {
@@ -280,3 +280,76 @@ def _add_cell(b: _Builder, attr: str, key: Any, d: dict[str, Any], where: str, n
         msg = f"{where}: {hi_c} {hi:g} is below {attr} {value:g}"
         raise InputError(msg)
     b.add(attr, key, lo, value, hi, d.get(f"{attr}_dist"), d.get(f"{attr}_group"), name, where)
+
+
+def apply_draw(
+    G: nx.DiGraph,
+    factors: Factors,
+    u: np.ndarray,
+    shocks: Sequence[Shock] = (),
+    scenario: Scenario | None = None,
+) -> tuple[nx.DiGraph, list[Shock], Scenario | None]:
+    """One draw written into a copy of the inputs: the plain, one-scenario reading of a draw.
+
+    Every ranged number is set to its draw at the unit point ``u`` (one value per factor),
+    shocks get their drawn cuts and the scenario its drawn capacity changes, with the ranges
+    removed. Running any analysis on the result gives that draw's numbers; the tests compare
+    the batched kernels against this per-draw loop.
+
+    Parameters
+    ----------
+    G
+        The graph the factors were collected from.
+    factors
+        The factors (:func:`collect`).
+    u
+        One unit point, shape (D,).
+    shocks, scenario
+        The run's shocks and scenario (None: none).
+
+    Returns
+    -------
+    (graph, shocks, scenario)
+        Copies; ``G``, the shocks and the scenario are not modified.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("a", value=10.0, value_low=8.0, value_high=12.0)
+    >>> H, _, _ = apply_draw(G, collect(G), np.array([0.5]))
+    >>> H.nodes["a"]["value"], "value_low" in H.nodes["a"], G.nodes["a"]["value"]
+    (10.0, False, 10.0)
+    """
+    import dataclasses
+
+    from supplygraph.uncertainty.sampling import quantile
+
+    H = G.copy()
+    H.graph = dict(G.graph)
+    out_shocks = list(shocks)
+    changes = list(scenario.capacity) if scenario is not None else []
+    for attr, it in factors.items.items():
+        drawn = quantile(
+            np.asarray(u, dtype=float)[it.factor][:, None], it.low, it.mode, it.high, it.dist
+        )[:, 0]
+        for key, value in zip(it.keys, drawn.tolist(), strict=True):
+            if attr == "cut":
+                s = out_shocks[key]
+                cut = value if s.uncertain is not None and s.uncertain[0] == "cut" else 1 - value
+                out_shocks[key] = dataclasses.replace(s, cut=float(cut), uncertain=None)
+            elif attr in ("scale", "capacity change"):
+                field_name = "scale" if attr == "scale" else "capacity"
+                changes[key] = dataclasses.replace(
+                    changes[key], **{field_name: float(value)}, uncertain=None
+                )
+            elif attr in RANGE_ATTRS["edges"] and isinstance(key, tuple) and H.has_edge(*key):
+                H.edges[key][attr] = float(value)
+            else:
+                H.nodes[key][attr] = float(value)
+    for data in (*(d for _, d in H.nodes(data=True)), *(d for _, _, d in H.edges(data=True))):
+        for attr in set(factors.items) & set(RANGE_ATTRS["nodes"] + RANGE_ATTRS["edges"]):
+            for col in range_columns(attr):
+                data.pop(col, None)
+    sc = dataclasses.replace(scenario, capacity=tuple(changes)) if scenario is not None else None
+    return H, out_shocks, sc

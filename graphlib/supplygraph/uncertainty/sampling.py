@@ -217,7 +217,9 @@ def quantile(
         ww = np.where(width[pert] > 0, width[pert], 1.0)
         alpha = 1.0 + 4.0 * (c[pert] - a[pert]) / ww
         beta = 1.0 + 4.0 * (b[pert] - c[pert]) / ww
-        out[pert] = a[pert] + width[pert] * betaincinv(alpha, beta, u[pert])
+        q = betaincinv(alpha, beta, u[pert])
+        q = np.where(np.isnan(q), np.where(u[pert] < 0.5, 0.0, 1.0), q)  # underflow at the ends
+        out[pert] = a[pert] + width[pert] * q
     return np.clip(out, a, b)
 
 
