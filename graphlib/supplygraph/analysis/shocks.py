@@ -81,7 +81,7 @@ class Shock:
         A range on the cut, for Monte Carlo draws (:mod:`supplygraph.uncertainty`):
         ``(key, low, value, high)`` in the terms the scenario file used (``key`` is ``"cut"``
         or ``"approval_rate"``; ``cut = 1 - approval_rate``); None: the cut is certain.
-        ``cut`` holds the value's cut.
+        ``cut`` holds the value's cut (the draws replace it; the other analyses use it).
     dist, group
         The range's distribution (None: triangular) and group (ranges sharing a group are
         drawn together: one assumption behind many shocks).
@@ -120,11 +120,10 @@ class Shock:
             raise ScenarioError(f"shock {self.describe()!r}: cut must be in [0, 1], got {c!r}")
         if self.uncertain is not None:
             key, low, mid, high = self.uncertain
-            as_cut = mid if key == "cut" else 1.0 - mid
-            if not 0.0 <= low <= mid <= high <= 1.0 or abs(as_cut - float(c)) > 1e-12:
+            if key not in ("cut", "approval_rate") or not 0.0 <= low <= mid <= high <= 1.0:
                 msg = (
                     f"shock {self.describe()!r}: range {key} = [{low:g}, {mid:g}, {high:g}] "
-                    f"must run 0 <= low <= value <= high <= 1 around the cut {c:g}"
+                    "must be a cut or approval_rate running 0 <= low <= value <= high <= 1"
                 )
                 raise ScenarioError(msg)
 

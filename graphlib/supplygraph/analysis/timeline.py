@@ -824,7 +824,8 @@ def timeline_draws(
     H = apply_capacity(G, scenario)
     plan = _plan(H, shocks, horizon)
     cg = compile_graph(H)
-    factors = collect(H, scenario, shocks, distribution=spec.distribution)
+    drawn = ("value", "flow", "external_input", "inventory_days", "lead_days")
+    factors = collect(H, scenario, shocks, distribution=spec.distribution, drawn=drawn)
     dplan = DrawPlan(H, cg, factors, shocks, scenario)
     n = len(plan.nodes)
     edge_at = {key: i for i, key in enumerate((u, v) for u, v in H.edges())}

@@ -271,7 +271,10 @@ def disruption_draws(
     from supplygraph.uncertainty.kernels import DrawPlan, propagate
 
     cg = compile_graph(G)
-    factors = collect(G, scenario, shocks, distribution=spec.distribution)
+    drawn = ("value", "flow", "external_input")
+    if response.model != "none":
+        drawn = (*drawn, "capacity")  # spare capacity matters only to a response
+    factors = collect(G, scenario, shocks, distribution=spec.distribution, drawn=drawn)
     plan = DrawPlan(G, cg, factors, shocks, scenario)
     tpos = target_positions(cg, targets)
     keys = np.array(_end_use_keys(cg, tpos), dtype=object)
@@ -437,7 +440,7 @@ def removal_draws(
     )
 
     cg = compile_graph(G)
-    factors = collect(G, distribution=spec.distribution)
+    factors = collect(G, distribution=spec.distribution, drawn=("value", "flow", "external_input"))
     plan = DrawPlan(G, cg, factors)
     tpos = target_positions(cg, targets)
     R = len(removals)
