@@ -271,7 +271,7 @@ def disruption_draws(
     from supplygraph.uncertainty.kernels import DrawPlan, propagate
 
     cg = compile_graph(G)
-    drawn = ("value", "flow", "external_input")
+    drawn: tuple[str, ...] = ("value", "flow", "external_input")
     if response.model != "none":
         drawn = (*drawn, "capacity")  # spare capacity matters only to a response
     factors = collect(G, scenario, shocks, distribution=spec.distribution, drawn=drawn)
