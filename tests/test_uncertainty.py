@@ -189,14 +189,16 @@ def test_disrupt_draws_equal_a_per_draw_loop(model, cycles):
         assert np.allclose(eu[order], ref.by_end_use["remaining"].to_numpy(), atol=1e-10)
 
 
-def test_large_cycles_are_solved_per_draw():
-    """A ring of 80 nodes (above the dense-solve size) with outside input: iteration per
-    column, checked against the deterministic sparse solve of each draw."""
+@pytest.mark.parametrize(("size", "ring"), [(80, 3.0), (80, 5000.0), (2, 5000.0)])
+def test_cycles_are_solved_per_draw(size, ring):
+    """A ring with outside input: fixed-point sweeps per column (feedback 0.75), and the exact
+    fallback when the feedback is close to 1 (sparse LU above the dense size, a batched dense
+    solve below), each checked against the deterministic sparse solve of every draw."""
     G = nx.DiGraph(stages=["a", "b"])
     G.add_node("src", stage="a", value=10.0)
-    for i in range(80):
+    for i in range(size):
         G.add_node(f"r{i}", stage="b", value=1.0)
-        G.add_edge(f"r{i}", f"r{(i + 1) % 80}", flow=3.0, flow_low=1.0, flow_high=6.0)
+        G.add_edge(f"r{i}", f"r{(i + 1) % size}", flow=ring, flow_low=ring / 3, flow_high=2 * ring)
         G.add_edge("src", f"r{i}", flow=1.0, flow_low=0.5, flow_high=2.0)
     G.add_node("out", stage="b", value=1.0)
     G.add_edge("r5", "out", flow=1.0)

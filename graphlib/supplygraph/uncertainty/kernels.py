@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,8 +88,18 @@ class DrawArrays:
     baseline: np.ndarray
     capacity: np.ndarray
     cap: np.ndarray
-    wgrp: np.ndarray
     u: np.ndarray
+    cg: Any = field(default=None, repr=False)
+
+    @cached_property
+    def wgrp(self) -> np.ndarray:
+        """Weight of each edge within its Leontief input group, (m, B) (computed on first use)."""
+        cg, share = self.cg, self.share
+        if not cg.m:
+            return share
+        gs = np.add.reduceat(share, cg.group_start[:-1], axis=0)[cg.grp]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(gs > 0, share / np.where(gs > 0, gs, 1.0), 0.0)
 
     @property
     def size(self) -> int:
@@ -153,6 +164,7 @@ class DrawPlan:
         self.cg = cg
         self.factors = factors
         self.skipped: list[str] = []
+        self._tri: dict[str, tuple[np.ndarray, ...]] = {}
         n, m = cg.n, cg.m
         self.node_items: dict[str, tuple[np.ndarray, Any]] = {}
         for attr in ("value", "capacity", "external_input"):
@@ -219,9 +231,28 @@ class DrawPlan:
 
     # -------------------------------------------------------------------------------------
     def values(self, attr: str, u: np.ndarray) -> np.ndarray:
-        """Draws of every item of ``attr`` for the chunk's points ``u`` (B, D): (items, B)."""
+        """Draws of every item of ``attr`` for the chunk's points ``u`` (B, D): (items, B).
+
+        Ranges that are all triangular take a fast path with the per-item constants computed
+        once (the same formula as :func:`~supplygraph.uncertainty.sampling.quantile`).
+        """
         it = self.factors.items[attr]
-        return quantile(u[:, it.factor].T, it.low, it.mode, it.high, it.dist)
+        f = it.factor
+        contiguous = len(f) > 0 and f[-1] - f[0] == len(f) - 1 and bool(np.all(np.diff(f) == 1))
+        pts = u[:, f[0] : f[-1] + 1].T if contiguous else u[:, f].T
+        if it.dist.any():
+            return quantile(pts, it.low, it.mode, it.high, it.dist)
+        if attr not in self._tri:
+            a, c, b = it.low[:, None], it.mode[:, None], it.high[:, None]
+            w = b - a
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fc = np.where(w > 0, (c - a) / np.where(w > 0, w, 1.0), 0.5)
+            self._tri[attr] = (a, b, fc, (c - a) * w, (b - c) * w)
+        a, b, fc, ca, bc = self._tri[attr]
+        below = pts < fc
+        r = np.where(below, pts * ca, (1.0 - pts) * bc)
+        np.sqrt(np.maximum(r, 0.0, out=r), out=r)
+        return np.minimum(np.maximum(np.where(below, a + r, b - r), a), b)
 
     def cuts(self, u: np.ndarray) -> list[np.ndarray]:
         """The cut of every shock per draw, shape (B,) each."""
@@ -294,12 +325,6 @@ class DrawPlan:
             denom = inflow[cg.tgt]
             share = np.where(denom > 0, flow / np.where(denom > 0, denom, 1.0), 0.0)
             ext = np.where(inflow > 0, ext_in / np.where(inflow > 0, inflow, 1.0), 1.0)
-        if cg.m:
-            gs = np.add.reduceat(share, cg.group_start[:-1], axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                wgrp = np.where(gs[cg.grp] > 0, share / np.where(gs[cg.grp] > 0, gs[cg.grp], 1), 0)
-        else:
-            wgrp = share
         baseline = np.where(~np.isnan(value), value, np.where(inflow > 0, inflow, outflow))
         cap, keep = self.caps(u)
         return DrawArrays(
@@ -314,8 +339,8 @@ class DrawPlan:
             baseline=baseline,
             capacity=capacity,
             cap=cap,
-            wgrp=wgrp,
             u=u,
+            cg=cg,
         )
 
 
@@ -466,47 +491,73 @@ def _cyclic_level(
     tol: float,
     max_iter: int,
 ) -> np.ndarray:
-    """``h`` of a level holding cyclic components, for every column."""
+    """``h`` of a level holding cyclic components, for every column.
+
+    The level's acyclic nodes depend on earlier levels only and are computed once; the
+    iterations and solves run on the nodes of its cyclic components alone.
+    """
     a, b = int(cg.level_nptr[k]), int(cg.level_nptr[k + 1])
     ea, eb = int(cg.level_eptr[k]), int(cg.level_eptr[k + 1])
-    nl, B = b - a, h.shape[1]
+    nl = b - a
     src, tgt = cg.src[ea:eb], cg.tgt[ea:eb] - a
     intra = src >= a
-    cl = cg.closed_node[a:b] if closed is not None else None
+    cyc = np.flatnonzero(cg.cyclic_node[a:b])
+    local = np.full(nl, -1, dtype=np.int64)
+    local[cyc] = np.arange(len(cyc))
+    cl = cg.closed_node[a:b][cyc] if closed is not None else None
+    fixed = closed[a:b][cyc] if closed is not None else None
     if model == "linear":
         known = _segment_sum(w[ea:eb][~intra] * h[src[~intra]], tgt[~intra], nl)
-        rhs = cap[a:b] * (known + ext[a:b])
-        ti, si = tgt[intra], src[intra] - a
-        wi = w[ea:eb][intra] * cap[a:b][ti]
+        out = cap[a:b] * (known + ext[a:b])
+        rhs = out[cyc]
+        ti, si = local[tgt[intra]], local[src[intra] - a]
+        wi = w[ea:eb][intra] * cap[a:b][tgt[intra]]
         if cl is not None and cl.any():
-            rhs[cl] = closed[a:b][cl]  # type: ignore[index]
+            rhs[cl] = fixed[cl]  # type: ignore[index]
             drop = cl[ti]
             ti, si, wi = ti[~drop], si[~drop], wi[~drop]
-        return _solve_linear(cg, a, nl, ti, si, wi, rhs, tol, max_iter)
+        out[cyc] = _solve_linear(cg, a + cyc, ti, si, wi, rhs, tol, max_iter)
+        return out
     ga, gb = int(cg.level_gptr[k]), int(cg.level_gptr[k + 1])
-    x = np.ones((nl, B))
-    if cl is not None and cl.any():
-        x[cl] = closed[a:b][cl]  # type: ignore[index]
-    active = np.ones(B, dtype=bool)
     work = h.copy()
+    work[a:b][cyc] = 1.0
+    if cl is not None and cl.any():
+        work[a + cyc[cl]] = fixed[cl]  # type: ignore[index]
+    out = _leontief_level(cg, a, b, ea, eb, ga, gb, w, work, ext, cap)
+    # the cyclic nodes' edges and input groups (contiguous runs per target, as in cg)
+    e_idx = ea + np.flatnonzero(cg.cyclic_node[tgt + a])
+    g_all = cg.grp[e_idx]
+    g_first = np.flatnonzero(np.r_[True, g_all[1:] != g_all[:-1]]) if len(e_idx) else e_idx
+    g_node = local[cg.group_node[g_all[g_first]] - a] if len(e_idx) else e_idx
+    n_first = np.flatnonzero(np.r_[True, g_node[1:] != g_node[:-1]]) if len(g_node) else g_node
+    rows = g_node[n_first]
+    e_c = ext[a:b][cyc]
+    cap_c = cap[a:b][cyc]
+    x = work[a + cyc]
+    w_c = w[e_idx]
+    src_c = cg.src[e_idx]
+    active = np.ones(h.shape[1], dtype=bool)
     for _ in range(max_iter):
-        work[a:b] = x
-        new = _leontief_level(cg, a, b, ea, eb, ga, gb, w, work, ext, cap)
+        work[a + cyc] = x
+        gsum = np.add.reduceat(w_c * work[src_c], g_first, axis=0)
+        m = np.ones_like(x)
+        m[rows] = np.minimum.reduceat(gsum, n_first, axis=0)
+        new = cap_c * (e_c + (1.0 - e_c) * m)
         if cl is not None and cl.any():
-            new[cl] = closed[a:b][cl]  # type: ignore[index]
-        delta = np.max(np.abs(new - x), axis=0) if nl else np.zeros(B)
+            new[cl] = fixed[cl]  # type: ignore[index]
+        delta = np.max(np.abs(new - x), axis=0) if len(cyc) else np.zeros(h.shape[1])
         x = np.where(active[None, :], new, x)
         active &= delta > tol
         if not active.any():
-            return x
+            out[cyc] = x
+            return out
     msg = f"leontief propagation did not converge on a cycle through {cg.nodes[a]!r}"
     raise SupplyGraphError(msg)
 
 
 def _solve_linear(
     cg: CompiledGraph,
-    a: int,
-    nl: int,
+    pos: np.ndarray,
     ti: np.ndarray,
     si: np.ndarray,
     wi: np.ndarray,
@@ -514,27 +565,59 @@ def _solve_linear(
     tol: float,
     max_iter: int,
 ) -> np.ndarray:
-    """Solve ``x = W x + rhs`` per column (W per column: edges ``si -> ti`` with weights wi)."""
+    """Solve ``x = W x + rhs`` per column (W per column: edges ``si -> ti`` with weights wi).
+
+    Fixed-point sweeps over the whole level, each column stopping when it settles (as
+    :mod:`supplygraph.analysis.cyclic_levels` does for scenarios); columns still moving after
+    :data:`LINEAR_SWEEPS` sweeps (feedback close to 1) are solved exactly, component by
+    component (a batched dense solve up to :data:`DENSE_CYCLE` nodes, else sparse LU).
+    """
+    x, active = _iterate(ti, si, wi, rhs, tol, min(max_iter, LINEAR_SWEEPS), strict=False)
+    if not active.any():
+        return x
+    cols = np.flatnonzero(active)
+    x[:, cols] = _solve_exact(cg, pos, ti, si, wi[:, cols], rhs[:, cols])
+    return x
+
+
+#: Fixed-point sweeps of a linear cyclic level before the columns still moving are solved
+#: exactly.
+LINEAR_SWEEPS = 1_000
+
+
+def _solve_exact(
+    cg: CompiledGraph,
+    pos: np.ndarray,
+    ti: np.ndarray,
+    si: np.ndarray,
+    wi: np.ndarray,
+    rhs: np.ndarray,
+) -> np.ndarray:
+    """``x = W x + rhs`` exactly, per component and column (rows: positions ``pos``)."""
     B = rhs.shape[1]
     x = rhs.copy()
-    comp = cg.comp[a : a + nl]
-    # component of each level position (components are contiguous), their sizes
+    nl = len(pos)
+    comp = cg.comp[pos]
     starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
     sizes = np.diff(np.r_[starts, nl])
     local = np.arange(nl) - np.repeat(starts, sizes)
     comp_of = np.repeat(np.arange(len(starts)), sizes)
     ecomp = comp_of[ti]
     for size in np.unique(sizes).tolist():
-        if size == 1 and not (ti == si).any():
-            continue
         which = np.flatnonzero(sizes == size)
         if size > DENSE_CYCLE:
+            import scipy.sparse as sp
+            from scipy.sparse.linalg import splu
+
             for c in which.tolist():
                 p0 = int(starts[c])
                 sel = ecomp == c
-                x[p0 : p0 + size] = _iterate(
-                    ti[sel] - p0, si[sel] - p0, wi[sel], rhs[p0 : p0 + size], tol, max_iter
-                )
+                for j in range(B):
+                    M = sp.csc_matrix(
+                        (wi[sel, j], (ti[sel] - p0, si[sel] - p0)), shape=(size, size)
+                    )
+                    lhs = (sp.identity(size, format="csc") - M).tocsc()
+                    x[p0 : p0 + size, j] = splu(lhs).solve(rhs[p0 : p0 + size, j])
             continue
         slot = np.full(len(starts), -1, dtype=np.int64)
         slot[which] = np.arange(len(which))
@@ -549,7 +632,7 @@ def _solve_linear(
             sol = np.linalg.solve(M, r[..., None])[..., 0]
         except np.linalg.LinAlgError:
             msg = (
-                f"a cycle through {cg.nodes[a + int(starts[which[0]])]!r} has no input from "
+                f"a cycle through {cg.nodes[int(pos[starts[which[0]]])]!r} has no input from "
                 "outside it in some draw (its system is singular)"
             )
             raise SupplyGraphError(msg) from None
@@ -564,21 +647,29 @@ def _iterate(
     rhs: np.ndarray,
     tol: float,
     max_iter: int,
-) -> np.ndarray:
-    """``x = W x + rhs`` by fixed-point sweeps, each column stopping when it settles."""
+    *,
+    strict: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``x = W x + rhs`` by fixed-point sweeps, each column stopping when it settles.
+
+    Returns ``(x, active)``: the columns still moving after ``max_iter`` sweeps are flagged
+    (``strict``: raise instead).
+    """
     x = rhs.copy()
     active = np.ones(rhs.shape[1], dtype=bool)
     o = np.argsort(ti, kind="stable")
     ti, si, wi = ti[o], si[o], wi[o]
     for _ in range(max_iter):
         new = rhs + _segment_sum(wi * x[si], ti, len(x))
-        delta = np.max(np.abs(new - x), axis=0)
+        delta = np.max(np.abs(new - x), axis=0) if len(x) else np.zeros(x.shape[1])
         x = np.where(active[None, :], new, x)
         active &= delta > tol
         if not active.any():
-            return x
-    msg = "linear propagation did not converge on a large cycle (feedback close to 1)"
-    raise SupplyGraphError(msg)
+            return x, active
+    if strict:
+        msg = "linear propagation did not converge on a large cycle (feedback close to 1)"
+        raise SupplyGraphError(msg)
+    return x, active
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ lists them in :attr:`Factors.not_drawn`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from supplygraph.errors import InputError
 from supplygraph.schema import RANGE_ATTRS, range_columns
@@ -102,21 +102,11 @@ class Factors:
         return f"{self.dim} independent inputs drive {cells} ranged numbers"
 
 
-def _num(x: Any) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 class _Builder:
     def __init__(self, distribution: str | None) -> None:
         self.names: list[str] = []
         self.groups: dict[str, int] = {}
-        self.rows: dict[str, list[tuple[Any, float, float, float, int, int]]] = {}
+        self.parts: dict[str, list[tuple[Any, ...]]] = {}
         self.override = distribution
 
     def factor(self, name: str, group: Any) -> int:
@@ -128,6 +118,53 @@ class _Builder:
             return self.groups[key]
         self.names.append(name)
         return len(self.names) - 1
+
+    def add_many(
+        self,
+        attr: str,
+        keys: list[Any],
+        low: np.ndarray,
+        mode: np.ndarray,
+        high: np.ndarray,
+        dists: list[Any],
+        groups: list[Any],
+        names: list[str],
+        wheres: list[str],
+    ) -> None:
+        """Add the ranged cells of one attribute (checked; zero-width ranges left out)."""
+        bad = np.flatnonzero(~((low <= mode) & (mode <= high)))
+        if len(bad):
+            i = int(bad[0])
+            msg = (
+                f"{wheres[i]}: the range must run low <= value <= high, got "
+                f"{low[i]:g}, {mode[i]:g}, {high[i]:g}"
+            )
+            raise InputError(msg)
+        codes = np.zeros(len(keys), dtype=np.int64)
+        known: dict[Any, int] = {}
+        for i, d in enumerate(dists):
+            name = self.override or (d if isinstance(d, str) and d else None)
+            if name not in known:
+                known[name] = dist_code(name, wheres[i])
+            codes[i] = known[name]
+        live = np.flatnonzero(high > low)  # a range of zero width is certain
+        if not len(live):
+            return
+        factor = np.fromiter(
+            (self.factor(names[i], groups[i]) for i in live.tolist()),
+            dtype=np.int64,
+            count=len(live),
+        )
+        self.parts.setdefault(attr, []).append(
+            (
+                [keys[i] for i in live.tolist()],
+                low[live],
+                mode[live],
+                high[live],
+                codes[live],
+                factor,
+            )
+        )
 
     def add(
         self,
@@ -141,30 +178,22 @@ class _Builder:
         name: str,
         where: str,
     ) -> None:
-        if not low <= mode <= high:
-            msg = (
-                f"{where}: the range must run low <= value <= high, got {low:g}, {mode:g}, {high:g}"
-            )
-            raise InputError(msg)
-        if high <= low:
-            return  # a range of zero width is certain
-        code = dist_code(self.override or (dist if isinstance(dist, str) and dist else None), where)
-        self.rows.setdefault(attr, []).append(
-            (key, low, mode, high, code, self.factor(name, group))
+        one = np.asarray
+        self.add_many(
+            attr, [key], one([low]), one([mode]), one([high]), [dist], [group], [name], [where]
         )
 
     def build(self) -> Factors:
         items = {}
-        for attr, rows in self.rows.items():
-            keys, lo, mo, hi, code, fac = zip(*rows, strict=True)
+        for attr, parts in self.parts.items():
             items[attr] = RangeItems(
                 attr=attr,
-                keys=list(keys),
-                low=np.asarray(lo, dtype=float),
-                mode=np.asarray(mo, dtype=float),
-                high=np.asarray(hi, dtype=float),
-                dist=np.asarray(code, dtype=np.int64),
-                factor=np.asarray(fac, dtype=np.int64),
+                keys=[k for part in parts for k in part[0]],
+                low=np.concatenate([part[1] for part in parts]).astype(float),
+                mode=np.concatenate([part[2] for part in parts]).astype(float),
+                high=np.concatenate([part[3] for part in parts]).astype(float),
+                dist=np.concatenate([part[4] for part in parts]).astype(np.int64),
+                factor=np.concatenate([part[5] for part in parts]).astype(np.int64),
             )
         return Factors(names=self.names, items=items)
 
@@ -218,25 +247,18 @@ def collect(
     b = _Builder(distribution)
     present: set[str] = set()
     node_attrs = [a for a in RANGE_ATTRS["nodes"] if a in wanted]
-    for n, d in G.nodes(data=True):
-        for attr in RANGE_ATTRS["nodes"]:
-            lo_c, hi_c = range_columns(attr)
-            if lo_c not in d and hi_c not in d:
-                continue
-            present.add(attr)
-            if attr not in node_attrs:
-                continue
-            _add_cell(b, attr, n, d, f"node {n!r}", f"{attr} {n}")
     edge_attrs = [a for a in RANGE_ATTRS["edges"] if a in wanted]
-    for u, v, d in G.edges(data=True):
-        for attr in RANGE_ATTRS["edges"]:
+    node_recs = list(G.nodes(data=True))
+    edge_recs = [((u, v), d) for u, v, d in G.edges(data=True)]
+    for table, recs, attrs in (("nodes", node_recs, node_attrs), ("edges", edge_recs, edge_attrs)):
+        for attr in RANGE_ATTRS[table]:
             lo_c, hi_c = range_columns(attr)
-            if lo_c not in d and hi_c not in d:
+            sel = [(k, d) for k, d in recs if lo_c in d or hi_c in d]
+            if not sel:
                 continue
             present.add(attr)
-            if attr not in edge_attrs:
-                continue
-            _add_cell(b, attr, (u, v), d, f"edge {u!r} -> {v!r}", f"{attr} {u}->{v}")
+            if attr in attrs:
+                _add_cells(b, table, attr, sel)
     for i, shock in enumerate(shocks or ()):
         unc = getattr(shock, "uncertain", None)
         if unc is None:
@@ -259,27 +281,61 @@ def collect(
     return out
 
 
-def _add_cell(b: _Builder, attr: str, key: Any, d: dict[str, Any], where: str, name: str) -> None:
+def _numbers(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(numbers with NaN for blanks and text, mask of cells that hold text that is no number)."""
+    arr = np.asarray(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
+    blank = np.fromiter(
+        (v is None or (isinstance(v, float) and v != v) for v in values),
+        dtype=bool,
+        count=len(values),
+    )
+    return arr, np.isnan(arr) & ~blank
+
+
+def _where(table: str, key: Any) -> str:
+    return f"node {key!r}" if table == "nodes" else f"edge {key[0]!r} -> {key[1]!r}"
+
+
+def _add_cells(b: _Builder, table: str, attr: str, sel: list[tuple[Any, dict[str, Any]]]) -> None:
+    """Check and add the ranged cells of one attribute (vectorised over the cells)."""
     lo_c, hi_c = range_columns(attr)
-    value = _num(d.get(attr))
-    if value is None:
-        msg = f"{where}: {lo_c}/{hi_c} are given but {attr} is missing (a range needs its value)"
-        raise InputError(msg)
-    low = _num(d.get(lo_c))
-    high = _num(d.get(hi_c))
-    for col, raw, num in ((lo_c, d.get(lo_c), low), (hi_c, d.get(hi_c), high)):
-        if raw is not None and not (isinstance(raw, float) and math.isnan(raw)) and num is None:
-            msg = f"{where}: {col} is not a number: {raw!r}"
+    keys = [k for k, _ in sel]
+    value, _ = _numbers([d.get(attr) for _, d in sel])
+    low, bad_l = _numbers([d.get(lo_c) for _, d in sel])
+    high, bad_h = _numbers([d.get(hi_c) for _, d in sel])
+    for bad, col in ((bad_l, lo_c), (bad_h, hi_c)):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            msg = f"{_where(table, keys[i])}: {col} is not a number: {sel[i][1].get(col)!r}"
             raise InputError(msg)
-    lo = value if low is None else low
-    hi = value if high is None else high
-    if lo > value:
-        msg = f"{where}: {lo_c} {lo:g} is above {attr} {value:g}"
+    missing = np.isnan(value)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        msg = (
+            f"{_where(table, keys[i])}: {lo_c}/{hi_c} are given but {attr} is missing "
+            "(a range needs its value)"
+        )
         raise InputError(msg)
-    if hi < value:
-        msg = f"{where}: {hi_c} {hi:g} is below {attr} {value:g}"
-        raise InputError(msg)
-    b.add(attr, key, lo, value, hi, d.get(f"{attr}_dist"), d.get(f"{attr}_group"), name, where)
+    lo = np.where(np.isnan(low), value, low)
+    hi = np.where(np.isnan(high), value, high)
+    for bad, col, bound, verb in ((lo > value, lo_c, lo, "above"), (hi < value, hi_c, hi, "below")):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            msg = f"{_where(table, keys[i])}: {col} {bound[i]:g} is {verb} {attr} {value[i]:g}"
+            raise InputError(msg)
+    sep = "->" if table == "edges" else ""
+    names = [f"{attr} {k[0]}{sep}{k[1]}" if sep else f"{attr} {k}" for k in keys]
+    b.add_many(
+        attr,
+        keys,
+        lo,
+        value,
+        hi,
+        [d.get(f"{attr}_dist") for _, d in sel],
+        [d.get(f"{attr}_group") for _, d in sel],
+        names,
+        [_where(table, k) for k in keys],
+    )
 
 
 def apply_draw(

@@ -11,12 +11,12 @@ Sampling methods (``sampling=``)
     A Latin hypercube (``scipy.stats.qmc.LatinHypercube``): each factor's range is cut into
     ``N`` equal-probability strata, each hit once.
 ``"random"``
-    Independent uniform draws (``numpy.random.default_rng``), in blocks of
-    :data:`BLOCK` draws seeded by ``(seed, block number)``.
+    Independent uniform draws (``numpy.random.default_rng``), draw ``i`` from its own stream
+    seeded by ``(seed, i)``.
 
 Draw ``i`` is the same whatever chunk it is computed in: the Sobol' sequence is skipped ahead
-to the chunk's first point, the Latin hypercube is drawn once, and the pseudo-random stream is
-cut in fixed blocks.
+to the chunk's first point, the Latin hypercube is drawn once, and every pseudo-random draw has
+its own stream.
 
 Distributions (``x_dist`` column, ``dist`` key, or ``distribution=`` for every range)
 ------------------------------------------------------------------------------------------
@@ -48,7 +48,6 @@ from supplygraph.errors import InputError
 from supplygraph.schema import DISTRIBUTIONS
 
 __all__ = [
-    "BLOCK",
     "SAMPLINGS",
     "DrawSpec",
     "UnitSampler",
@@ -60,9 +59,6 @@ __all__ = [
 
 #: Sampling methods, the default first.
 SAMPLINGS: tuple[str, ...] = ("sobol", "lhs", "random")
-
-#: Draws per pseudo-random block (``sampling="random"``).
-BLOCK = 256
 
 #: The most factors scrambled Sobol' points support (scipy's direction numbers).
 SOBOL_MAX_DIM = 21_201
@@ -201,12 +197,19 @@ def quantile(
     code = np.asarray(dist)
     tri = code == 0
     if tri.any():
-        uu, aa, bb, cc, ww = u[tri], a[tri], b[tri], c[tri], width[tri]
+        every = bool(tri.all())
+        uu = u if every else u[tri]
+        aa, bb, cc, ww = (x if every else x[tri] for x in (a, b, c, width))
         with np.errstate(invalid="ignore", divide="ignore"):
             fc = np.where(ww > 0, (cc - aa) / np.where(ww > 0, ww, 1.0), 0.5)
-        left = aa + np.sqrt(np.maximum(uu * ww * (cc - aa), 0.0))
-        right = bb - np.sqrt(np.maximum((1.0 - uu) * ww * (bb - cc), 0.0))
-        out[tri] = np.where(uu < fc, left, right)
+        below = uu < fc
+        # one square root: sqrt(u w (c - a)) below the mode, sqrt((1 - u) w (b - c)) above
+        r = np.sqrt(np.maximum(np.where(below, uu * (cc - aa), (1.0 - uu) * (bb - cc)) * ww, 0.0))
+        x = np.where(below, aa + r, bb - r)
+        if every:
+            out = x
+        else:
+            out[tri] = x
     uni = code == 1
     if uni.any():
         out[uni] = a[uni] + u[uni] * width[uni]
@@ -271,14 +274,10 @@ class UnitSampler:
                 engine = _engine("LatinHypercube", self.dim, self.spec.seed)
                 self._lhs = np.asarray(engine.random(self.spec.n))
             return self._lhs[start:stop]
-        first, last = int(start) // BLOCK, (int(stop) - 1) // BLOCK
-        parts = [
-            np.random.default_rng([self.spec.seed, b]).random((BLOCK, self.dim))
-            for b in range(first, last + 1)
-        ]
-        whole = np.vstack(parts)
-        offset = int(start) - first * BLOCK
-        return whole[offset : offset + n]
+        out = np.empty((n, self.dim))
+        for k, i in enumerate(range(int(start), int(stop))):
+            out[k] = np.random.default_rng([self.spec.seed, i]).random(self.dim)
+        return out
 
 
 def _engine(name: str, dim: int, seed: int, **kwargs: Any) -> Any:
