@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from supplygraph.analysis.scenarios import Scenario
     from supplygraph.analysis.shocks import Shock
 
-__all__ = ["TimelineResult", "timeline"]
+__all__ = ["TimelineDraws", "TimelineResult", "timeline", "timeline_draws"]
 
 #: Output below 1 - SHORTAGE_TOL counts as a shortage (guards against rounding noise).
 SHORTAGE_TOL = 1e-9
