@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     loop, diff = loop_seconds(G, mc, n1k, 20, one_tl, shocks, got_tl)
     row("built-in chain, timeline (365 days), no response", n1k, sec, loop, 20, diff)
 
-    from supplygraph.uncertainty.experiments import concentration_draws
+    from supplygraph.analysis.concentration import concentration_draws
 
     sec, (_, mc) = timed(lambda: concentration_draws(G, DrawSpec(n10k, seed=0)), 3)
     rows_hhi = mc.rows["hhi"]

@@ -97,8 +97,4 @@ html_context = {"default_mode": "light"}
 # -- narrowly scoped suppressions -----------------------------------------------------------------
 # Docstrings shown as preformatted text instead of parsed, because their reST does not parse and
 # their module is being rewritten elsewhere (remove an entry once the module's docstring parses).
-sgdocs_verbatim = {
-    # issue 15 (Parquet inputs, a restructured load path) rewrites io/: the header table in the
-    # module docstring has a first column wider than its border ("Malformed table").
-    "supplygraph.io.tables": "issue 15",
-}
+sgdocs_verbatim = {}

@@ -184,10 +184,10 @@ def test_dask_local_cluster_identical():
 
 def test_unreachable_scheduler_is_a_clean_error(monkeypatch):
     pytest.importorskip("dask.distributed")
-    from supplygraph import parallel
+    from supplygraph.analysis import workers
     from supplygraph.errors import SupplyGraphError
 
-    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(workers, "CONNECT_TIMEOUT", "1s")
     G = layered_graph(40, seed=1, cycles=False)
     with pytest.raises(SupplyGraphError, match="cannot reach the Dask scheduler"):
         sweep(G, model="leontief", scheduler="tcp://127.0.0.1:1")

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 import supplygraph as sg
 from supplygraph.analysis.optimal import build_lp
 from supplygraph.analysis.propagation import cut_arrays, propagate
-from supplygraph.analysis.response import Response, build_problem
+from supplygraph.analysis.response_arrays import build_problem
+from supplygraph.analysis.response_options import Response
 from supplygraph.analysis.rules import solve_rules, waterfill
 from supplygraph.analysis.shocks import resolve_shocks
 from supplygraph.compiled import compile_graph

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import supplygraph as sg
-from supplygraph.analysis.response import Response
+from supplygraph.analysis.response_options import Response
 from supplygraph.analysis.scenarios import parse_scenario
 from supplygraph.errors import ScenarioError
 
@@ -158,6 +158,30 @@ def test_stockpile_under_the_rules_needs_less_stock():
     assert float(rules.loc[0, "added_days"]) == pytest.approx(10.25, abs=0.002)
 
 
-def test_optimal_timeline_is_refused_with_a_clear_message():
-    with pytest.raises(ScenarioError, match="day by day"):
-        sg.timeline(ramp_graph(), "A", response="optimal")
+def test_stockpile_refuses_the_optimal_response_with_a_clear_message():
+    with pytest.raises(ScenarioError, match="use mitigate"):
+        sg.stockpile(ramp_graph(), "A", target_nodes=["X"], response="optimal")
+
+
+def test_optimal_timeline_bounds_the_rules_and_no_response():
+    # the ramp case: rules run short on day 17 (see above); the optimum cannot keep X whole
+    # past the week that contains day 17 (days 14-20), and says so as its upper bound
+    G = ramp_graph(ramp_delay_days=10.0, ramp_days=20.0)
+    G.nodes["X"]["inventory_days"] = 8.0
+    rules = sg.timeline(G, "A", horizon=60, response="rules")
+    opt = sg.timeline(G, "A", horizon=60, response="optimal")
+    assert rules.end_uses.loc["e", "time_to_shortage"] == 17
+    assert opt.end_uses.loc["e", "time_to_shortage"] == 20
+    assert any("upper bound" in a for a in opt.assumptions)
+
+
+@pytest.mark.parametrize("name", ["april-2025-licences", "full-separation-ban"])
+def test_optimal_timeline_never_runs_short_before_the_rules(name):
+    G = sg.load("rare-earths")
+    sc = sg.get_scenario(name)
+    tts = {
+        r: sg.timeline(G, sc, response=r).end_uses["time_to_shortage"].fillna(np.inf).sort_index()
+        for r in ("none", "rules", "optimal")
+    }
+    assert (tts["optimal"] >= tts["rules"]).all()
+    assert (tts["rules"] >= tts["none"]).all()

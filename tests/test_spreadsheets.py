@@ -669,7 +669,8 @@ def test_column_wise_reading_equals_cell_by_cell(
 ) -> None:
     import pandas as pd
 
-    import supplygraph.io.tables as tables_module
+    import supplygraph.io.arrow as arrow_module
+    import supplygraph.io.frames as frames_module
     import supplygraph.validate_tables as validate_module
 
     nodes, edges = _mixed_rows(random.Random(f"{how}{bad}"), bad)
@@ -677,7 +678,9 @@ def test_column_wise_reading_equals_cell_by_cell(
         assert not any(";" in c or "\n" in c for r in nodes + edges for c in r)
     path = _write_mixed(tmp_path / "in", nodes, edges, how)
     fast, fast_out = _read_and_validate(path)
-    monkeypatch.setattr(tables_module, "_FAST", False)
+    monkeypatch.setattr(frames_module, "_FAST", False)
+    monkeypatch.setattr(arrow_module, "_FAST", False)
+    monkeypatch.setattr(arrow_module, "_CSV_FAST", False)
     monkeypatch.setattr(validate_module, "_FAST", False)
     slow, slow_out = _read_and_validate(path)
     assert fast_out == slow_out
@@ -697,7 +700,8 @@ def test_plain_csv_lines_split_as_the_csv_module_reads() -> None:
     import csv
     import io
 
-    from supplygraph.io.tables import _plain_csv_lines, _RawTable
+    from supplygraph.io.csv_text import _plain_csv_lines
+    from supplygraph.io.rows import _RawTable
 
     rng = random.Random(7)
     alphabet = ["a", "b", ",", ";", "\t", "\n", "\r\n", "\r", " ", "\u2028", "\x0b", "é", '"']

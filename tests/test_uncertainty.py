@@ -253,7 +253,7 @@ def test_timeline_draws_equal_a_per_draw_loop():
 def test_sweep_draws_equal_a_per_draw_loop(by, model):
     G = ranged_graph(40, seed=5, cycles=False)
     table = sg.sweep(G, by=by, model=model, draws=DrawSpec(6, seed=1), progress=False)
-    from supplygraph.uncertainty.experiments import removal_draws
+    from supplygraph.analysis.disruption_draws import removal_draws
 
     labels = (
         table["node"].tolist()
@@ -290,7 +290,7 @@ def test_chokepoint_and_concentration_draws_equal_a_per_draw_loop():
     spec = DrawSpec(5, seed=3)
     cp = sg.chokepoints(G, draws=spec)
     conc = sg.concentration(G, draws=spec)
-    from supplygraph.uncertainty.experiments import concentration_draws
+    from supplygraph.analysis.concentration import concentration_draws
 
     _, mc = concentration_draws(G, spec)
     U = mc.unit_points()
@@ -438,7 +438,7 @@ def test_chunking_does_not_change_a_draw(monkeypatch):
 
 def test_dask_gives_identical_draws():
     distributed = pytest.importorskip("distributed")
-    from supplygraph.uncertainty.experiments import concentration_draws
+    from supplygraph.analysis.concentration import concentration_draws
     from supplygraph.uncertainty.montecarlo import run
 
     G = ranged_graph(40, seed=4)

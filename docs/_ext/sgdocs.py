@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import inspect
@@ -104,6 +105,19 @@ def _is_documented_kind(obj: Any) -> str:
 
 
 @functools.cache
+def _assigned_names(module: str) -> frozenset[str]:
+    """Names a module assigns at top level (not the ones it imports)."""
+    source = inspect.getsource(importlib.import_module(module))
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(names)
+
+
+@functools.cache
 def api_homes() -> dict[str, dict[str, str]]:
     """Return ``module -> {public name -> the module that documents it}``.
 
@@ -123,11 +137,13 @@ def api_homes() -> dict[str, dict[str, str]]:
                 defined = getattr(obj, "__module__", m)
                 if defined in alls and name in alls[defined]:
                     home = defined
-            else:
+            elif name not in _assigned_names(m):
+                # a constant imported from another public module: documented where assigned
                 for other in modules:
                     if (
-                        other.startswith(m + ".")
+                        other != m
                         and name in alls[other]
+                        and name in _assigned_names(other)
                         and getattr(importlib.import_module(other), name) is obj
                     ):
                         home = other
@@ -149,11 +165,20 @@ def _module_page(name: str, homes: dict[str, str]) -> str:
     plain_data = [n for n in own if n not in members]
     title = f"``{name}``"
     lines = [title, "=" * len(title), "", f".. automodule:: {name}"]
-    lines += [f"   :members: {', '.join(members)}"] if members else ["   :no-members:"]
+    elsewhere = {n: home for n, home in homes.items() if home != name}
+    # conf.py's ``autodoc_default_options["members"] = True`` replaces an explicit member list
+    # (Sphinx keeps an explicit value only when the default is a string), so the module's whole
+    # ``__all__`` is documented: names documented elsewhere, or below as autodata, are excluded
+    skipped = sorted({*elsewhere, *plain_data})
+    if members:
+        lines.append(f"   :members: {', '.join(members)}")
+        if skipped:
+            lines.append(f"   :exclude-members: {', '.join(skipped)}")
+    else:
+        lines.append("   :no-members:")
     lines.append("")
     for n in plain_data:
         lines += [f".. autodata:: {name}.{n}", ""]
-    elsewhere = {n: home for n, home in homes.items() if home != name}
     if elsewhere:
         lines += [
             "Also importable from here (documented where they are defined):",

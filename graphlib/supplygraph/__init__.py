@@ -44,7 +44,7 @@ _API: dict[str, str] = {
     "Shock": "supplygraph.analysis.shocks",
     "disrupt": "supplygraph.analysis.disruption",
     "sweep": "supplygraph.analysis.disruption",
-    "Response": "supplygraph.analysis.response",
+    "Response": "supplygraph.analysis.response_options",
     "origin_shares": "supplygraph.analysis.origins",
     "load_scenario": "supplygraph.analysis.scenarios",
     "timeline": "supplygraph.analysis.timeline",

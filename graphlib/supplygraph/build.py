@@ -111,6 +111,7 @@ def graph_from_frames(
     file: str | None = None,
     strict: bool = False,
     validated: bool = False,
+    edge_rows: tuple[Any, Any] | None = None,
 ) -> nx.DiGraph:
     """Build a supply graph from a node table and an edge table.
 
@@ -138,7 +139,12 @@ def graph_from_frames(
     validated
         True when the tables were already checked (by
         :func:`supplygraph.validate_tables.validate_tables`, which reads spreadsheets); the
-        checks of :func:`supplygraph.validate.check_frames` are then not run again.
+        checks of :func:`supplygraph.validate.check_frames` are then not run again, and the
+        graph's nodes and edges are built on first use (:func:`supplygraph.tracked.deferred_graph`;
+        analyses compile straight from the tables meanwhile).
+    edge_rows
+        With ``validated``: the node-table row of each edge's supplier and customer, when
+        validation found them (:attr:`supplygraph.io.frames.Tables.edge_rows`).
 
     Returns
     -------
@@ -163,12 +169,42 @@ def graph_from_frames(
     (['mining', 'refining'], 8.0)
     """
 
-    from supplygraph.tracked import TrackedDiGraph
+    from supplygraph.tracked import TrackedDiGraph, deferred_graph
 
     problems = [] if validated else check_frames(nodes, edges, stages=stages, file=file)
     warnings = raise_on_errors(problems, strict=strict)
 
-    G = TrackedDiGraph()
+    if validated:
+        # built on first use: commands that only run the compiled arrays never build it
+        ends = edge_rows if edge_rows is not None else _edge_rows(nodes, edges)
+        G = deferred_graph(nodes, edges, lambda H: _fill_graph(H, nodes, edges), ends=ends)
+    else:
+        G = TrackedDiGraph()
+        _fill_graph(G, nodes, edges)
+
+    graph_attrs = dict(graph_attrs or {})
+    if stages is None:
+        if validated:
+            node_stages, stage_edges = _stage_links(nodes, *ends)
+        else:
+            node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
+            stage_edges = list(G.edges())
+        stages, acyclic = infer_stage_order(node_stages, stage_edges)
+        G.graph["stage_order_inferred"] = True
+        if not acyclic:
+            warnings.append(_warning("the stage graph has a cycle; stages kept in table order"))
+    else:
+        G.graph["stage_order_inferred"] = False
+    G.graph["stages"] = list(stages)
+    G.graph["name"] = name or graph_attrs.pop("name", None) or "supply graph"
+    G.graph.update(graph_attrs)
+    G.graph.setdefault("provenance", {})
+    G.graph["warnings"] = [str(p) for p in warnings]
+    return G
+
+
+def _fill_graph(G: nx.DiGraph, nodes: pd.DataFrame, edges: pd.DataFrame) -> None:
+    """Add the rows of a node and an edge table to ``G`` (duplicate pairs: flows added)."""
     node_ids, node_attrs = _attribute_rows(nodes, "id", NUMERIC_NODE_ATTRS)
     for node_id, attrs in zip(node_ids, node_attrs, strict=True):
         attrs.setdefault("label", node_id)
@@ -190,21 +226,37 @@ def graph_from_frames(
             else:
                 G.add_edge(u, v, **attrs)
 
-    graph_attrs = dict(graph_attrs or {})
-    node_stages = {n: d["stage"] for n, d in G.nodes(data=True)}
-    if stages is None:
-        stages, acyclic = infer_stage_order(node_stages, G.edges())
-        G.graph["stage_order_inferred"] = True
-        if not acyclic:
-            warnings.append(_warning("the stage graph has a cycle; stages kept in table order"))
-    else:
-        G.graph["stage_order_inferred"] = False
-    G.graph["stages"] = list(stages)
-    G.graph["name"] = name or graph_attrs.pop("name", None) or "supply graph"
-    G.graph.update(graph_attrs)
-    G.graph.setdefault("provenance", {})
-    G.graph["warnings"] = [str(p) for p in warnings]
-    return G
+
+def _edge_rows(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[Any, Any]:
+    """The node-table row of each edge's supplier and customer (-1 when not a node id).
+
+    Ids and endpoints are compared as written (validated tables hold trimmed text).
+    """
+    from supplygraph.columns import positions
+
+    return positions(edges["source"], nodes["id"]), positions(edges["target"], nodes["id"])
+
+
+def _stage_links(
+    nodes: pd.DataFrame, s_rows: Any, t_rows: Any
+) -> tuple[dict[int, str], list[tuple[int, int]]]:
+    """What :func:`infer_stage_order` needs from validated tables, without a graph.
+
+    One representative per stage (its first node, in table order) and one edge per linked
+    pair of stages: the same stage graph as the graph's nodes and edges give.
+    """
+    import numpy as np
+    import pandas as pd
+
+    stage = nodes["stage"]
+    codes, uniques = pd.factorize(stage.where(stage.notna()), use_na_sentinel=False)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    k = max(len(uniques), 1)
+    linked = codes[s_rows].astype(np.int64) * k + codes[t_rows]
+    pairs = np.flatnonzero(np.bincount(linked, minlength=k * k)) if k <= 2048 else np.unique(linked)
+    reps = {int(first[c]): uniques[c] for c in np.argsort(first).tolist()}
+    return reps, [(int(first[a]), int(first[b])) for a, b in zip(*divmod(pairs, k), strict=True)]
 
 
 def _attribute_rows(

@@ -6,6 +6,9 @@ in place invalidates it. The cache entry is checked by the graph's edit count wh
 counts its edits (a :class:`~supplygraph.tracked.TrackedDiGraph`, what :func:`supplygraph.load`
 returns: constant time), and otherwise against a fingerprint of everything the kernels read
 (node and edge counts, a hash of the node attributes and edge flows: one pass over the graph).
+A graph from :func:`supplygraph.load` whose networkx nodes and edges are not built yet
+(:func:`supplygraph.tracked.deferred_graph`) is compiled straight from its validated table
+columns, to the same arrays as from the built graph.
 
 Input shares
 ------------
@@ -41,6 +44,7 @@ edge's weight within its group (the weights of a group sum to 1).
 from __future__ import annotations
 
 import contextlib
+import operator
 import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -49,10 +53,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from supplygraph.tracked import edit_count
+from supplygraph.tracked import deferred_tables, edit_count
 
 if TYPE_CHECKING:
     import networkx as nx
+    import pandas as pd
     import scipy.sparse as sp
 
 __all__ = ["CompiledGraph", "compile_graph"]
@@ -308,15 +313,26 @@ class _Raw:
         ndict = getattr(G, "_node", None) or G.nodes
         self.nodes = list(succ)
         attrs = list(map(ndict.__getitem__, self.nodes))
-        # stage, country, value, external_input, end_use, unit: one list per attribute
-        self.cols = [list(map(dict.get, attrs, repeat(k))) for k in _NODE_KEYS]
+        n = len(attrs)
+        # stage, country, value, external_input, end_use, unit ...: one list per attribute (a
+        # list of None, without a pass, for an attribute no node has)
+        keys = set().union(*attrs)
+        self.cols = [
+            list(map(dict.get, attrs, repeat(k))) if k in keys else [None] * n for k in _NODE_KEYS
+        ]
         nbrs = list(succ.values())
         self.deg = list(map(len, nbrs))
         self.targets = list(chain.from_iterable(nbrs))
         edata = list(chain.from_iterable(map(dict.values, nbrs)))
+        ekeys = set().union(*edata)
+        m = len(edata)
         self.flows = list(map(dict.get, edata, repeat("flow")))
-        self.materials = list(map(dict.get, edata, repeat("material")))
-        self.max_scale = list(map(dict.get, edata, repeat("max_scale")))
+        self.materials = (
+            list(map(dict.get, edata, repeat("material"))) if "material" in ekeys else [None] * m
+        )
+        self.max_scale = (
+            list(map(dict.get, edata, repeat("max_scale"))) if "max_scale" in ekeys else [None] * m
+        )
         self.stages = tuple(G.graph.get("stages") or ())
         self.fingerprint = None
         if fingerprint:
@@ -397,7 +413,15 @@ def compile_graph(G: nx.DiGraph, *, check: bool = True) -> CompiledGraph:
             fp = None
     if cached is not None and fp is not None and cached[0] == fp:
         return cached[1]
-    cg = _build(G, raw if raw is not None else _Raw(G, fingerprint=False))
+    tables = deferred_tables(G)
+    if tables is not None:
+        # a graph loaded from tables and not yet materialised: compile from the columns
+        arrays = _arrays_from_frames(tables.nodes, tables.edges, tables.ends)
+        if arrays is None:  # duplicate connections: networkx merges them; let it
+            arrays = _arrays(_Raw(G, fingerprint=False))
+    else:
+        arrays = _arrays(raw if raw is not None else _Raw(G, fingerprint=False))
+    cg = _build(G, arrays)
     with contextlib.suppress(TypeError):  # a graph class without weak references
         _CACHE[G] = (fp, cg)
     return cg
@@ -420,12 +444,13 @@ class _EdgeKeys:
         return ((nd[a], nd[b]) for a, b in zip(self.s.tolist(), self.t.tolist(), strict=True))
 
 
-def _codes(values: list[Any], preferred: list[str]) -> tuple[list[str], np.ndarray]:
+def _codes(values: Any, preferred: list[str]) -> tuple[list[str], np.ndarray]:
     names: list[str] = [str(s) for s in preferred]
     lookup = {s: i for i, s in enumerate(names)}
     import pandas as pd
 
-    raw_codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    raw_codes, uniques = pd.factorize(series, use_na_sentinel=False)
     remap = np.empty(len(uniques), dtype=np.int64)
     for i, v in enumerate(uniques):
         key = "" if v is None or (isinstance(v, float) and v != v) else str(v)
@@ -438,6 +463,7 @@ def _codes(values: list[Any], preferred: list[str]) -> tuple[list[str], np.ndarr
 
 
 def _floats(values: list[Any]) -> np.ndarray:
+    """Numbers, 0 where absent (None), NaN or not a number."""
     try:
         out = np.array(values, dtype=float)
     except (TypeError, ValueError):
@@ -445,11 +471,26 @@ def _floats(values: list[Any]) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0)
 
 
+def _values(values: list[Any]) -> np.ndarray:
+    """Node values: NaN where absent (None), 0 where NaN or not a number (as :func:`_num`)."""
+    try:
+        out = np.array(values, dtype=float)  # None -> NaN
+    except (TypeError, ValueError):
+        return np.array([np.nan if x is None else _num(x) for x in values], dtype=float)
+    nan = np.isnan(out)
+    if nan.any():
+        present = np.fromiter(map(operator.is_not, values, repeat(None)), bool, len(values))
+        out[nan & present] = 0.0
+    return out
+
+
 def _optional_floats(values: list[Any], default: float) -> np.ndarray:
     """Numbers of an optional attribute; ``default`` where absent, blank or not a number."""
-    if not any(v is not None for v in values):
-        return np.full(len(values), default)
-    out = np.array([_num_or(v, default) for v in values], dtype=float)
+    try:
+        out = np.array(values, dtype=float)  # None -> NaN
+    except (TypeError, ValueError):
+        return np.array([_num_or(v, default) for v in values], dtype=float)
+    out[np.isnan(out)] = default
     return out
 
 
@@ -461,28 +502,146 @@ def _num_or(x: Any, default: float) -> float:
     return f if f == f else default
 
 
-def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
+@dataclass(eq=False)
+class _Arrays:
+    """What :func:`_build` reads, as arrays: from a graph (:func:`_arrays`) or from validated
+    tables (:func:`_arrays_from_frames`), with the same meaning.
+
+    Node arrays are in the graph's node order; edge arrays in its adjacency order (by supplier
+    position, then the order the edges were added). Absent attributes: ``value`` and
+    ``capacity`` NaN, ``ramp_days``/``ramp_delay_days``/``external_input`` 0, ``max_scale`` inf.
+    """
+
+    nodes: list[Any]
+    stage: Any  # list or Series (read by _codes)
+    country: Any
+    value: np.ndarray
+    external_input: np.ndarray
+    end_use: list[Any]
+    unit: list[Any]
+    capacity: np.ndarray
+    ramp_days: np.ndarray
+    ramp_delay_days: np.ndarray
+    src: np.ndarray
+    tgt: np.ndarray
+    flow: np.ndarray
+    material: list[Any]
+    max_scale: np.ndarray
+
+
+def _arrays(raw: _Raw) -> _Arrays:
+    """The arrays of a graph's one-pass extraction (blank or non-numeric values as absent)."""
     import pandas as pd
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
 
     nodes0 = raw.nodes
     n = len(nodes0)
-    node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
     stage_raw, country_raw, vals_raw, ext_raw, end_use0, unit0, cap_raw, ramp_raw, delay_raw = (
         raw.cols
     )
-    value0 = np.array([np.nan if x is None else _num(x) for x in vals_raw], dtype=float)
-    ext_in0 = np.maximum(_floats([0.0 if x is None else x for x in ext_raw]), 0.0)
+    node_index = pd.Index(nodes0, dtype=object, tupleize_cols=False)
+    deg = np.array(raw.deg, dtype=np.int64)
+    t_all = node_index.get_indexer(pd.Index(raw.targets, dtype=object, tupleize_cols=False))
+    return _Arrays(
+        nodes=nodes0,
+        stage=stage_raw,
+        country=country_raw,
+        value=_values(vals_raw),
+        external_input=np.maximum(_floats(ext_raw), 0.0),
+        end_use=end_use0,
+        unit=unit0,
+        capacity=_optional_floats(cap_raw, np.nan),
+        ramp_days=_optional_floats(ramp_raw, 0.0),
+        ramp_delay_days=_optional_floats(delay_raw, 0.0),
+        src=np.repeat(np.arange(n, dtype=np.int64), deg),
+        tgt=t_all.astype(np.int64),
+        flow=np.maximum(_floats(raw.flows), 0.0),
+        material=raw.materials,
+        max_scale=_optional_floats(raw.max_scale, np.inf),
+    )
+
+
+def _text_column(frame: pd.DataFrame, col: str) -> Any:
+    """A text column of validated tables (trimmed text, blank as missing) with None for
+    missing: a Series for the codes (:func:`_codes`), or a list when absent."""
+    if col not in frame.columns:
+        return [None] * len(frame)
+    series = frame[col]
+    return series.astype(object).where(series.notna(), None)
+
+
+def _number_array(frame: pd.DataFrame, col: str, default: float) -> np.ndarray:
+    """A number column as a graph attribute reads (``default`` where blank)."""
+    import pandas as pd
+
+    if col not in frame.columns:
+        return np.full(len(frame), default)
+    out = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(out), default, out)
+
+
+def _arrays_from_frames(
+    nodes: pd.DataFrame, edges: pd.DataFrame, ends: tuple[Any, Any] | None = None
+) -> _Arrays | None:
+    """The arrays of the graph :func:`supplygraph.build.graph_from_frames` would build from
+    validated tables (unique trimmed ids, known endpoints), without building it.
+
+    ``ends``: the node rows of each edge's supplier and customer, when already known. None
+    when an endpoint is not a node id as written, or two rows connect the same pair (the
+    graph adds their flows together): the graph's own reading then decides.
+    """
+    from supplygraph.columns import positions
+
+    ids = nodes["id"]
+    n = len(ids)
+    if ends is None:
+        ends = positions(edges["source"], ids), positions(edges["target"], ids)
+    s_rows, t_rows = (np.asarray(e, dtype=np.int64) for e in ends)
+    if len(s_rows) and (s_rows.min() < 0 or t_rows.min() < 0):
+        return None
+    pair = np.sort(s_rows * max(n, 1) + t_rows)
+    if len(pair) > 1 and not bool((pair[1:] != pair[:-1]).all()):
+        return None
+    order = np.argsort(s_rows, kind="stable")  # adjacency order: by supplier, then row
+    materials = _text_column(edges, "material")
+    if isinstance(materials, list) or not materials.notna().any():
+        materials = [None] * len(edges)
+    else:
+        materials = materials.to_numpy(dtype=object)[order].tolist()
+    return _Arrays(
+        nodes=ids.tolist(),
+        stage=_text_column(nodes, "stage"),
+        country=_text_column(nodes, "country"),
+        value=_number_array(nodes, "value", np.nan),
+        external_input=np.maximum(_number_array(nodes, "external_input", 0.0), 0.0),
+        end_use=list(_text_column(nodes, "end_use")),
+        unit=list(_text_column(nodes, "unit")),
+        capacity=_number_array(nodes, "capacity", np.nan),
+        ramp_days=_number_array(nodes, "ramp_days", 0.0),
+        ramp_delay_days=_number_array(nodes, "ramp_delay_days", 0.0),
+        src=s_rows[order],
+        tgt=t_rows[order],
+        flow=np.maximum(_number_array(edges, "flow", 0.0)[order], 0.0),
+        material=materials,
+        max_scale=_number_array(edges, "max_scale", np.inf)[order],
+    )
+
+
+def _build(G: nx.DiGraph, arrays: _Arrays) -> CompiledGraph:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes0 = arrays.nodes
+    n = len(nodes0)
+    stage_raw, country_raw = arrays.stage, arrays.country
+    end_use0, unit0 = arrays.end_use, arrays.unit
+    value0 = arrays.value
+    ext_in0 = arrays.external_input
 
     # ---- edges
-    deg = np.array(raw.deg, dtype=np.int64)
-    s_all = np.repeat(np.arange(n, dtype=np.int64), deg)
-    t_all = node_index.get_indexer(pd.Index(raw.targets, dtype=object, tupleize_cols=False)).astype(
-        np.int64
-    )
-    f_all = np.maximum(_floats([0.0 if f is None else f for f in raw.flows]), 0.0)
-    mats = raw.materials
+    s_all = arrays.src
+    t_all = arrays.tgt
+    f_all = arrays.flow
+    mats = arrays.material
     not_loop = s_all != t_all
     has_in = np.zeros(n, dtype=bool)
     has_in[t_all[not_loop]] = True
@@ -508,10 +667,11 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     clevel = _levels(ncomp, cs, ct)
 
     # ---- node order: (level, component, original index)
-    order = np.lexsort((np.arange(n), comp0, clevel[comp0]))
+    order = _sort_order(clevel[comp0], comp0, np.arange(n))
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.arange(n)
-    nodes = [nodes0[i] for i in order]
+    order_list = order.tolist()
+    nodes = list(map(nodes0.__getitem__, order_list))
     index = dict(zip(nodes, range(n), strict=True))
     level = clevel[comp0][order]
     # renumber components in order of appearance
@@ -549,7 +709,7 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
             count=len(pos_e),
         )
         gkey = np.where(mcode >= 0, ns + mcode, gkey)
-    eorder = np.lexsort((src, gkey, tgt))
+    eorder = _sort_order(tgt, gkey, src)
     src, tgt, flow, share, gkey = (a[eorder] for a in (src, tgt, flow, share, gkey))
     edge_keys = _EdgeKeys(nodes0, s_all, t_all, pos_e[eorder])
     m = len(src)
@@ -564,7 +724,15 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     group_start = np.append(group_first, m).astype(np.int64)
     group_node = tgt[group_first]
     group_share = np.add.reduceat(share, group_first) if m else np.zeros(0)
-    wgrp = share / group_share[grp] if m else np.zeros(0)
+    if m:
+        # a group whose shares underflow to 0 (flows near 1e-320): equal weights, still summing
+        # to 1
+        gs = group_share[grp]
+        sizes = np.diff(group_start)[grp]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wgrp = np.where(gs > 0, share / np.where(gs > 0, gs, 1.0), 1.0 / sizes)
+    else:
+        wgrp = np.zeros(0)
 
     # ---- closed cyclic components: no outside input, no external input
     comp_open = np.zeros(ncomp, dtype=bool)
@@ -581,10 +749,10 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
     level_gptr = np.searchsorted(group_node, level_nptr, side="left").astype(np.int64)
 
     value = value0[order]
-    capacity = _optional_floats(cap_raw, np.nan)[order]
-    ramp_days = _optional_floats(ramp_raw, 0.0)[order]
-    ramp_delay_days = _optional_floats(delay_raw, 0.0)[order]
-    scale_e = _optional_floats(raw.max_scale, np.inf)[pos_e[eorder]]
+    capacity = arrays.capacity[order]
+    ramp_days = arrays.ramp_days[order]
+    ramp_delay_days = arrays.ramp_delay_days[order]
+    scale_e = arrays.max_scale[pos_e[eorder]]
     outflow = outflow0[order]
     inflow_all = inflow.copy()
     baseline = np.where(
@@ -618,8 +786,8 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
         stage_code=stage_code,
         countries=countries,
         country_code=country_code,
-        end_use=[end_use0[i] for i in order],
-        unit=[unit0[i] for i in order],
+        end_use=list(map(end_use0.__getitem__, order_list)),
+        unit=list(map(unit0.__getitem__, order_list)),
         is_source=~has_in[order],
         is_sink=~has_out[order],
         is_dag=is_dag,
@@ -632,6 +800,17 @@ def _build(G: nx.DiGraph, raw: _Raw) -> CompiledGraph:
         closed_node=closed_node,
         _edge_keys=edge_keys,
     )
+
+
+def _sort_order(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The order sorting by ``a``, then ``b``, then ``c`` (non-negative integers, the triples
+    distinct): ``np.lexsort((c, b, a))``, as one argsort of a combined key when it fits."""
+    if not len(a):
+        return np.zeros(0, dtype=np.int64)
+    nb, nc = int(b.max()) + 1, int(c.max()) + 1
+    if (int(a.max()) + 1) * nb * nc < 2**62:
+        return np.argsort((a.astype(np.int64) * nb + b) * nc + c)
+    return np.lexsort((c, b, a))
 
 
 def _levels(n: int, s: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -654,7 +833,12 @@ def _levels(n: int, s: np.ndarray, t: np.ndarray) -> np.ndarray:
             break
         # gather the out-edges of the frontier without a Python loop
         offs = np.repeat(starts - np.cumsum(np.r_[0, cnt[:-1]]), cnt) + np.arange(tot)
-        cand, dec = np.unique(t[offs], return_counts=True)
+        if tot * 8 > n:  # a wide round: counting beats sorting
+            counted = np.bincount(t[offs], minlength=n)
+            cand = np.flatnonzero(counted)
+            dec = counted[cand]
+        else:
+            cand, dec = np.unique(t[offs], return_counts=True)
         indeg[cand] -= dec
         frontier = cand[indeg[cand] == 0]
         k += 1

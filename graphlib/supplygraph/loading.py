@@ -207,6 +207,7 @@ def _load_tables(path: Path, *, strict: bool) -> nx.DiGraph:
             name=path.stem,
             strict=strict,
             validated=True,
+            edge_rows=tables.edge_rows,
         )
     # the builder re-checks the frames, so table warnings can appear twice: keep each once
     G.graph["warnings"] = list(
@@ -288,10 +289,15 @@ def load(source: str | Path = "rare-earths", *, strict: bool = False) -> nx.DiGr
     suffix = path.suffix.lower()
     if suffix in (".graphml", ".gexf", ".json"):
         return _load_exchange_format(path, strict=strict)
-    if suffix in (".xlsx", ".xlsm", ".csv", ".tsv"):
+    from supplygraph.io.arrow import ARROW_SUFFIXES
+
+    if suffix in (".xlsx", ".xlsm", ".csv", ".tsv") or suffix in ARROW_SUFFIXES:
         return _load_tables(path, strict=strict)
     if suffix == ".xls":
         msg = "old .xls workbooks are not supported; save it as .xlsx"
         raise InputError(msg, file=str(path))
-    msg = "unsupported file type (use .xlsx, .csv, .graphml, .gexf or .json)"
+    msg = (
+        "unsupported file type (use .xlsx, .csv, .parquet, .feather, .arrow, .graphml, .gexf or "
+        ".json)"
+    )
     raise InputError(msg, file=str(path))

@@ -12,16 +12,31 @@ It is a ``DiGraph`` in every other respect (networkx algorithms, views, ``copy``
 ``TrackedDiGraph(G)`` converts any graph. What it cannot see is an edit *inside* an attribute
 value (a list stored as an attribute and appended to); supply-graph attributes are numbers and
 text.
+
+Deferred graphs
+---------------
+Building a million networkx edges (a dict per edge) takes seconds, and a command such as
+``supplygraph sweep`` never reads them: it runs on the compiled arrays. :func:`deferred_graph`
+returns a graph whose nodes and edges are built from its tables the first time anything reads
+them (``G.nodes``, ``G.edges``, ``len(G)``, iteration, any networkx function, pickling); until
+then :func:`supplygraph.compiled.compile_graph` compiles straight from the tables
+(:func:`deferred_tables`). ``G.graph`` is there from the start. Building the nodes and edges is
+not an edit: it does not change :func:`edit_count`.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from typing import Any
 
 import networkx as nx
 
-__all__ = ["TrackedDiGraph", "edit_count"]
+__all__ = ["TrackedDiGraph", "deferred_graph", "deferred_tables", "edit_count"]
+
+#: The networkx attributes that hold a graph's nodes and adjacency (built on first use in a
+#: deferred graph).
+_STRUCTURE = frozenset({"_node", "_adj", "_succ", "_pred"})
 
 
 class _Clock:
@@ -148,7 +163,10 @@ class TrackedDiGraph(nx.DiGraph):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the per-graph dict class is rebuilt from the clock on unpickling
+        if self.__dict__.get("_deferred") is not None:  # build a deferred graph first
+            _materialize(self, self.__dict__["_deferred"])
         state = {k: v for k, v in self.__dict__.items() if not k.endswith("_factory")}
+        state.pop("_deferred", None)
         return (_restore_graph, (state,))
 
     add_node = _counted("add_node")
@@ -178,6 +196,115 @@ def _attach(G: TrackedDiGraph, clock: _Clock) -> None:
     G.graph_attr_dict_factory = clock.dict_class
     G.node_attr_dict_factory = clock.dict_class
     G.edge_attr_dict_factory = clock.dict_class
+
+
+class _Deferrable:
+    """Data descriptor for ``_node``/``_adj``/``_succ``/``_pred`` of a deferred graph.
+
+    Setting works as networkx's own descriptor (which resets the cached views); reading an
+    attribute that is not there yet builds the graph first.
+    """
+
+    def __init__(self, name: str, inner: Any) -> None:
+        self.name = name
+        self.inner = inner
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__[self.name]
+        except KeyError:
+            deferred = obj.__dict__.get("_deferred")
+            if deferred is None:
+                raise AttributeError(self.name) from None
+            _materialize(obj, deferred)
+            return obj.__dict__[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self.inner.__set__(obj, value)
+
+
+class _DeferredDiGraph(TrackedDiGraph):
+    """A :class:`TrackedDiGraph` whose nodes and edges are not built yet (see
+    :func:`deferred_graph`); building them turns it into a plain :class:`TrackedDiGraph`."""
+
+    _node = _Deferrable("_node", nx.Graph.__dict__["_node"])
+    _adj = _Deferrable("_adj", nx.DiGraph.__dict__["_adj"])
+    _succ = _Deferrable("_succ", nx.DiGraph.__dict__["_succ"])
+    _pred = _Deferrable("_pred", nx.DiGraph.__dict__["_pred"])
+
+
+class _Deferred:
+    """The tables of a deferred graph and the function that fills a graph from them."""
+
+    __slots__ = ("edges", "ends", "fill", "nodes")
+
+    def __init__(
+        self, nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None], ends: Any = None
+    ) -> None:
+        self.nodes = nodes
+        self.edges = edges
+        self.fill = fill
+        self.ends = ends  # (supplier rows, customer rows) of the edges, when known
+
+
+def deferred_graph(
+    nodes: Any, edges: Any, fill: Callable[[TrackedDiGraph], None], *, ends: Any = None
+) -> TrackedDiGraph:
+    """A :class:`TrackedDiGraph` whose nodes and edges are added by ``fill`` on first use.
+
+    Parameters
+    ----------
+    nodes, edges
+        The validated node and edge tables the graph stands for (what
+        :func:`supplygraph.compiled.compile_graph` compiles while the graph is not built).
+    fill
+        Adds the nodes and edges of those tables to an empty graph (called once, when the
+        graph's nodes or adjacency are first read).
+    ends
+        Optional: the node-table row of each edge's supplier and customer (two int arrays).
+
+    Returns
+    -------
+    TrackedDiGraph
+        With an empty ``G.graph``; reading ``G.nodes``, ``G.edges`` ... builds it.
+
+    Examples
+    --------
+    >>> G = deferred_graph(None, None, lambda H: H.add_edge("a", "b", flow=1.0))
+    >>> G.graph["name"] = "demo"
+    >>> before = edit_count(G)
+    >>> list(G.edges(data=True)), edit_count(G) == before
+    ([('a', 'b', {'flow': 1.0})], True)
+    """
+    G = _DeferredDiGraph()
+    for name in _STRUCTURE:
+        G.__dict__.pop(name, None)
+    for name in ("adj", "succ", "pred", "nodes", "edges", "in_edges", "out_edges", "degree"):
+        G.__dict__.pop(name, None)  # cached views of the empty dicts, if any
+    G.__dict__["_deferred"] = _Deferred(nodes, edges, fill, ends)
+    return G
+
+
+def deferred_tables(G: nx.DiGraph) -> _Deferred | None:
+    """The tables of a deferred graph not built yet (``.nodes``, ``.edges`` and ``.ends``, the
+    node rows of each edge's ends when known); None for any other graph."""
+    deferred: _Deferred | None = getattr(G, "__dict__", {}).get("_deferred")
+    return deferred
+
+
+def _materialize(G: TrackedDiGraph, deferred: _Deferred) -> None:
+    """Build the nodes and edges of a deferred graph (not counted as an edit)."""
+    G.__dict__["_deferred"] = None
+    G.__class__ = TrackedDiGraph  # plain attribute access from now on
+    G._node = G.node_dict_factory()
+    G._adj = G.adjlist_outer_dict_factory()
+    G._pred = G.adjlist_outer_dict_factory()
+    G._succ = G._adj
+    edits = G._clock.edits
+    deferred.fill(G)
+    G._clock.edits = edits
 
 
 def edit_count(G: nx.DiGraph) -> int | None:

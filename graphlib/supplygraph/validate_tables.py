@@ -31,10 +31,11 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
-from itertools import repeat
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supplygraph.columns import positions
 from supplygraph.errors import Problem, ValidationError
 from supplygraph.schema import (
     ALLOWED_VALUES,
@@ -47,9 +48,10 @@ from supplygraph.schema import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
-    from supplygraph.io.tables import Tables
+    from supplygraph.io.frames import Tables
 
 __all__ = ["SHARE_SUM_TOLERANCE", "validate_tables"]
 
@@ -75,15 +77,26 @@ class _Checker:
         self.problems = problems
         self.headers: dict[str, str] = dict(frame.attrs.get("columns", {}))
         self.bad: set[tuple[int, str]] = set(frame.attrs.get("bad_cells", set()))
-        n = len(frame)
-        self.files = frame["_file"].tolist() if "_file" in frame.columns else [None] * n
-        self.sheets = frame["_sheet"].tolist() if "_sheet" in frame.columns else [None] * n
+
+    # the location columns as lists, read when a problem needs them
+    @cached_property
+    def files(self) -> list[Any]:
+        frame = self.frame
+        return frame["_file"].tolist() if "_file" in frame.columns else [None] * len(frame)
+
+    @cached_property
+    def sheets(self) -> list[Any]:
+        frame = self.frame
+        return frame["_sheet"].tolist() if "_sheet" in frame.columns else [None] * len(frame)
+
+    @cached_property
+    def rows(self) -> list[int]:
+        frame = self.frame
         if "_row" in frame.columns and frame["_row"].dtype == "int64":
-            self.rows = frame["_row"].tolist()
-        elif "_row" in frame.columns:
-            self.rows = [int(r) for r in frame["_row"].tolist()]
-        else:
-            self.rows = [i + 2 for i in range(len(frame))]
+            return frame["_row"].tolist()
+        if "_row" in frame.columns:
+            return [int(r) for r in frame["_row"].tolist()]
+        return [i + 2 for i in range(len(frame))]
 
     def header(self, col: str | None) -> str | None:
         if col is None:
@@ -104,7 +117,7 @@ class _Checker:
         if i is not None:
             file, sheet, row = self.files[i], self.sheets[i], self.rows[i]
         elif len(self.frame):
-            file, sheet = self.files[0], self.sheets[0]
+            file, sheet = self._first("_file"), self._first("_sheet")
         self.problems.append(
             Problem(
                 message=message,
@@ -117,8 +130,11 @@ class _Checker:
             )
         )
 
+    def _first(self, col: str) -> Any:
+        return self.frame[col].iat[0] if col in self.frame.columns else None
+
     def is_bad(self, i: int, col: str) -> bool:
-        return (self.rows[i], col) in self.bad
+        return bool(self.bad) and (self.rows[i], col) in self.bad
 
     def column(self, col: str) -> list[Any]:
         if col in self.frame.columns:
@@ -277,11 +293,10 @@ def _check_nodes(
         # is a duplicate id; without one, the lookups are built in bulk (in row order)
         folded = dict(zip(map(str.casefold, ids), ids, strict=True))
         if len(folded) == len(ids):
-            folded_ids.update(folded)
             if has_stage:
-                node_stage.update(zip(ids, stages, strict=True))
+                node_stage = dict(zip(ids, stages, strict=True))
             _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
-            return node_stage, folded_ids
+            return node_stage, folded
     if _FAST:
         _check_node_rows(chk, ids, stages, has_stage, first_row, folded_ids, node_stage)
         _check_numbers(chk, NUMERIC_NODE_ATTRS, "nodes")
@@ -434,28 +449,50 @@ def _check_edge_rows_fast(
     known_ids: set[str],
     labels: dict[str, str] | _Labels,
     rank: dict[str, int],
-) -> None:
+    nodes: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The row-by-row edge checks of :func:`_check_edges`, column-wise.
 
     Rows whose two ends are known ids as written and whose flow is filled (almost all) are
     checked in bulk for duplicates, self-loops and backward connections (on integer codes of
     the ids); every other row goes through the row-by-row checks. Problems come out in the
     same order as row by row.
+
+    ``nodes``: the node table when its ids are distinct trimmed text (then the codes are node
+    rows, and they are returned: each edge's supplier and customer row, -1 when unknown).
     """
     import numpy as np
 
     n = len(edges)
-    rows = chk.rows
-    sources, targets = chk.column("source"), chk.column("target")
+    columns: dict[str, list[Any]] = {}
+
+    def column(col: str) -> list[Any]:  # as lists only when a row needs a closer look
+        if col not in columns:
+            columns[col] = chk.column(col)
+        return columns[col]
+
     # integer codes: ids as written (str, trimmed) first, then any other known id
-    exact = [k for k in known_ids if k.__class__ is str and k == k.strip()]
-    code = dict(zip(exact, range(len(exact)), strict=True))
-    n_exact = len(code)
-    if n_exact < len(known_ids):
-        for k in known_ids:
-            code.setdefault(k, len(code))
-    cu = np.fromiter(map(code.get, sources, repeat(-1)), dtype=np.int64, count=n)
-    cv = np.fromiter(map(code.get, targets, repeat(-1)), dtype=np.int64, count=n)
+    keys: Any
+    if nodes is not None:  # distinct trimmed ids: a node's code is its row
+        keys = nodes["id"]
+        n_exact = len(keys)
+    else:
+        keys = [k for k in known_ids if k.__class__ is str and k == k.strip()]
+        n_exact = len(keys)
+    codes: dict[str, int] = {}
+
+    def code() -> dict[str, int]:  # id -> code, built when a row needs it
+        if not codes:
+            ids = keys.tolist() if nodes is not None else keys
+            codes.update(zip(ids, range(n_exact), strict=True))
+            if n_exact < len(known_ids):
+                for k in known_ids:
+                    codes.setdefault(k, len(codes))
+        return codes
+
+    n_codes = max(len(known_ids), n_exact)
+    cu = positions(edges["source"], keys)
+    cv = positions(edges["target"], keys)
     fast = (cu >= 0) & (cu < n_exact) & (cv >= 0) & (cv < n_exact)
     has_flow = "flow" in edges.columns
     flow_blank = np.zeros(n, dtype=bool)
@@ -472,7 +509,9 @@ def _check_edge_rows_fast(
     problems = chk.problems
     for i in np.flatnonzero(~fast).tolist():
         start = len(problems)
-        ends = _endpoint_problems(chk, i, sources[i], targets[i], known_ids, folded_ids, labels)
+        ends = _endpoint_problems(
+            chk, i, column("source")[i], column("target")[i], known_ids, folded_ids, labels
+        )
         if flow_blank[i] and not chk.is_bad(i, "flow"):
             chk.add(i, "flow", "empty required cell: every connection needs a flow")
         if len(problems) > start:
@@ -482,8 +521,9 @@ def _check_edge_rows_fast(
             slow_ends[i] = (ends[0], ends[1])
     # the rows with both ends known, in row order
     for i, (u, v) in slow_ends.items():
-        cu[i], cv[i] = code[u], code[v]
+        cu[i], cv[i] = code()[u], code()[v]
         fast[i] = True
+    rows = (cu.copy(), cv.copy()) if nodes is not None else None
     if fast.all():
         pair_rows = np.arange(n)
     else:
@@ -492,28 +532,40 @@ def _check_edge_rows_fast(
     m = len(pair_rows)
     if not m:
         problems.extend(p for i in sorted(row_problems) for p in row_problems[i])
-        return
-    # first occurrence of each (source, target) pair (np.unique sorts stably)
-    _, first_at, inverse = np.unique(cu * len(code) + cv, return_index=True, return_inverse=True)
-    first = first_at[inverse.reshape(-1)]
+        return rows
+    # first occurrence of each (source, target) pair (np.unique sorts stably); a plain sort
+    # first, which is all it takes when no pair repeats (the usual case)
+    pair_key = cu * n_codes + cv
+    ordered = np.sort(pair_key)
+    if len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+        _, first_at, inverse = np.unique(pair_key, return_index=True, return_inverse=True)
+        first = first_at[inverse.reshape(-1)]
+    else:
+        first = np.arange(m)
     dup = first != np.arange(m)
     loop = cu == cv
     backwards = np.zeros(m, dtype=bool)
+    if rank and nodes is not None:
+        stage_rank = nodes["stage"].map(rank) if "stage" in nodes.columns else None
+        rank_of = np.full(n_codes, -1, dtype=np.int64)  # -1: no rank
+        if stage_rank is not None:
+            rank_of[:n_exact] = stage_rank.fillna(-1).to_numpy(dtype=np.int64)
     if rank:
-        ranks = [rank.get(node_stage.get(k) or "", -1) for k in code]  # -1: no rank
-        rank_of = np.asarray(ranks, dtype=np.int64)
+        if nodes is None:
+            ranks = [rank.get(node_stage.get(k) or "", -1) for k in code()]
+            rank_of = np.asarray(ranks, dtype=np.int64)
         ru, rv = rank_of[cu], rank_of[cv]
         backwards = (ru >= 0) & (rv >= 0) & (ru > rv) & ~loop
     warn: dict[int, list[Problem]] = {}
     start = len(problems)
     for e in np.flatnonzero(dup | loop | backwards).tolist():
         i = int(pair_rows[e])
-        u, v = slow_ends[i] if i in slow_ends else (sources[i], targets[i])
+        u, v = slow_ends[i] if i in slow_ends else (column("source")[i], column("target")[i])
         if dup[e]:
             chk.add(
                 i,
                 None,
-                f"duplicate connection {u} -> {v} (also in row {rows[pair_rows[first[e]]]}); "
+                f"duplicate connection {u} -> {v} (also in row {chk.rows[pair_rows[first[e]]]}); "
                 "their flows are added together",
                 severity="warning",
             )
@@ -532,6 +584,7 @@ def _check_edge_rows_fast(
     for i in sorted(set(row_problems) | set(warn)):
         problems.extend(row_problems.get(i, ()))
         problems.extend(warn.get(i, ()))
+    return rows
 
 
 def _check_edges(
@@ -558,7 +611,15 @@ def _check_edges(
         )
     rank = {s: i for i, s in enumerate(tables.stages or [])}
     if _FAST:
-        _check_edge_rows_fast(chk, edges, node_stage, folded_ids, known_ids, labels, rank)
+        nodes = tables.nodes
+        plain = (
+            len(nodes) > 0
+            and len(node_stage) == len(folded_ids) == len(nodes) == len(known_ids)
+            and _plain_text(nodes["id"].tolist())
+        )
+        tables.edge_rows = _check_edge_rows_fast(
+            chk, edges, node_stage, folded_ids, known_ids, labels, rank, nodes if plain else None
+        )
         _check_numbers(chk, NUMERIC_EDGE_ATTRS, "edges")
         return
     seen: dict[tuple[str, str], int] = {}
@@ -725,19 +786,21 @@ def validate_tables(
         return _finish(tables, problems, strict, raise_errors)
     node_stage, folded_ids = _check_nodes(tables, problems, notes)
     share_ids = _check_shares(tables, problems, notes)
-    known = set(node_stage) | set(folded_ids.values())
+    known = set(node_stage)
+    known.update(folded_ids.values())
     labels: dict[str, str] | _Labels = _Labels(tables) if _FAST else _node_labels(tables)
     if not len(tables.nodes):
         known = share_ids
         if len(tables.edges) and tables.shares is None:
-            chk = _Checker(tables.edges, problems)
-            chk.add(
-                None,
-                None,
-                "no nodes table (sheet Elements, Nodes or Points, or nodes.csv): every node "
-                "needs a stage, so connections alone cannot be used",
-            )
-            known = set()
+            # a nodes table that could not be read has its own problem already
+            if "nodes" not in tables.unreadable:
+                chk = _Checker(tables.edges, problems)
+                chk.add(
+                    None,
+                    None,
+                    "no nodes table (sheet Elements, Nodes or Points, or nodes.csv): every "
+                    "node needs a stage, so connections alone cannot be used",
+                )
             tables.problems = problems
             return _finish(tables, problems, strict, raise_errors)
     _check_edges(tables, problems, node_stage, folded_ids, known, labels)

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import InputError, SupplyGraphError
+from supplygraph.viewdata import vis_ids
 
 if TYPE_CHECKING:
     import os
@@ -113,11 +114,13 @@ FULL_DETAIL_MAX = 300
 #: Most nodes the page ever hands vis-network at once (overview, expanded cells, focus).
 MAX_VISIBLE = 1500
 #: Most edges drawn at once (the largest flows; the status line says how many are left out).
-MAX_VISIBLE_EDGES = 2000
+#: vis-network takes about 0.05-0.1 ms per edge it is handed (measured in headless Chromium
+#: at 100,000 nodes: 2,000 edges cost 65-105 ms of a focus, 1,000 edges 45-50 ms).
+MAX_VISIBLE_EDGES = 1200
 #: Nodes of a focused chain drawn on their own (the largest); the rest stay summed in their
-#: cells. vis-network takes about 0.1 ms per node and edge it is handed, so this keeps a focus
-#: on an end use (a cone of 30,000 nodes at 100,000) within 200 ms.
-FOCUS_NODES = 600
+#: cells. With the edge cap above this keeps a focus on an end use (a cone of 30,000 nodes at
+#: 100,000) near 150 ms instead of 200-260 ms with 600 nodes and 2,000 edges.
+FOCUS_NODES = 450
 #: Countries per stage with their own overview cell; the others share one "rest" cell.
 OVERVIEW_COUNTRIES = 10
 #: Members shown when a cell is expanded (the rest in a "+N more" node, which expands further).
@@ -567,14 +570,6 @@ def _country_colors(
             colors[country] = COUNTRY_PALETTE[k]
             k += 1
     return colors
-
-
-def vis_ids(G: nx.DiGraph) -> dict[Any, str]:
-    """vis node ids: ``str(node)`` when that is unique, else ``n<position>``."""
-    ids = {n: str(n) for n in G.nodes}
-    if len(set(ids.values())) != len(ids):
-        ids = {n: f"n{i}" for i, n in enumerate(G.nodes)}
-    return ids
 
 
 def _display_label(node: Any, data: Mapping[str, Any], stage: str) -> str:

@@ -48,9 +48,17 @@ if TYPE_CHECKING:
 
     from supplygraph.compiled import CompiledGraph
 
-__all__ = ["b64", "graph_payload"]
+__all__ = ["b64", "graph_payload", "vis_ids"]
 
 _PROV = ("source", "year", "evidence")
+
+
+def vis_ids(G: nx.DiGraph) -> dict[Any, str]:
+    """vis node ids: ``str(node)`` when that is unique, else ``n<position>``."""
+    ids = {n: str(n) for n in G.nodes}
+    if len(set(ids.values())) != len(ids):
+        ids = {n: f"n{i}" for i, n in enumerate(G.nodes)}
+    return ids
 
 
 def b64(arr: np.ndarray, dtype: str) -> str:

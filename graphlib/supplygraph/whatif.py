@@ -280,7 +280,7 @@ def precompute_points(
     from supplygraph.analysis.disruption import disrupt
     from supplygraph.analysis.scenarios import apply_capacity
     from supplygraph.analysis.shocks import with_cut
-    from supplygraph.view import vis_ids
+    from supplygraph.viewdata import vis_ids
 
     chosen = model or scenario.model
     if solve is None:

@@ -21,7 +21,7 @@ from supplygraph.analysis.concentration import (
     _quantities,
     concentration,
 )
-from supplygraph.analysis.response import Response
+from supplygraph.analysis.response_options import Response
 from supplygraph.errors import InputError
 from supplygraph.schema import END_USES
 
@@ -469,7 +469,7 @@ def chokepoints(
         What is protected; default the sinks (the end uses). Targets themselves are not ranked.
     response
         ``"none"`` (default), ``"rules"`` or ``"optimal"`` (or a
-        :class:`~supplygraph.analysis.response.Response`): the losses after the supply response
+        :class:`~supplygraph.analysis.response_options.Response`): the losses after the supply response
         to each removal (see :func:`~supplygraph.analysis.response.removal_losses`); adds
         ``weighted_loss_none``. With ``top``, responses are evaluated only until the top rows
         are certain.
@@ -791,7 +791,7 @@ def _chokepoint_draws(
     workers: int,
 ) -> None:
     """Add the Monte Carlo columns of :func:`chokepoints` to its ranked table (in place)."""
-    from supplygraph.uncertainty.experiments import add_removal_columns, removal_draws
+    from supplygraph.analysis.disruption_draws import add_removal_columns, removal_draws
     from supplygraph.uncertainty.sampling import DrawSpec
 
     if resp.model != "none":

@@ -28,16 +28,18 @@ import numpy as np
 
 from supplygraph.analysis.dependency import (
     MAX_DENSE_CELLS,
-    Progress,
     ScenarioSet,
+    end_use_keys,
     linear_removal,
     scenario_losses,
     target_positions,
     target_weight_basis,
     target_weights,
 )
+from supplygraph.analysis.limits import binding_sentence
 from supplygraph.analysis.propagation import check_model, cut_arrays, propagate_arrays
-from supplygraph.analysis.response import Response, binding_sentence, removal_losses, respond
+from supplygraph.analysis.response import removal_losses, respond
+from supplygraph.analysis.response_options import Response
 from supplygraph.analysis.shocks import Shock, as_shocks, resolve_shocks
 from supplygraph.compiled import CompiledGraph, compile_graph
 from supplygraph.errors import ScenarioError
@@ -147,7 +149,7 @@ def disrupt(
         How the chain reacts (:mod:`supplygraph.analysis.response`): ``"none"`` (default; the
         propagation model as is, the lower bound), ``"rules"`` (behavioural re-sourcing from
         spare capacity, incumbents first) or ``"optimal"`` (the linear-programming upper
-        bound), or a :class:`~supplygraph.analysis.response.Response` with options.
+        bound), or a :class:`~supplygraph.analysis.response_options.Response` with options.
 
     Returns
     -------
@@ -168,7 +170,7 @@ def disrupt(
         :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed: ``targets`` and
         ``by_end_use`` gain ``remaining_p5``, ``remaining_p50``, ``remaining_p95`` and
         ``p_loss_ge_50``; ``uncertainty`` holds every draw
-        (:func:`supplygraph.uncertainty.experiments.disruption_draws`).
+        (:func:`supplygraph.analysis.disruption_draws.disruption_draws`).
     scenario
         With ``draws``: the scenario whose ``[[capacity]]`` ranges are drawn (``G`` already
         holds its capacity changes, as :func:`~supplygraph.analysis.scenarios.apply_capacity`
@@ -204,7 +206,7 @@ def disrupt(
     tnames = [cg.nodes[p] for p in tpos]
     weights = target_weights(cg, tpos)
     outcome = None
-    keys = np.array(_end_use_keys(cg, tpos), dtype=object)
+    keys = np.array(end_use_keys(cg, tpos), dtype=object)
     if resp.model == "none":
         h = propagate_arrays(cg, cap, keep, model)
     else:
@@ -248,7 +250,7 @@ def disrupt(
         binding=dict(outcome.binding) if outcome is not None else {},
     )
     if draws is not None:
-        from supplygraph.uncertainty.experiments import disruption_draws
+        from supplygraph.analysis.disruption_draws import disruption_draws
         from supplygraph.uncertainty.sampling import DrawSpec
 
         result.uncertainty = disruption_draws(
@@ -263,15 +265,6 @@ def disrupt(
             workers=workers,
         )
     return result
-
-
-def _end_use_keys(cg: CompiledGraph, tpos: np.ndarray) -> list[str]:
-    """The end-use group of each target: its ``end_use``, else its stage (as ``by_end_use``)."""
-    keys = []
-    for p in tpos.tolist():
-        e = cg.end_use[p]
-        keys.append(str(e) if e is not None and e == e else cg.stage_of(p))
-    return keys
 
 
 def _optimal_groups(
@@ -457,7 +450,7 @@ def sweep(
         only, after 2 s).
     response
         ``"none"`` (default), ``"rules"`` or ``"optimal"`` (or a
-        :class:`~supplygraph.analysis.response.Response`): the losses after the supply response
+        :class:`~supplygraph.analysis.response_options.Response`): the losses after the supply response
         to each removal (:func:`~supplygraph.analysis.response.removal_losses`; ``optimal``:
         each target's loss in the all-targets optimum). Adds ``weighted_loss_none``.
     top
@@ -468,7 +461,7 @@ def sweep(
         ``weighted_loss_p5``, ``_p50``, ``_p95``, ``p_rank_1`` (the share of draws in which the
         removal ranks first), ``p_keeps_rank`` (the share of draws in which it ranks at its rank or higher),
         ``rank_p50`` and ``robustness`` (``robust`` when ``p_keeps_rank >= 0.9``); see
-        :func:`supplygraph.uncertainty.experiments.removal_draws`. ``workers`` splits the
+        :func:`supplygraph.analysis.disruption_draws.removal_draws`. ``workers`` splits the
         draws (same result).
 
     Returns
@@ -603,7 +596,7 @@ def _sweep_draws(
     workers: int,
 ) -> None:
     """Add the Monte Carlo columns of :func:`sweep` to its ranked table (in place)."""
-    from supplygraph.uncertainty.experiments import add_removal_columns, removal_draws
+    from supplygraph.analysis.disruption_draws import add_removal_columns, removal_draws
     from supplygraph.uncertainty.sampling import DrawSpec
 
     if resp.model != "none":
@@ -630,17 +623,6 @@ def _sweep_draws(
     add_removal_columns(df, res, labels, df["rank"].to_numpy())
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(cg: CompiledGraph, model: str, tpos: np.ndarray) -> None:
-    _WORKER.update(cg=cg, model=model, tpos=tpos)
-
-
-def _worker_chunk(scen: ScenarioSet) -> sp.csr_matrix:
-    return scenario_losses(_WORKER["cg"], scen, _WORKER["model"], _WORKER["tpos"], progress=False)
-
-
 def _run(
     cg: CompiledGraph,
     scen: ScenarioSet,
@@ -650,50 +632,20 @@ def _run(
     progress: bool,
     scheduler: Any = None,
 ) -> sp.csr_matrix:
-    """Losses at targets for each scenario: in process, over local processes, or on Dask."""
-    import scipy.sparse as sp
+    """Losses at targets for each scenario: in process, over local processes, or on Dask.
 
-    if scheduler is not None:
-        return _run_dask(cg, scen, model, tpos, scheduler)
-    workers = int(workers or 1)
-    if workers <= 1 or len(scen) < 2 * workers:
-        return scenario_losses(cg, scen, model, tpos, progress=progress)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    chunks = [ch for ch in np.array_split(np.arange(len(scen)), workers * 4) if len(ch)]
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    bar = Progress(len(chunks), f"{model} sweep") if progress else None
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(cg, model, tpos)
-    ) as ex:
-        parts = []
-        for i, part in enumerate(ex.map(_worker_chunk, [_take(scen, ch) for ch in chunks])):
-            parts.append(part)
-            if bar is not None:
-                bar.update(i + 1)
-    if bar is not None:
-        bar.close()
-    return sp.vstack(parts).tocsr()
-
-
-def _run_dask(
-    cg: CompiledGraph, scen: ScenarioSet, model: str, tpos: np.ndarray, scheduler: Any
-) -> sp.csr_matrix:
-    """Run the scenarios on a Dask cluster (``scheduler``: address, ``Client`` or cluster).
-
-    Delegates to :func:`supplygraph.parallel.run_scenarios` (chunking, one scatter of the
-    compiled graph, clean errors for a missing extra or an unreachable scheduler).
+    Delegates to :func:`supplygraph.analysis.workers.run_scenarios` (contiguous chunks, the
+    compiled graph sent once, clean errors for a missing Dask extra or an unreachable
+    scheduler); fewer than two scenarios per worker run in this process.
     """
-    from supplygraph.parallel import run_scenarios
+    from supplygraph.analysis.workers import run_scenarios
 
-    return run_scenarios(cg, scen, model, tpos, scheduler=scheduler)
-
-
-def _take(scen: ScenarioSet, idx: np.ndarray) -> ScenarioSet:
-    if isinstance(scen, np.ndarray):
-        return scen[idx]
-    return [scen[i] for i in idx.tolist()]
+    workers = int(workers or 1)
+    if scheduler is None and (workers <= 1 or len(scen) < 2 * workers):
+        return scenario_losses(cg, scen, model, tpos, progress=progress)
+    return run_scenarios(
+        cg, scen, model, tpos, workers=workers, scheduler=scheduler, progress=progress
+    )
 
 
 def propagate_scenario(cg: CompiledGraph, removed: Sequence[int], model: str) -> np.ndarray:

@@ -301,7 +301,7 @@ def _period_params(
     """Periods ``(start, length)`` and per period the average cap (n), keep (m) and kappa (n)."""
     from supplygraph.analysis.propagation import cut_arrays
     from supplygraph.analysis.shocks import resolve_shocks
-    from supplygraph.analysis.timeline import _window, capacity_schedule
+    from supplygraph.analysis.simulation import capacity_schedule, shock_window
 
     periods = [(a, min(step, days - a)) for a in range(0, days, step)]
     kappa_on, _ = capacity_schedule(cg, tranches)
@@ -312,7 +312,9 @@ def _period_params(
         keep_sum = np.zeros(cg.m)
         kap_sum = np.zeros(cg.n)
         for t in range(a, a + length):
-            active = tuple(i for i, s in enumerate(shocks) if _window(s)[0] <= t < _window(s)[1])
+            active = tuple(
+                i for i, s in enumerate(shocks) if shock_window(s)[0] <= t < shock_window(s)[1]
+            )
             if active not in cuts:
                 nc, ec = resolve_shocks(G, [shocks[i] for i in active]) if active else ({}, {})
                 cap, keep = cut_arrays(cg, nc, ec)
@@ -349,11 +351,17 @@ def _program(
     model: str,
     response: Any,
     tranches: Sequence[tuple[Any, float, int, float | None]],
+    groups: Sequence[np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the program's rows and bounds (see the module docstring)."""
+    """Assemble the program's rows and bounds (see the module docstring).
+
+    ``groups`` (indices into ``target_pos``; default one group of all targets) get one
+    requirement row each per period, ``- sum_{t in group} w[t] d[t,p] <= b`` with the weights
+    normalised within the group; the caller sets ``b`` (0 leaves the row slack).
+    """
     import scipy.sparse as sp
 
-    from supplygraph.analysis.response import build_problem
+    from supplygraph.analysis.response_arrays import build_problem
     from supplygraph.compiled import compile_graph
 
     cg = compile_graph(G)
@@ -390,7 +398,13 @@ def _program(
     base = np.where(cg.baseline > 0, cg.baseline, 1.0)
     cap_rows = []  # (row, option row) of capacity rows
     tech_rows = np.zeros((P, prob.n_pools), dtype=np.int64)
-    req_rows = np.zeros(P, dtype=np.int64)
+    if groups is None:
+        groups = [np.arange(len(target_pos))]
+    group_w = []
+    for g in groups:
+        wg = np.asarray(weights, dtype=float)[g]
+        group_w.append(wg / wg.sum() if wg.sum() > 0 else np.full(len(g), 1.0 / max(len(g), 1)))
+    req_rows = np.zeros((P, len(groups)), dtype=np.int64)
     for p in range(P):
         y0, f0, d0, u0 = lay.y(p), lay.f(p), lay.d(p), lay.u(p)
         # allocation: sum f - O y <= 0
@@ -419,13 +433,14 @@ def _program(
         vals += [np.ones(T), -np.ones(T)]
         b_ub.append(np.zeros(T))
         r += T
-        # requirement: - sum w d <= - min_output (its right-hand side is set by the caller)
-        rows.append(np.full(T, r))
-        cols.append(d0 + np.arange(T))
-        vals.append(-weights)
-        b_ub.append(np.zeros(1))
-        req_rows[p] = r
-        r += 1
+        # requirements: - sum_g w d <= b (the right-hand sides are set by the caller)
+        for gi, g in enumerate(groups):
+            rows.append(np.full(len(g), r))
+            cols.append(d0 + np.asarray(g, dtype=np.int64))
+            vals.append(-group_w[gi])
+            b_ub.append(np.zeros(1))
+            req_rows[p, gi] = r
+            r += 1
         # capacity: y <= cap kappa (+ cap * ramp * a for capacity options)
         ycap = caps[p] * kappas[p]
         ub[y0 : y0 + cg.n] = ycap
@@ -561,7 +576,7 @@ def mitigate(
         ``"linear"`` or ``"leontief"`` (default: the scenario's model, else linear).
     response
         Options of the reallocation inside the program (a
-        :class:`~supplygraph.analysis.response.Response`; its ``substitution`` is used; default
+        :class:`~supplygraph.analysis.response_options.Response`; its ``substitution`` is used; default
         the scenario's, else existing links only).
 
     Returns
@@ -601,10 +616,11 @@ def mitigate(
     import pandas as pd
 
     from supplygraph.analysis.dependency import target_weights
-    from supplygraph.analysis.response import Response, limit_groups
+    from supplygraph.analysis.limits import limit_groups
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
     from supplygraph.analysis.shocks import resolve_shocks
-    from supplygraph.analysis.timeline import _shock_list, end_use_groups
+    from supplygraph.analysis.simulation import resolve_targets, shock_list
 
     if not 0 < float(min_output) <= 1:
         msg = f"min_output must be in (0, 1], got {min_output!r}"
@@ -613,29 +629,9 @@ def mitigate(
         if not isinstance(val, int | np.integer) or isinstance(val, bool) or val < 1:
             msg = f"{name} must be a whole number of days >= 1, got {val!r}"
             raise ScenarioError(msg)
-    shocks, sc = _shock_list(scenario)
+    shocks, sc = shock_list(scenario)
     H = apply_capacity(G, sc)
-    if target_nodes is not None:
-        targets = list(target_nodes)
-        missing = [t for t in targets if t not in H]
-        if missing:
-            msg = f"target node {missing[0]!r} is not in the graph"
-            raise ScenarioError(msg)
-    else:
-        groups = end_use_groups(H)
-        if end_use is not None and end_use not in groups:
-            msg = (
-                f"end use {end_use!r} is not in the graph (end uses: {', '.join(groups) or 'none'})"
-            )
-            raise ScenarioError(msg)
-        targets = (
-            list(groups[end_use])
-            if end_use is not None
-            else [n for m in groups.values() for n in m]
-        )
-    if not targets:
-        msg = "no target nodes"
-        raise ScenarioError(msg)
+    targets = resolve_targets(H, target_nodes, end_use)
     chosen = model or (getattr(sc, "model", None) if sc is not None else None) or "linear"
     resp = Response.of(response if response is not None else getattr(sc, "response", None))
     resp = dataclasses.replace(resp, model="optimal")
@@ -665,7 +661,7 @@ def mitigate(
     prog = _program(H, shocks, opts, tpos, w, days, step, chosen, resp, tranches)
     lay = prog["lay"]
     b = prog["b_ub"]
-    b[prog["req_rows"]] = -float(min_output)
+    b[prog["req_rows"][:, 0]] = -float(min_output)
     cost = np.zeros(lay.size)
     cost[lay.opt : lay.opt + lay.n_opt] = (
         opts["unit_cost"].to_numpy(dtype=float) * prog["unit_amount"]
@@ -772,13 +768,13 @@ def _best_level(prog: dict[str, Any], lay: _Layout) -> float:
 
     A = prog["A_ub"].tolil(copy=True)
     extra = sp.lil_matrix((A.shape[0], 1))
-    for r in prog["req_rows"].tolist():
+    for r in prog["req_rows"][:, 0].tolist():
         extra[r, 0] = 1.0  # - sum w d + lambda <= 0
     A2 = sp.hstack([A.tocsr(), extra.tocsr()]).tocsr()
     prog2 = dict(prog)
     prog2["A_ub"] = A2
     b = prog["b_ub"].copy()
-    b[prog["req_rows"]] = 0.0
+    b[prog["req_rows"][:, 0]] = 0.0
     prog2["b_ub"] = b
     if prog["A_eq"] is not None:
         prog2["A_eq"] = sp.hstack([prog["A_eq"], sp.csr_matrix((prog["A_eq"].shape[0], 1))]).tocsr()
@@ -864,23 +860,28 @@ def _series(
 ) -> np.ndarray:
     """The targets' weighted output day by day, one row per stock configuration (one run)."""
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
-    from supplygraph.analysis.timeline import _plan, _simulate, _simulate_response, _weights
+    from supplygraph.analysis.simulation import (
+        compile_plan,
+        node_weights,
+        simulate,
+        simulate_response,
+    )
 
     H = apply_capacity(G, scenario)
-    plan = _plan(H, list(shocks), days)
+    plan = compile_plan(H, list(shocks), days)
     extra = np.zeros((len(plan.nodes), len(extras)))
     for b, stock in enumerate(extras):
         for node, d in stock.items():
             extra[plan.index[node], b] = max(float(d), 0.0)
     if response.model == "none":
-        sim = _simulate(plan, extra, record=True, days=days)
+        sim = simulate(plan, extra, record=True, days=days)
     else:
         tranches = capacity_tranches(G, scenario)
-        sim = _simulate_response(
+        sim = simulate_response(
             H, plan, list(shocks), response, tranches, extra, record=True, days=days
         )
     idx = [plan.index[t] for t in targets]
-    w = _weights(H, list(targets))
+    w = node_weights(H, list(targets))
     return np.einsum("tnb,n->bt", sim["daily"][:, idx, :], w)
 
 
@@ -964,3 +965,191 @@ def _check(
                 }
             )
     return pd.DataFrame(rows), factor
+
+
+# ---------------------------------------------------------------------------------------------
+# the optimal response over time (used by timeline(response="optimal"))
+
+#: Per-period discount of the best path's objective: earlier supply counts more.
+PATH_DISCOUNT = 0.9
+
+
+@dataclass
+class OptimalPaths:
+    """The optimal response over time, in periods (see :func:`optimal_paths`).
+
+    Attributes
+    ----------
+    periods
+        ``(first day, length)`` of each period.
+    nodes
+        Node ids in the order of ``joint_output`` / ``joint_supply`` columns.
+    joint_output, joint_supply
+        The all-end-uses best path: each node's output, and its intake from deliveries and
+        external input alone (before stock), as fractions of normal, shape (periods, nodes).
+    sector_output, sector_supply
+        Sector -> its own best path: the sector's weighted output and supply per period.
+    sector_full
+        Sector -> the number of periods it can be kept fully supplied (the bisection's answer).
+    """
+
+    periods: list[tuple[int, int]]
+    nodes: list[Any]
+    joint_output: np.ndarray
+    joint_supply: np.ndarray
+    sector_output: dict[str, np.ndarray]
+    sector_supply: dict[str, np.ndarray]
+    sector_full: dict[str, int]
+
+
+def optimal_paths(
+    G: nx.DiGraph,
+    scenario: Any,
+    horizon: int,
+    *,
+    step: int = 7,
+    model: str | None = None,
+    response: Any = None,
+) -> OptimalPaths:
+    """The optimal response over time: per end-use sector the longest it can be kept whole.
+
+    For each sector, a bisection on ``T`` finds the most periods in which the program of the
+    module docstring (no options) can keep the sector's weighted supply at 100 % for every
+    period ``p < T`` -- each check a feasibility program, monotone in ``T`` -- and then the path
+    that, with those periods kept whole, maximises ``sum_p 0.9**p * supply(p)`` (earlier supply
+    first). A rule-based path, or any other allocation with the same capacities, stocks and
+    caps, cannot keep the sector whole longer (in whole periods; lead times are left out of the
+    program). The all-sectors path maximises the same discounted sum over every end use.
+
+    Parameters
+    ----------
+    G
+        The supply graph (not modified).
+    scenario
+        A scenario, or shocks as :func:`~supplygraph.analysis.timeline.timeline` takes them.
+    horizon
+        Days, from day 0.
+    step
+        Period length in days.
+    model
+        ``"linear"`` or ``"leontief"`` (default: the scenario's, else linear).
+    response
+        Options (their ``substitution``); default the scenario's.
+
+    Returns
+    -------
+    OptimalPaths
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from supplygraph.analysis.dependency import target_weights
+    from supplygraph.analysis.response_options import Response
+    from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
+    from supplygraph.analysis.simulation import end_use_groups, shock_list
+    from supplygraph.compiled import compile_graph
+
+    shocks, sc = shock_list(scenario)
+    H = apply_capacity(G, sc)
+    sectors = end_use_groups(H)
+    if not sectors:
+        msg = "the graph has no end uses to keep supplied"
+        raise ScenarioError(msg)
+    targets = [v for members in sectors.values() for v in members]
+    cg = compile_graph(H)
+    tpos = np.array([cg.index[t] for t in targets], dtype=np.int64)
+    w = target_weights(cg, tpos)
+    names = list(sectors)
+    bounds = np.cumsum([0] + [len(sectors[s]) for s in names])
+    groups = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(names))]
+    chosen = model or (getattr(sc, "model", None) if sc is not None else None) or "linear"
+    base = response if response is not None else getattr(sc, "response", None)
+    resp = dataclasses.replace(Response.of(base), model="optimal")
+    empty = pd.DataFrame(columns=list(OPTION_COLUMNS))
+    prog = _program(
+        H, shocks, empty, tpos, w, horizon, step, chosen, resp, capacity_tranches(G, sc), groups
+    )
+    lay = prog["lay"]
+    P = lay.P
+    req = prog["req_rows"]
+    b0 = prog["b_ub"].copy()
+
+    def run(objective: np.ndarray, keep_whole: dict[int, int]) -> Any:
+        b = b0.copy()
+        for gi, T in keep_whole.items():
+            b[req[:T, gi]] = -(1.0 - 1e-9)
+        prog["b_ub"] = b
+        return _solve(prog, objective)
+
+    def weighted_d(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        wg = w[idx] / w[idx].sum() if w[idx].sum() > 0 else np.full(len(idx), 1.0 / len(idx))
+        return np.array([x[lay.d(p) + idx] @ wg for p in range(P)])
+
+    def objective(idx: np.ndarray | None) -> np.ndarray:
+        c = np.zeros(lay.size)
+        for p in range(P):
+            ww = w if idx is None else np.where(np.isin(np.arange(len(w)), idx), w, 0.0)
+            c[lay.d(p) : lay.d(p) + lay.T] = -(PATH_DISCOUNT**p) * ww
+        return c
+
+    zero = np.zeros(lay.size)
+    sector_output: dict[str, np.ndarray] = {}
+    sector_supply: dict[str, np.ndarray] = {}
+    sector_full: dict[str, int] = {}
+    for gi, name in enumerate(names):
+        lo, hi = 0, P  # lo periods always possible; find the largest feasible
+        if run(zero, {gi: P}).status == 0:
+            lo = P
+        else:
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if run(zero, {gi: mid}).status == 0:
+                    lo = mid
+                else:
+                    hi = mid
+        res = run(objective(groups[gi]), {gi: lo})
+        if res.status != 0:
+            msg = f"the optimal path program failed for {name!r} ({res.message.strip()})"
+            raise SupplyGraphError(msg)
+        sector_full[name] = lo
+        sector_output[name] = np.clip(weighted_d(res.x, groups[gi]), 0.0, 1.0)
+        sup = _supply(prog, res.x)
+        sector_supply[name] = np.clip(
+            np.array([sup[p, tpos[groups[gi]]] @ _norm(w[groups[gi]]) for p in range(P)]), 0.0, 1.0
+        )
+    res = run(objective(None), {})
+    if res.status != 0:
+        msg = f"the optimal path program failed ({res.message.strip()})"
+        raise SupplyGraphError(msg)
+    joint_output = np.array([res.x[lay.y(p) : lay.y(p) + lay.n] for p in range(P)])
+    prog["b_ub"] = b0
+    return OptimalPaths(
+        periods=prog["periods"],
+        nodes=list(cg.nodes),
+        joint_output=joint_output,
+        joint_supply=_supply(prog, res.x),
+        sector_output=sector_output,
+        sector_supply=sector_supply,
+        sector_full=sector_full,
+    )
+
+
+def _norm(w: np.ndarray) -> np.ndarray:
+    return w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / max(len(w), 1))
+
+
+def _supply(prog: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """Each node's intake from deliveries and external input (no stock), per period, as a
+    fraction of normal: ``min over its pools of (sum f + ext) / N`` (1 for nodes without)."""
+    lay = prog["lay"]
+    prob = prog["prob"]
+    out = np.ones((lay.P, lay.n))
+    for p in range(lay.P):
+        f = x[lay.f(p) : lay.f(p) + lay.M]
+        avail = np.bincount(prob.pool, weights=f, minlength=prob.n_pools) + prob.pool_ext
+        ratio = avail / prob.pool_need
+        node = np.full(lay.n, np.inf)
+        np.minimum.at(node, prob.pool_node, ratio)
+        out[p] = np.where(np.isinf(node), 1.0, node)
+    return out

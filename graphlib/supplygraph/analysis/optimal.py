@@ -53,7 +53,7 @@ from supplygraph.errors import SupplyGraphError
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-    from supplygraph.analysis.response import ResponseProblem
+    from supplygraph.analysis.response_arrays import ResponseProblem
 
 __all__ = ["Binding", "LinearProgram", "build_lp"]
 
@@ -306,7 +306,7 @@ def _groups(
     lp: LinearProgram, shadow_ub: np.ndarray, shadow_row: np.ndarray, sol: LPSolution, scale: float
 ) -> list[tuple[str, str, list[Any], np.ndarray, np.ndarray, float]]:
     """Positive-shadow bounds grouped into phrases: (kind, phrase, members, var idx, rows, share)."""
-    from supplygraph.analysis.response import limit_groups
+    from supplygraph.analysis.limits import limit_groups
 
     prob = lp.prob
     n, M = lp.n, lp.M

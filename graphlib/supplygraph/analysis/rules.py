@@ -1,7 +1,8 @@
 """The ``rules`` supply response: incumbents first, re-sourcing from spare output, rationing.
 
-A behavioural rule, computed on the arrays of :class:`~supplygraph.analysis.response.
-ResponseProblem` (outputs ``x`` as fractions of normal; flows absolute). Notation: ``z[e]`` normal
+A behavioural rule, computed on the arrays of
+:class:`~supplygraph.analysis.response_arrays.ResponseProblem` (outputs ``x`` as fractions of
+normal; flows absolute). Notation: ``z[e]`` normal
 flow of link ``e = (u, v)``, ``keep[e] = 1 - cut[e]``, ``out[u]`` normal outflow of ``u``,
 ``cap[v] = 1 - node cut``, ``kappa[v] = capacity / value``, ``N[p]`` the normal intake of input
 pool ``p`` (``ext[p]`` of it from outside the graph), ``q[e]`` the link's quota.
@@ -57,7 +58,7 @@ of :mod:`supplygraph.analysis.optimal`, so no node gets more than that program's
 All scenarios run at once: every per-node array is ``(n, S)`` and every per-link array
 ``(M, S)``; a round costs a few sparse products per level. The normal flows ``z``, capacities
 ``kappa``, outflows and pool intakes may be one column per scenario too (Monte Carlo draws, see
-:func:`~supplygraph.analysis.response.with_draws`): each column is then its own graph.
+:func:`~supplygraph.analysis.response_arrays.with_draws`): each column is then its own graph.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from supplygraph.errors import SupplyGraphError
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-    from supplygraph.analysis.response import ResponseProblem
+    from supplygraph.analysis.response_arrays import ResponseProblem
 
 __all__ = ["RulesResult", "solve_rules", "waterfill"]
 
@@ -313,7 +314,7 @@ def solve_rules(
     Parameters
     ----------
     prob
-        The problem (:func:`~supplygraph.analysis.response.build_problem`).
+        The problem (:func:`~supplygraph.analysis.response_arrays.build_problem`).
     closed_values
         Fixed outputs of nodes in closed cycles, shape (n, S) (the no-response convention:
         1 when untouched, 0 when cut); None when the graph has none.
@@ -546,7 +547,7 @@ def stall_reasons(
     -------
     (capacity nodes, links, external-input pools, idle nodes)
         Positions, edge numbers, pool numbers and positions, as
-        :func:`~supplygraph.analysis.response.limit_groups` takes them.
+        :func:`~supplygraph.analysis.limits.limit_groups` takes them.
     """
     x = res.x[:, 0]
     gr = res.granted[:, 0]

@@ -93,7 +93,7 @@ if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
 
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.shocks import Shock
 
 __all__ = [
@@ -243,7 +243,7 @@ class Scenario:
     shock_specs
         The raw ``[[shocks]]`` tables (dicts, in file order), kept for reports.
     response
-        The ``[response]`` table as a :class:`~supplygraph.analysis.response.Response` (the
+        The ``[response]`` table as a :class:`~supplygraph.analysis.response_options.Response` (the
         supply response the scenario is meant to be read with), or None.
     lines
         ``(table, index, key) -> line`` for every key found in the file (``table`` is ``""`` for
@@ -764,8 +764,8 @@ def _parse_capacity_table(spec: dict[str, Any], line: int | None, fail: Any) -> 
 
 
 def _parse_response_table(spec: Any, fail: Any) -> Response:
-    """The ``[response]`` table as a :class:`~supplygraph.analysis.response.Response`."""
-    from supplygraph.analysis.response import Response
+    """The ``[response]`` table as a :class:`~supplygraph.analysis.response_options.Response`."""
+    from supplygraph.analysis.response_options import Response
 
     def bad(message: str, key: str | None = None) -> None:
         fail(message, "response", 0, key)
@@ -986,7 +986,7 @@ def validate_scenario(G: nx.DiGraph, scenario: Scenario) -> None:
             msg = f"{where}: selector matches no node or edge (after its filters)"
             raise ScenarioError(msg)
     if scenario.response is not None and scenario.response.priority:
-        from supplygraph.analysis.response import check_priority
+        from supplygraph.analysis.response_options import check_priority
 
         try:
             check_priority(G, scenario.response)

@@ -42,17 +42,17 @@ ALL_TARGETS = "(all targets)"
 
 
 def _daily_use(G: nx.DiGraph, node: Any) -> tuple[float, str | None]:
-    from supplygraph.analysis.timeline import _num
+    from supplygraph.analysis.simulation import as_float
 
-    inflow = sum(_num(d.get("flow")) for _, _, d in G.in_edges(node, data=True))
-    inflow += _num(G.nodes[node].get("external_input"))
+    inflow = sum(as_float(d.get("flow")) for _, _, d in G.in_edges(node, data=True))
+    inflow += as_float(G.nodes[node].get("external_input"))
     unit = None
     for _, _, d in G.in_edges(node, data=True):
         if d.get("unit"):
             unit = str(d["unit"])
             break
     if inflow <= 0:
-        inflow = _num(G.nodes[node].get("value"))
+        inflow = as_float(G.nodes[node].get("value"))
         unit = G.nodes[node].get("unit")
     if unit is None:
         preds = list(G.predecessors(node))
@@ -131,13 +131,13 @@ def stockpile(
     29.9
     """
     from supplygraph.analysis.scenarios import apply_capacity, capacity_tranches
-    from supplygraph.analysis.timeline import (
-        _plan,
-        _shock_list,
-        _simulate,
-        _simulate_response,
-        _timeline_response,
-        end_use_groups,
+    from supplygraph.analysis.simulation import (
+        compile_plan,
+        resolve_targets,
+        shock_list,
+        simulate,
+        simulate_response,
+        timeline_response,
     )
 
     if not 0 < float(min_output) <= 1:
@@ -147,31 +147,13 @@ def stockpile(
         msg = f"days must be a whole number >= 1, got {days!r}"
         raise ScenarioError(msg)
     days = int(days)
-    shocks, sc = _shock_list(scenario)
-    resp = _timeline_response(response)
+    shocks, sc = shock_list(scenario)
+    resp = timeline_response(response, optimal=False)
     H = apply_capacity(G, sc)
 
-    if target_nodes is not None:
-        targets = list(target_nodes)
-        missing = [t for t in targets if t not in H]
-        if missing:
-            msg = f"target node {missing[0]!r} is not in the graph"
-            raise ScenarioError(msg)
-    else:
-        groups = end_use_groups(H)
-        if end_use is not None:
-            if end_use not in groups:
-                known = ", ".join(groups) or "none"
-                msg = f"end use {end_use!r} is not in the graph (end uses: {known})"
-                raise ScenarioError(msg)
-            targets = list(groups[end_use])
-        else:
-            targets = [n for members in groups.values() for n in members]
-    if not targets:
-        msg = "no target nodes"
-        raise ScenarioError(msg)
+    targets = resolve_targets(H, target_nodes, end_use)
 
-    plan = _plan(H, shocks, days)
+    plan = compile_plan(H, shocks, days)
     n = len(plan.nodes)
     t_idx = np.array([plan.index[t] for t in targets])
     if stage is not None:
@@ -193,13 +175,13 @@ def stockpile(
 
     tranches = capacity_tranches(G, sc) if resp.model != "none" else []
 
-    def simulate(extra: np.ndarray) -> dict[str, np.ndarray]:
+    def run(extra: np.ndarray) -> dict[str, np.ndarray]:
         if resp.model == "none":
-            return _simulate(plan, extra, record=False, days=days)
-        return _simulate_response(H, plan, shocks, resp, tranches, extra, record=False, days=days)
+            return simulate(plan, extra, record=False, days=days)
+        return simulate_response(H, plan, shocks, resp, tranches, extra, record=False, days=days)
 
     def achieved(added: np.ndarray) -> np.ndarray:
-        sim = simulate(masks * added[None, :])
+        sim = run(masks * added[None, :])
         depth = sim["depth"][t_idx, :]  # (targets, B)
         if stage is None:
             return depth[np.arange(B), np.arange(B)]

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -31,6 +32,7 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+    parquet = "parquet"
 
 
 SourceArg = Annotated[
@@ -42,7 +44,21 @@ SourceArg = Annotated[
 ]
 FormatOpt = Annotated[
     OutputFormat,
-    typer.Option("--format", "-f", help="table (aligned text), json (a list of records) or csv."),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table (aligned text), json (a list of records), csv, or parquet (binary: to "
+        "--output or a pipe).",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the full table to this file (atomically) instead of stdout.",
+        show_default=False,
+    ),
 ]
 
 
@@ -220,11 +236,11 @@ def response_options(
     priority: list[str] | None,
     floor: FloorChoice | None = None,
 ) -> Any:
-    """The :class:`~supplygraph.analysis.response.Response` of a command's options.
+    """The :class:`~supplygraph.analysis.response_options.Response` of a command's options.
 
     Options override the scenario's ``[response]`` table; without either, ``none``.
     """
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
 
     base = getattr(scenario, "response", None)
     model = response.value if response is not None else (base.model if base else "none")
@@ -332,29 +348,61 @@ def records(df: pd.DataFrame, *, index: bool = True) -> list[dict[str, Any]]:
     return [{str(k): _jsonable(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def emit_table(df: pd.DataFrame, fmt: OutputFormat, *, index: bool = True) -> None:
-    """Print a DataFrame on stdout in the chosen format.
+def emit_table(
+    df: pd.DataFrame, fmt: OutputFormat, *, index: bool = True, output: Path | None = None
+) -> None:
+    """Print a DataFrame on stdout (or write it to ``output``) in the chosen format.
 
     ``json`` prints a list of records (the index becomes a column when it has a name); ``csv``
-    prints RFC 4180 CSV with text cells neutralised against formula injection; ``table`` prints
-    aligned text.
+    prints RFC 4180 CSV with text cells neutralised against formula injection; ``parquet``
+    writes Parquet (to ``output``, or to stdout when it is not a terminal); ``table`` prints
+    aligned text. JSON, CSV and Parquet are written a chunk of rows at a time
+    (:mod:`supplygraph.io.outputs`); a file is replaced only once it is complete.
     """
     import pandas as pd
 
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(records(df, index=index), indent=2, ensure_ascii=False))
-        sys.stdout.write("\n")
-    elif fmt is OutputFormat.csv:
-        from supplygraph.io.safe_text import neutralize_frame
+    from supplygraph.io.outputs import csv_chunks, json_chunks, save_table, write_parquet
 
-        frame = df.reset_index() if index and df.index.name is not None else df
-        neutralize_frame(frame).to_csv(sys.stdout, index=False, lineterminator="\n")
+    frame = df.reset_index() if index and df.index.name is not None else df
+    if output is not None:
+        if fmt is OutputFormat.table:
+            from supplygraph.io.safe_text import atomic_write
+
+            atomic_write(output, _as_text(frame) + "\n")
+        else:
+            save_table(frame, output, fmt.value)
+        message(f"wrote {output} ({len(frame):,} rows)")
+        return
+    if fmt is OutputFormat.parquet:
+        if sys.stdout.isatty():
+            raise typer.BadParameter(
+                "parquet is binary: give --output FILE or redirect stdout to a file",
+                param_hint="'--format'",
+            )
+        sys.stdout.flush()
+        write_parquet(frame, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    elif fmt is OutputFormat.json:
+        for piece in json_chunks(frame):
+            sys.stdout.write(piece)
+    elif fmt is OutputFormat.csv:
+        for piece in csv_chunks(frame):
+            sys.stdout.write(piece)
     else:
-        frame = df.reset_index() if index and df.index.name is not None else df
         with pd.option_context(
             "display.max_rows", None, "display.max_columns", None, "display.width", 200
         ):
-            typer.echo(frame.to_string(index=False, float_format=_fmt_float))
+            typer.echo(_as_text(frame))
+
+
+def _as_text(frame: pd.DataFrame) -> str:
+    """Aligned text of a table (as ``--format table`` prints it)."""
+    import pandas as pd
+
+    with pd.option_context(
+        "display.max_rows", None, "display.max_columns", None, "display.width", 200
+    ):
+        return str(frame.to_string(index=False, float_format=_fmt_float))
 
 
 def emit_records(records_: list[dict[str, Any]], fmt: OutputFormat, columns: list[str]) -> None:
@@ -385,3 +433,15 @@ def _fmt_float(x: float) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"
+
+
+#: ``--through-hubs`` of ``trace`` and ``deminimis`` (see supplygraph.analysis.origins).
+ThroughHubsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--through-hubs",
+        help="Re-attribute what a re-export hub (an origin-stage node fed by other origin-stage "
+        "nodes, e.g. Hong Kong's magnets after 'trade build') passes on to the origins of its "
+        "imports, in proportion to its inflows; its own output keeps its country.",
+    ),
+]

@@ -21,6 +21,7 @@ from supplygraph.cli._common import (
     FloorOpt,
     FormatOpt,
     OutputFormat,
+    OutputOpt,
     PriorityOpt,
     RationingOpt,
     ResponseOpt,
@@ -29,6 +30,7 @@ from supplygraph.cli._common import (
     SeedOpt,
     SourceArg,
     SubstitutionOpt,
+    ThroughHubsOpt,
     apply_scenario,
     draw_spec,
     draws_message,
@@ -146,7 +148,7 @@ def concentration_command(
     bands = MERGER_GUIDELINES_2023 if guidelines is Guidelines.g2023 else MERGER_GUIDELINES_2010
     spec = draw_spec(draws, seed, sampling, distribution)
     if spec is not None:
-        from supplygraph.uncertainty.experiments import concentration_draws
+        from supplygraph.analysis.concentration import concentration_draws
 
         table, res = concentration_draws(
             G, spec, thresholds=bands, by_material=by_material, workers=draw_workers
@@ -265,6 +267,7 @@ def disrupt_command(
     distribution: DistributionOpt = None,
     draw_workers: DrawWorkersOpt = 1,
     fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
 ) -> None:
     """Propagate one or more shocks downstream and print what each end use loses.
 
@@ -313,7 +316,7 @@ def disrupt_command(
         DisruptTable.end_uses: result.by_end_use,
         DisruptTable.nodes: result.nodes,
     }
-    emit_table(frames[table], fmt)
+    emit_table(frames[table], fmt, output=output)
     what = "; ".join(str(s) for s in shocks[: len(shock or [])])
     if sc is not None:
         what = f"{what}; scenario {sc.name}" if what else f"scenario {sc.name}"
@@ -378,6 +381,7 @@ def sweep_command(
     sampling: SamplingOpt = SamplingChoice.sobol,
     distribution: DistributionOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
 ) -> None:
     """Remove every node (or country-stage) in turn; rank by output-weighted loss at the targets.
 
@@ -400,7 +404,7 @@ def sweep_command(
     )
     if top is not None:
         table = table.head(top)
-    emit_table(table, fmt)
+    emit_table(table, fmt, output=output)
     if draws is not None:
         spec = draw_spec(draws, seed, sampling, distribution)
         message(f"draws: {spec.describe()}; robust = keeps its rank or better in >= 90 % of draws")
@@ -435,6 +439,7 @@ def trace_command(
             "(0.001 = 0.1 %, the MOFCOM No. 61/2025 de-minimis level).",
         ),
     ] = 0.001,
+    through_hubs: ThroughHubsOpt = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """List the nodes whose output traces back to an origin country, largest share first."""
@@ -445,7 +450,7 @@ def trace_command(
 
     G = load_source(source)
     code = origin.strip().upper()
-    shares = origin_shares(G, level="country", stage=stage)
+    shares = origin_shares(G, level="country", stage=stage, through_hubs=through_hubs)
     if code not in shares.columns:
         known = ", ".join(str(c) for c in shares.columns)
         msg = f"origin {origin!r} is not an origin country of this graph (origins: {known})"

@@ -25,6 +25,7 @@ from supplygraph.cli._common import (
     SourceArg,
     SubstitutionChoice,
     SubstitutionOpt,
+    ThroughHubsOpt,
     draw_spec,
     draws_message,
     emit_table,
@@ -38,7 +39,7 @@ from supplygraph.cli._common import (
 if TYPE_CHECKING:
     import networkx as nx
 
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.scenarios import Scenario
 
 TimelineResponseOpt = Annotated[
@@ -48,11 +49,19 @@ TimelineResponseOpt = Annotated[
         "-r",
         help="none: nobody reacts (the default unless the scenario's response table says "
         "otherwise). rules: each day, customers short of supply re-source from suppliers with "
-        "spare capacity, which ramps up over ramp_days after ramp_delay_days. (optimal is a "
-        "static bound: see disrupt.)",
+        "spare capacity, which ramps up over ramp_days after ramp_delay_days. optimal "
+        "(timeline only): per end use the longest it could be kept whole, in weekly periods "
+        "(an upper bound).",
         show_default=False,
     ),
 ]
+
+EndUseOpt = Annotated[str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")]
+NodeOpt = Annotated[list[str] | None, typer.Option("--node", help="Target node id (repeatable).")]
+MinOutputOpt = Annotated[
+    float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
+]
+DaysOpt = Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")]
 
 ScenarioOpt = Annotated[
     str,
@@ -86,14 +95,16 @@ def _timeline_response(
     substitution: SubstitutionChoice | None,
     rationing: RationingChoice | None,
     priority: list[str] | None,
+    *,
+    optimal: bool = True,
 ) -> Response:
-    """The response of a time command: options, else the scenario's (optimal falls back to
-    rules over time, with a note)."""
+    """The response of a time command: options, else the scenario's (where the command has no
+    optimal form, a scenario's optimal falls back to its rules counterpart, with a note)."""
     resp: Response = response_options(sc, response, substitution, rationing, priority)
-    if resp.model == "optimal" and response is None:
+    if resp.model == "optimal" and response is None and not optimal:
         message(
-            "the scenario names the optimal response, a static bound; over time its rules "
-            "counterpart is simulated"
+            "the scenario names the optimal response; the stockpile is sized against its "
+            "rules counterpart (use mitigate for the optimum)"
         )
         import dataclasses
 
@@ -177,7 +188,7 @@ def timeline_cmd(
             f"draws: the intervals are for no response (the scenario names {resp.model}; "
             "the timeline draws its no-response model only)"
         )
-        from supplygraph.analysis.response import Response
+        from supplygraph.analysis.response_options import Response
 
         resp = Response()
     res = timeline(
@@ -220,16 +231,10 @@ def timeline_cmd(
 def stockpile_cmd(
     scenario: ScenarioOpt,
     source: SourceArg = DEFAULT_SOURCE,
-    end_use: Annotated[
-        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
-    ] = None,
-    node: Annotated[
-        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
-    ] = None,
-    min_output: Annotated[
-        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
-    ] = 0.9,
-    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 180,
+    end_use: EndUseOpt = None,
+    node: NodeOpt = None,
+    min_output: MinOutputOpt = 0.9,
+    days: DaysOpt = 180,
     stage: Annotated[
         str | None,
         typer.Option("--stage", help="Hold the stock at every node of this stage instead."),
@@ -250,7 +255,7 @@ def stockpile_cmd(
 
     G = load_source(source)
     sc = _scenario(G, source, scenario)
-    resp = _timeline_response(sc, response, substitution, rationing, priority)
+    resp = _timeline_response(sc, response, substitution, rationing, priority, optimal=False)
     df = stockpile(
         G,
         sc,
@@ -296,6 +301,7 @@ def deminimis_cmd(
             help="Share of an end-use product's value that is rare-earth material (default 1).",
         ),
     ] = 1.0,
+    through_hubs: ThroughHubsOpt = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Which foreign products a content rule on ORIGIN catches (MOFCOM No. 61: 0.1 %).
@@ -314,10 +320,14 @@ def deminimis_cmd(
     share = {"end_use": content_share} if content_share != 1.0 else 1.0
     if compare:
         thresholds = sorted({float(threshold), *EAR_THRESHOLDS})
-        table = deminimis_compare(G, origin, thresholds, stage, content_share=share)
+        table = deminimis_compare(
+            G, origin, thresholds, stage, content_share=share, through_hubs=through_hubs
+        )
         emit_table(table, fmt, index=False)
         return
-    reach = deminimis_reach(G, origin, threshold, stage, content_share=share)
+    reach = deminimis_reach(
+        G, origin, threshold, stage, content_share=share, through_hubs=through_hubs
+    )
     if by_country:
         emit_table(deminimis_by_country(reach), fmt, index=False)
     else:
@@ -329,16 +339,10 @@ def deminimis_cmd(
 def mitigate_cmd(
     scenario: ScenarioOpt,
     source: SourceArg = DEFAULT_SOURCE,
-    end_use: Annotated[
-        str | None, typer.Option("--end-use", help="Target sector, e.g. defense.")
-    ] = None,
-    node: Annotated[
-        list[str] | None, typer.Option("--node", help="Target node id (repeatable).")
-    ] = None,
-    min_output: Annotated[
-        float, typer.Option("--min-output", min=0.0, max=1.0, help="Required output fraction.")
-    ] = 0.9,
-    days: Annotated[int, typer.Option("--days", min=1, help="Days the target must hold.")] = 365,
+    end_use: EndUseOpt = None,
+    node: NodeOpt = None,
+    min_output: MinOutputOpt = 0.9,
+    days: DaysOpt = 365,
     options: Annotated[
         str | None,
         typer.Option(

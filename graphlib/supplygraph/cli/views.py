@@ -148,7 +148,7 @@ def visualize_command(
         )
         if resp.model != "none":
             from supplygraph.analysis.disruption import disrupt
-            from supplygraph.analysis.response import highlight_limits
+            from supplygraph.analysis.limits import highlight_limits
             from supplygraph.analysis.scenarios import apply_capacity
 
             H = apply_capacity(G, sc) if scenario is not None else G

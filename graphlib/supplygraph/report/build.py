@@ -966,7 +966,7 @@ REPORT_RESPONSES = ("none", "rules", "optimal")
 
 def _responses(spec: ScenarioSpec) -> dict[str, Any]:
     """The three responses of a scenario: its own [response] options for rules and optimal."""
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
 
     own = getattr(spec.obj, "response", None) if spec.obj is not None else None
     opts = {}

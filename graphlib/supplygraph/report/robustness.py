@@ -196,9 +196,9 @@ def report_draws(
         End-use nodes (left out of the sweep, as in the report's table).
     """
     from supplygraph.analysis.chokepoints import chokepoints
+    from supplygraph.analysis.concentration import concentration_draws
     from supplygraph.analysis.disruption import disrupt, sweep
     from supplygraph.analysis.scenarios import apply_capacity
-    from supplygraph.uncertainty.experiments import concentration_draws
 
     conc, conc_res = concentration_draws(G, spec)
     choke = chokepoints(G, model=model, draws=spec)

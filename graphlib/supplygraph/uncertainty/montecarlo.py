@@ -42,6 +42,7 @@ __all__ = [
     "ROBUST",
     "Experiment",
     "MonteCarloResult",
+    "factor_notes",
     "percentile_columns",
     "robustness",
     "run",
@@ -150,6 +151,20 @@ def percentile_columns(frame: pd.DataFrame, name: str, values: np.ndarray, after
     at = list(frame.columns).index(after) + 1 if after in frame.columns else len(frame.columns)
     for i, q in enumerate(PERCENTILES):
         frame.insert(at + i, f"{name}_p{q}", values[:, i])
+
+
+def factor_notes(factors: Factors, skipped: Sequence[str] = ()) -> list[str]:
+    """Plain sentences about a run's factors: how many, what is not drawn, what was skipped."""
+    notes = [factors.describe()]
+    if factors.not_drawn:
+        notes.append(
+            "Ranges on " + ", ".join(factors.not_drawn) + " are kept but not drawn by this "
+            "analysis (it reads their values)."
+        )
+    notes.extend(skipped)
+    if factors.dim == 0:
+        notes.append("No ranges: every draw equals the deterministic result.")
+    return notes
 
 
 def robustness(p: np.ndarray | float) -> Any:

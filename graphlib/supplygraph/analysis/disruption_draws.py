@@ -1,13 +1,12 @@
-"""The analyses with draws: concentration, disruptions (every response), removals, timelines.
+"""Monte Carlo draws of disruptions (every supply response) and of single removals.
 
-Each function builds an :class:`~supplygraph.uncertainty.montecarlo.Experiment` over the
-graph's (and the scenario's) ranges, runs it (:func:`~supplygraph.uncertainty.montecarlo.run`)
-and returns the deterministic table of the analysis with percentile and probability columns
-next to its own, plus the :class:`~supplygraph.uncertainty.montecarlo.MonteCarloResult` (for
-the sensitivity analysis). The analyses' own functions call these when given ``draws=``
-(:func:`supplygraph.concentration`, :func:`supplygraph.disrupt`, :func:`supplygraph.sweep`,
-:func:`supplygraph.chokepoints`); timelines have theirs next to the day-by-day model
-(:func:`supplygraph.analysis.timeline.timeline_draws`).
+The batched evaluations behind ``draws=`` on :func:`~supplygraph.analysis.disruption.disrupt`,
+:func:`~supplygraph.analysis.disruption.sweep` and
+:func:`~supplygraph.analysis.chokepoints.chokepoints`: each builds an
+:class:`~supplygraph.uncertainty.montecarlo.Experiment` over the graph's (and the shocks')
+ranges, runs it (:func:`~supplygraph.uncertainty.montecarlo.run`) and adds percentile and
+probability columns to the analysis' own table. See :mod:`supplygraph.uncertainty` for the
+method.
 """
 
 from __future__ import annotations
@@ -23,200 +22,30 @@ from supplygraph.uncertainty.kernels import ordered_sum
 from supplygraph.uncertainty.montecarlo import (
     Experiment,
     MonteCarloResult,
+    factor_notes,
     percentile_columns,
     robustness,
     run,
 )
-from supplygraph.uncertainty.ranges import Factors, collect
+from supplygraph.uncertainty.ranges import collect
 from supplygraph.uncertainty.sampling import DrawSpec
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from supplygraph.analysis.disruption import DisruptionResult
-    from supplygraph.analysis.response import Response
+    from supplygraph.analysis.response_options import Response
     from supplygraph.analysis.shocks import Shock
     from supplygraph.compiled import CompiledGraph
 
 __all__ = [
     "LOSS_THRESHOLD",
-    "TTS_DAYS",
     "add_removal_columns",
-    "concentration_draws",
     "disruption_draws",
     "removal_draws",
 ]
 
 #: ``p_loss_ge_50``: the probability that an end use loses at least this share of its output.
 LOSS_THRESHOLD = 0.5
-
-#: ``p_tts_lt_60``: the probability that an end use runs short within this many days.
-TTS_DAYS = 60
-
-
-def _notes(factors: Factors, skipped: Sequence[str] = ()) -> list[str]:
-    notes = [factors.describe()]
-    if factors.not_drawn:
-        notes.append(
-            "Ranges on " + ", ".join(factors.not_drawn) + " are kept but not drawn by this "
-            "analysis (it reads their values)."
-        )
-    notes.extend(skipped)
-    if factors.dim == 0:
-        notes.append("No ranges: every draw equals the deterministic result.")
-    return notes
-
-
-# ---------------------------------------------------------------------------------------------
-# concentration
-
-
-def concentration_draws(
-    G: nx.DiGraph,
-    spec: DrawSpec,
-    *,
-    thresholds: tuple[float, float] | None = None,
-    by_material: bool = False,
-    workers: int = 1,
-) -> tuple[pd.DataFrame, MonteCarloResult]:
-    """Concentration per stage (or per stage and element group) with Monte Carlo intervals.
-
-    Node quantities are drawn from the ``value`` ranges (and the ``flow`` ranges of nodes
-    without a value, whose quantity is their outflow or inflow); each draw gives every stage's
-    country shares and indices exactly as :func:`~supplygraph.analysis.concentration.
-    concentration` computes them.
-
-    Returns
-    -------
-    (table, result)
-        The deterministic table plus ``hhi_p5``, ``hhi_p50``, ``hhi_p95``, ``top_share_p5``,
-        ``top_share_p50``, ``top_share_p95``, ``p_top_country`` (the share of draws in which
-        ``top_country`` stays the largest supplier) and ``p_highly_concentrated`` (HHI at or
-        above the upper band).
-    """
-    from supplygraph.analysis.concentration import (
-        HHI_EXCLUDED,
-        MERGER_GUIDELINES_2010,
-        _country,
-        concentration,
-        concentration_by_material,
-    )
-    from supplygraph.compiled import compile_graph
-
-    bands = thresholds or MERGER_GUIDELINES_2010
-    if by_material:
-        table = concentration_by_material(G, thresholds=bands)
-        row_names = list(zip(table["stage"], table["material"], strict=True))
-    else:
-        table = concentration(G, thresholds=bands)
-        row_names = list(table.index)
-    factors = collect(G, drawn=("value", "flow"), distribution=spec.distribution)
-    cg = compile_graph(G)
-    from supplygraph.uncertainty.kernels import DrawPlan, incidence
-
-    plan = DrawPlan(G, cg, factors)
-    attrs = [G.nodes[v] for v in cg.nodes]
-    countries = [_country(d) for d in attrs]
-    if by_material:
-        keys: list[Any] = [
-            (str(d.get("stage")), str(d.get("material")).strip())
-            if d.get("material") is not None and str(d.get("material")).strip()
-            else None
-            for d in attrs
-        ]
-    else:
-        keys = [str(d.get("stage")) if d.get("stage") is not None else None for d in attrs]
-    row_index = {r: i for i, r in enumerate(row_names)}
-    comparable = np.array(
-        [not str(table.iloc[i]["level"]).startswith("not comparable") for i in range(len(table))]
-    )
-    # (row, country) cells, countries in name order (ties of the largest go to the first name)
-    cells: dict[tuple[int, str], int] = {}
-    node_cell = np.full(cg.n, -1, dtype=np.int64)
-    for p, (key, c) in enumerate(zip(keys, countries, strict=True)):
-        r = row_index.get(key) if key is not None else None
-        if r is None or not comparable[r]:
-            continue
-        node_cell[p] = cells.setdefault((r, c), len(cells))
-    order = sorted(cells, key=lambda rc: (rc[0], rc[1]))
-    cell_row = np.array([rc[0] for rc in order], dtype=np.int64)
-    cell_named = np.array([rc[1] not in HHI_EXCLUDED for rc in order], dtype=bool)
-    remap = np.empty(len(cells), dtype=np.int64)
-    for new, rc in enumerate(order):
-        remap[cells[rc]] = new
-    has = node_cell >= 0
-    node_cell = np.where(has, remap[np.maximum(node_cell, 0)], -1)
-    agg = incidence(node_cell[has], len(order), int(has.sum()))
-    R = len(row_names)
-    slot = np.zeros(len(order), dtype=np.int64)
-    for i in range(1, len(order)):
-        slot[i] = slot[i - 1] + 1 if cell_row[i] == cell_row[i - 1] else 0
-    width = int(slot.max()) + 1 if len(order) else 1
-    names_by_slot = [[""] * width for _ in range(R)]
-    for i, rc in enumerate(order):
-        names_by_slot[rc[0]][slot[i]] = rc[1]
-    det_top = table["top_country"].tolist()
-    top_slot = np.array(
-        [
-            names_by_slot[r].index(t) if isinstance(t, str) and t in names_by_slot[r] else -1
-            for r, t in enumerate(det_top)
-        ]
-    )
-    nosink = ~cg.is_sink
-    loops = cg.src == cg.tgt
-    t_out = incidence(cg.src[~loops], cg.n, int((~loops).sum()))
-    t_in = incidence(cg.tgt[~loops], cg.n, int((~loops).sum()))
-    fixed = table["hhi"].to_numpy(dtype=float)
-    fixed_top = table["top_share"].to_numpy(dtype=float)
-    has_rows = np.zeros(R, dtype=bool)
-    has_rows[np.unique(cell_row)] = True
-
-    def evaluate(u: np.ndarray) -> dict[str, np.ndarray]:
-        A = plan.arrays(u)
-        B = u.shape[0]
-        flow = A.flow[~loops]
-        out = np.asarray(t_out @ flow)
-        inn = np.asarray(t_in @ flow)
-        q = np.where(~np.isnan(A.value), A.value, np.where(nosink[:, None], out, inn))
-        q = np.maximum(q, 0.0)
-        Q = np.asarray(agg @ q[has])  # (cells, B)
-        tot = np.zeros((R, B))
-        np.add.at(tot, cell_row, Q)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = Q / tot[cell_row]
-        named_share = np.where(cell_named[:, None] & (Q > 0), share, 0.0)
-        hhi = np.zeros((R, B))
-        np.add.at(hhi, cell_row, 10_000.0 * named_share**2)
-        pad = np.full((R, width, B), -1.0)
-        pad[cell_row, slot] = np.where(cell_named[:, None] & (Q > 0), share, -1.0)
-        best = pad.max(axis=1)
-        arg = pad.argmax(axis=1)
-        none = best <= 0
-        hhi = np.where(none | ~has_rows[:, None], np.nan, hhi)
-        top = np.where(none, np.nan, best)
-        # rows without draws (reserves, mixed units) keep their deterministic numbers
-        keep = ~has_rows
-        hhi[keep] = fixed[keep, None]
-        top[keep] = fixed_top[keep, None]
-        same = (arg == top_slot[:, None]).astype(float)
-        same[keep] = 1.0
-        return {"hhi": hhi, "top_share": top, "same_top": same}
-
-    exp = Experiment(
-        factors=factors,
-        evaluate=evaluate,
-        rows={"hhi": row_names, "top_share": row_names, "same_top": row_names},
-        cells=3 * (cg.n + cg.m) + len(order) * 4 + R * width,
-    )
-    res = run(exp, spec, workers=workers, notes=_notes(factors, plan.skipped))
-    out = table.copy()
-    percentile_columns(out, "hhi", res.percentiles("hhi"), "hhi")
-    percentile_columns(out, "top_share", res.percentiles("top_share"), "top_share")
-    out["p_top_country"] = res.probability("same_top", lambda x: x > 0.5)
-    high = float(bands[1])
-    p_high = res.probability("hhi", lambda x: x >= high)
-    out["p_highly_concentrated"] = np.where(np.isnan(fixed), np.nan, p_high)
-    return out, res
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,7 +67,7 @@ def _target_weights(cg: CompiledGraph, tpos: np.ndarray, baseline: np.ndarray) -
 
 def disruption_draws(
     G: nx.DiGraph,
-    result: DisruptionResult,
+    result: Any,
     spec: DrawSpec,
     *,
     shocks: Sequence[Shock],
@@ -257,7 +86,7 @@ def disruption_draws(
     * ``none``: the propagation model on all draws at once (:func:`~supplygraph.uncertainty.
       kernels.propagate`);
     * ``rules``: :func:`~supplygraph.analysis.rules.solve_rules` with one column per draw
-      (:func:`~supplygraph.analysis.response.with_draws`);
+      (:func:`~supplygraph.analysis.response_arrays.with_draws`);
     * ``optimal``: one set of linear programs per draw (each end use's optimum and the joint
       one; each target shows its value in its end use's optimum).
 
@@ -265,8 +94,7 @@ def disruption_draws(
     ``remaining_p95`` and ``p_loss_ge_50`` (the share of draws in which the row loses at least
     ``threshold`` of its output).
     """
-    from supplygraph.analysis.dependency import target_positions
-    from supplygraph.analysis.disruption import _end_use_keys
+    from supplygraph.analysis.dependency import end_use_keys, target_positions
     from supplygraph.compiled import compile_graph
     from supplygraph.uncertainty.kernels import DrawPlan, propagate
 
@@ -277,7 +105,7 @@ def disruption_draws(
     factors = collect(G, scenario, shocks, distribution=spec.distribution, drawn=drawn)
     plan = DrawPlan(G, cg, factors, shocks, scenario)
     tpos = target_positions(cg, targets)
-    keys = np.array(_end_use_keys(cg, tpos), dtype=object)
+    keys = np.array(end_use_keys(cg, tpos), dtype=object)
     names = sorted(set(keys.tolist()))
     groups = {k: np.flatnonzero(keys == k) for k in names}
     rows_eu = [*names, "total"]
@@ -311,7 +139,7 @@ def disruption_draws(
         rows={"remaining": tnames, "end_use": rows_eu},
         cells=14 * (cg.n + cg.m) + 3 * len(tpos) * len(rows_eu),
     )
-    notes = _notes(factors, plan.skipped)
+    notes = factor_notes(factors, plan.skipped)
     if response.model == "optimal":
         notes.append(
             "Under the optimal response each draw solves every end use's program and the joint "
@@ -340,7 +168,8 @@ def _rules_draws(
     response: Response,
 ) -> np.ndarray:
     """The rules response's output per node and draw, (n, B)."""
-    from supplygraph.analysis.response import build_problem, check_priority, with_draws
+    from supplygraph.analysis.response_arrays import build_problem, with_draws
+    from supplygraph.analysis.response_options import check_priority
     from supplygraph.analysis.rules import solve_rules
 
     check_priority(G, response)
@@ -480,7 +309,7 @@ def removal_draws(
         rows={"weighted_loss": labels, "rank": labels},
         cells=10 * (cg.n + cg.m) + 3 * R if one_pass else 6 * R * (cg.n + cg.m),
     )
-    return run(exp, spec, workers=workers, notes=_notes(factors, plan.skipped))
+    return run(exp, spec, workers=workers, notes=factor_notes(factors, plan.skipped))
 
 
 def add_removal_columns(
