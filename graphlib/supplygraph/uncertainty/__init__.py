@@ -17,8 +17,14 @@ The method, in four steps:
 2. **Evaluation** (:mod:`~supplygraph.uncertainty.kernels`): the draws are a batch dimension of
    the compiled kernels -- every per-node array becomes ``(n, draws)``, every per-edge array
    ``(m, draws)`` -- so a chunk of draws costs a few array passes per level of the graph, never
-   a Python loop over draws. Chunks are cut at fixed draw numbers and every column is computed
-   on its own, so results do not depend on the chunk size or on the number of workers.
+   a Python loop over draws. Chunks start at fixed draw numbers, whatever the number of
+   workers, so a run gives the same numbers on one process, several or a Dask cluster; the
+   no-response kernels also compute every column on its own and sum in index order, so a
+   draw's numbers do not even depend on the chunk it falls in (the rules response shares one
+   convergence test per chunk). The analyses' draws live next to them:
+   :func:`~supplygraph.analysis.concentration.concentration_draws`,
+   :mod:`supplygraph.analysis.disruption_draws` (disruptions under every response, sweeps and
+   chokepoints) and :func:`~supplygraph.analysis.timeline.timeline_draws`.
 3. **Summaries** (:mod:`~supplygraph.uncertainty.montecarlo`): percentiles (``hhi_p5``,
    ``hhi_p50``, ``hhi_p95``, ``remaining_p5`` ...) and probability statements (``p_rank_1``,
    ``p_loss_ge_50``, ``p_tts_lt_60``) next to the deterministic columns.
