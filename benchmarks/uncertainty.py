@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "batched (median)",
         "per-draw loop",
         "ratio",
-        "max |diff| vs loop",
+        "max abs. difference vs loop",
         "note",
     ]
     lines = [
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "`python benchmarks/uncertainty.py`. The per-draw loop writes each draw into a copy of "
         "the graph and runs the one-scenario function; it is timed on a sample of draws (stated) "
         "and scaled to the full count. The difference column compares the batched result with "
-        "the loop on those draws.",
+        "the loop on those draws. Note the machine's load when reading the times.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] * len(header)) + "|",
