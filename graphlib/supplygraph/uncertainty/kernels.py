@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from supplygraph.analysis.propagation import _leontief_level
 from supplygraph.errors import SupplyGraphError
 from supplygraph.uncertainty.sampling import quantile
 
@@ -432,35 +433,9 @@ def propagate(
             h[a:b] = cap[a:b] * (s + ext[a:b])
         else:
             ga, gb = int(gptr[k]), int(gptr[k + 1])
-            h[a:b] = _leontief_level(cg, a, b, ea, eb, ga, gb, w, h, ext, cap)
+            h[a:b] = _leontief_level(cg, a, b, ea, eb, ga, gb, w, h, cap, ext)
     np.clip(h, 0.0, 1.0, out=h)
     return h
-
-
-def _leontief_level(
-    cg: CompiledGraph,
-    a: int,
-    b: int,
-    ea: int,
-    eb: int,
-    ga: int,
-    gb: int,
-    w: np.ndarray,
-    h: np.ndarray,
-    ext: np.ndarray,
-    cap: np.ndarray,
-) -> np.ndarray:
-    out = np.ones((b - a, h.shape[1]))
-    if gb > ga:
-        contrib = w[ea:eb] * h[cg.src[ea:eb]]
-        gsum = np.add.reduceat(contrib, cg.group_start[ga:gb] - ea, axis=0)
-        gnode = cg.group_node[ga:gb] - a
-        first = np.ones(gb - ga, dtype=bool)
-        first[1:] = gnode[1:] != gnode[:-1]
-        starts = np.flatnonzero(first)
-        out[gnode[starts]] = np.minimum.reduceat(gsum, starts, axis=0)
-    e = ext[a:b]
-    return cap[a:b] * (e + (1.0 - e) * out)
 
 
 def _closed_columns(cg: CompiledGraph, cap: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
@@ -523,7 +498,7 @@ def _cyclic_level(
     work[a:b][cyc] = 1.0
     if cl is not None and cl.any():
         work[a + cyc[cl]] = fixed[cl]  # type: ignore[index]
-    out = _leontief_level(cg, a, b, ea, eb, ga, gb, w, work, ext, cap)
+    out = _leontief_level(cg, a, b, ea, eb, ga, gb, w, work, cap, ext)
     # the cyclic nodes' edges and input groups (contiguous runs per target, as in cg)
     e_idx = ea + np.flatnonzero(cg.cyclic_node[tgt + a])
     g_all = cg.grp[e_idx]
