@@ -1866,7 +1866,7 @@ def _tornado_chart_plan(rd: Any) -> ChartPlan | None:
     if rd is None or rd.tornado is None:
         return None
     name, end_use, frame = rd.tornado
-    title = f"What moves {_stage_label(end_use)}'s loss under {name}"
+    title = f"What moves the {_stage_label(end_use)} loss under {name}"
     job = (
         "tornado_chart",
         (frame,),

@@ -269,21 +269,26 @@ def _drivers(res: MonteCarloResult, output: str, row: Any, top: int = 2) -> list
 
 
 def _tornado(rd: ReportDraws) -> tuple[str, str, pd.DataFrame] | None:
-    """The scenario end use with the widest 90 % interval, and its tornado table."""
+    """The tornado of the scenario end use whose "loses half or more" is most uncertain (the
+    widest 90 % interval among those whose 50 % finding is fragile; else the widest), and its
+    table."""
     from supplygraph.uncertainty.sensitivity import tornado
 
-    best: tuple[float, str, str] | None = None
+    best: tuple[bool, float, str, str] | None = None
     for name, result in rd.scenarios.items():
         by = result.by_end_use
         for k in by.index:
             if k == "total":
                 continue
             spread = float(by.loc[k, "remaining_p95"] - by.loc[k, "remaining_p5"])
-            if best is None or spread > best[0] + 1e-12:
-                best = (spread, name, str(k))
-    if best is None or best[0] <= 0:
+            p = float(by.loc[k, "p_loss_ge_50"])
+            fragile = 1.0 - ROBUST < p < ROBUST
+            key = (fragile, spread, name, str(k))
+            if best is None or key[:2] > best[:2]:
+                best = key
+    if best is None or best[1] <= 0:
         return None
-    _, name, end_use = best
+    _, _, name, end_use = best
     res = rd.scenarios[name].uncertainty
     from supplygraph.uncertainty.sensitivity import rank_correlations
 
