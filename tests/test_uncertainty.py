@@ -595,3 +595,31 @@ def test_rank_correlations_and_tornado_on_a_hand_chain(tmp_path: Path):
     d = drivers(res, "remaining", "S", top=2, with_sobol=True, n_sobol=512)
     assert set(d.index) == {"flow A->S", "flow B->S"}
     assert d["S1"].sum() == pytest.approx(1.0, abs=0.1)
+
+
+def test_timeline_draws_with_lead_time_and_stock_ranges_equal_a_per_draw_loop():
+    """Lead times (rounded per draw) and stocks drawn, a shock window, a cut range."""
+    G = nx.DiGraph(stages=["mine", "mill", "end_use"])
+    G.add_node("A", stage="mine", country="AUS", value=10.0)
+    G.add_node("B", stage="mine", country="CHN", value=30.0)
+    G.add_node("M", stage="mill", country="JPN", value=40.0, inventory_days=10.0,
+               inventory_days_low=0.0, inventory_days_high=30.0)  # fmt: skip
+    G.add_node("E", stage="end_use", country="USA", value=40.0, end_use="cars",
+               inventory_days=20.0, inventory_days_high=45.0, inventory_days_dist="uniform")  # fmt: skip
+    G.add_edge("A", "M", flow=10.0, lead_days=5.0, lead_days_low=1.0, lead_days_high=12.0)
+    G.add_edge("B", "M", flow=30.0, lead_days=20.0, lead_days_low=10.0, lead_days_high=40.0)
+    G.add_edge("M", "E", flow=40.0, lead_days=3.0)
+    shock = dataclasses.replace(
+        parse_shock("B"), cut=0.8, uncertain=("cut", 0.5, 0.8, 1.0), start_day=5, end_day=150
+    )
+    res = sg.timeline(G, [shock], horizon=200, draws=DrawSpec(12, seed=4))
+    mc = res.uncertainty
+    U = mc.unit_points()
+    for j in range(12):
+        Gj, sj, _ = apply_draw(G, mc.factors, U[j], [shock])
+        ref = sg.timeline(Gj, sj, horizon=200).end_uses
+        for col in ("time_to_shortage", "depth", "lost_days"):
+            want = ref[col].reindex(mc.rows[col]).to_numpy(dtype=float)
+            if col == "time_to_shortage":
+                want = np.where(np.isnan(want), np.inf, want)
+            assert np.allclose(mc.outputs[col][:, j], want, atol=1e-9), (col, j)
