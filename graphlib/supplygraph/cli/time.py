@@ -10,16 +10,24 @@ import typer
 from supplygraph.cli import app
 from supplygraph.cli._common import (
     DEFAULT_SOURCE,
+    DistributionOpt,
+    DrawsOpt,
+    DrawWorkersOpt,
     FormatOpt,
     OutputFormat,
     PriorityOpt,
     RationingChoice,
     RationingOpt,
     ResponseChoice,
+    SamplingChoice,
+    SamplingOpt,
+    SeedOpt,
     SourceArg,
     SubstitutionChoice,
     SubstitutionOpt,
     ThroughHubsOpt,
+    draw_spec,
+    draws_message,
     emit_table,
     guarded,
     load_source,
@@ -153,6 +161,11 @@ def timeline_cmd(
     substitution: SubstitutionOpt = None,
     rationing: RationingOpt = None,
     priority: PriorityOpt = None,
+    draws: DrawsOpt = None,
+    seed: SeedOpt = 0,
+    sampling: SamplingOpt = SamplingChoice.sobol,
+    distribution: DistributionOpt = None,
+    draw_workers: DrawWorkersOpt = 1,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Simulate a scenario day by day: when does each end use run short, how deep, how long.
@@ -169,7 +182,18 @@ def timeline_cmd(
     G = load_source(source)
     sc = _scenario(G, source, scenario)
     resp = _timeline_response(sc, response, substitution, rationing, priority)
-    res = timeline(G, sc, horizon=horizon, daily=False, response=resp)
+    spec = draw_spec(draws, seed, sampling, distribution)
+    if spec is not None and resp.model != "none" and response is None:
+        message(
+            f"draws: the intervals are for no response (the scenario names {resp.model}; "
+            "the timeline draws its no-response model only)"
+        )
+        from supplygraph.analysis.response_options import Response
+
+        resp = Response()
+    res = timeline(
+        G, sc, horizon=horizon, daily=False, response=resp, draws=spec, workers=draw_workers
+    )
     day0 = f", day 0 = {sc.start_date.isoformat()}" if sc.start_date else ""
     message(
         f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}, "
@@ -196,6 +220,10 @@ def timeline_cmd(
         emit_table(res.summary[cols], fmt)
     else:
         emit_table(res.end_uses, fmt)
+    if spec is not None:
+        draws_message(spec, res.uncertainty)
+        p = res.end_uses["p_tts_lt_60"]
+        message("P(time to shortage < 60 days): " + ", ".join(f"{k} {v:.0%}" for k, v in p.items()))
 
 
 @app.command("stockpile")

@@ -10,6 +10,7 @@ and writes every output into one folder::
       report.json      every table as records, for scripts
       network.html     the interactive network view (supplygraph.view.visualize)
       charts/*.png     concentration by stage, top chokepoints, end-use losses per scenario
+                       (and, with draws, a tornado of the most uncertain scenario result)
 
 Every file is written atomically; the output is deterministic for the same input apart from
 the one date line.
@@ -44,6 +45,8 @@ def write_report(
     model: str = "linear",
     date: Any = None,
     network: bool = True,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> dict[str, Path]:
     """Write the chokepoint report for ``G`` into ``out_dir``.
 
@@ -64,6 +67,10 @@ def write_report(
         ``SOURCE_DATE_EPOCH`` when set. It appears on one line of each text output.
     network
         Also write the interactive ``network.html`` view.
+    draws, seed
+        Monte Carlo draws over the inputs' ranges and their seed (see
+        :func:`~supplygraph.report.build.build_report_data`): intervals, robust/fragile
+        labels, a tornado chart and the closing note on robustness.
 
     Returns
     -------
@@ -105,6 +112,8 @@ def write_report(
         date=date,
         charts=False,
         on_chart=submit,
+        draws=draws,
+        seed=seed,
     )
     data.network = network
     data.raw["sankey_svg"] = sankey_svg(G)
