@@ -195,6 +195,16 @@ def edge(u: str, w: str, flow: float, material: str, ref: str, year: str, eviden
          group: str | None = None) -> None:  # fmt: skip
     if flow <= 0:
         return
+    if material == ORE and max_scale is None:
+        # a mine's ore carries every element group at once (co-products in fixed proportions):
+        # the content bound for one separation line grows only with the mine's own output, so
+        # a response cannot turn one group's content into another's (ASSUMPTION-CO-PRODUCTS)
+        cap = nodes[u].get("capacity")
+        max_scale = r(float(cap) / float(nodes[u]["value"]), 3) if cap else 1.0
+        note = (
+            f"{note}; max_scale {max_scale:g}: the ore's element groups are co-products, so "
+            "this group's content grows only with the mine's output (ASSUMPTION-CO-PRODUCTS)"
+        )
     edges[(u, w)] = {
         "source": u, "target": w, "flow": r(flow, 1), "flow_low": low, "flow_high": high,
         "flow_group": group,
