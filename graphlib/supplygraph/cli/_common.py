@@ -238,14 +238,19 @@ def response_options(
 ) -> Any:
     """The :class:`~supplygraph.analysis.response_options.Response` of a command's options.
 
-    Options override the scenario's ``[response]`` table; without either, ``none``.
+    Options override the scenario's ``[response]`` table one by one (``--response optimal`` on
+    a scenario with ``substitution = "stage"`` keeps the stage substitution); without either,
+    ``none``.
     """
     from supplygraph.analysis.response_options import Response
 
     base = getattr(scenario, "response", None)
-    model = response.value if response is not None else (base.model if base else "none")
+    model = response.value if response is not None else None
+    # a --response only swaps the model: the scenario's substitution, rationing, priority,
+    # blocs and qualification delay still apply unless given too
     return Response.of(
-        base if base is not None and response is None else model,
+        base if base is not None else (model or "none"),
+        model=model if base is not None else None,
         substitution=substitution.value if substitution is not None else None,
         rationing=rationing.value if rationing is not None else None,
         priority=list(priority) if priority else None,
