@@ -301,6 +301,29 @@ def test_myanmar_stop_hits_heavy_far_more_than_light(G):
     assert 1 - h[sep] > 3 * (1 - h["CHN:separation:light"])
 
 
+def test_mine_links_are_co_products_so_no_response_makes_dy_from_ndpr(G):
+    """A mine's links to the element-group separation lines are co-products: each carries at
+    most its baseline x the mine's capacity ratio (ASSUMPTION-CO-PRODUCTS). So even the optimal
+    response cannot feed China's heavy line more than what its own mines still send once
+    Myanmar stops: the heavy line stays at its no-response level, computed by hand above."""
+    from supplygraph.analysis.disruption import disrupt
+    from supplygraph.analysis.scenarios import get_scenario
+
+    for e in EDGES:
+        src = NODES[e["source"]]
+        if src["stage"] == "mining" and NODES[e["target"]]["stage"] == "separation":
+            cap = float(src["capacity"]) / float(src["value"]) if src["capacity"] else 1.0
+            assert float(e["max_scale"]) == pytest.approx(cap), (e["source"], e["target"])
+    sep = "CHN:separation:heavy"
+    ins = [e for e in EDGES if e["target"] == sep]
+    ext = float(NODES[sep]["external_input"])
+    mmr = sum(float(e["flow"]) for e in ins if e["source"] == "MMR:mining")
+    by_hand = 1 - mmr / (sum(float(e["flow"]) for e in ins) + ext)
+    shocks = get_scenario("myanmar-feedstock-stop").shocks
+    best = disrupt(G, shocks, model="leontief", response="optimal")
+    assert best.nodes.loc[sep, "output"] <= by_hand + 1e-9
+
+
 # -- the CLI -------------------------------------------------------------------------------
 
 

@@ -487,7 +487,17 @@ def test_report_shows_each_scenario_under_the_three_responses(main_job):
     allied = [r for r in rows if r["scenario"] == "allied-diversification"]
     assert any("magnets capacity in EU, JPN and USA left idle" in r["stall"] for r in allied)
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "re-sourcing from spare capacity (rules)" in md
+    # one headline sentence per scenario with the three totals of its "all end uses" row
+    for row in rows:
+        if row["end_use"] == "all end uses":
+            none, rules, best = (
+                round(100 * row[k])
+                for k in ("lost_share", "lost_share_rules", "lost_share_optimal")
+            )
+            assert (
+                f"{row['scenario']}: {none} % of end-use output lost with no response, "
+                f"{rules} % under the rules, {best} % at best"
+            ) in md
     assert "](charts/responses.png)" in md
 
 

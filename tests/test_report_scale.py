@@ -471,6 +471,7 @@ def _old_json(data: ReportData) -> str:
         "date": data.date,
         "provenance": {k: v for k, v in data.provenance.items() if k != "date"},
         "headline": list(data.headline),
+        "robustness": list(data.robustness),
         "scenarios": _plain(data.scenarios),
         "assumptions": list(data.assumptions),
         "notes": list(data.notes),

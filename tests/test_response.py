@@ -697,3 +697,29 @@ def test_visualize_colours_what_binds(tmp_path):
     # the legend labels of the highlight (what the view draws in its own colours)
     assert "spare capacity left idle" in html
     assert "shock cap that binds" in html
+
+
+def test_cli_response_keeps_the_scenarios_other_options():
+    """``--response optimal`` on a scenario whose ``[response]`` says ``substitution = "stage"``
+    swaps only the model: the figures equal the API's with the scenario's substitution (and
+    differ from ``edges``, where the new plants have no customers)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from supplygraph.cli import app
+
+    sc = sg.get_scenario("allied-diversification")
+    assert sc.response is not None and sc.response.substitution == "stage"
+    H = sg.apply_capacity(sg.load("rare-earths"), sc)
+    result = CliRunner().invoke(
+        app,
+        ["disrupt", "--scenario", sc.name, "--response", "optimal", "-f", "json", "--table",
+         "end-uses"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    got = {r["end_use"]: r["remaining"] for r in json.loads(result.stdout)}
+    for sub in ("stage", "edges"):
+        want = sg.disrupt(H, sc.shocks, sc.model, response=Response.of("optimal", substitution=sub))
+        same = all(abs(got[k] - v) < 1e-9 for k, v in want.by_end_use["remaining"].items())
+        assert same == (sub == "stage")

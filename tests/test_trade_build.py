@@ -20,6 +20,7 @@ JPN->CHN:vehicles. The domestic CHN:magnets -> CHN:vehicles row (20) is kept.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -131,6 +132,26 @@ def test_origin_through_hubs_on_the_toy(toy):
     seen = deminimis_reach(G, "CHN", 0.5, stage="magnets", through_hubs=True)
     assert "USA:vehicles" not in set(reach.loc[reach["caught"], "node"])
     assert "USA:vehicles" in set(seen.loc[seen["caught"], "node"])
+
+
+def test_through_hubs_on_the_command_line(toy):
+    """``trace``/``deminimis --through-hubs`` give the API's answer (7.5 of USA:vehicles' 12 t
+    of magnets come through Hong Kong from China)."""
+    folder = str(toy.folder)
+    args = ["--origin", "CHN", "--stage", "magnets", "-f", "json"]
+
+    def rows(cmd, *extra):
+        result = runner.invoke(app, [cmd, folder, *args, *extra])
+        assert result.exit_code == 0, result.output
+        return {r["node"]: r for r in json.loads(result.stdout)}
+
+    plain, through = rows("trace"), rows("trace", "--through-hubs")
+    assert "USA:vehicles" not in plain
+    assert through["USA:vehicles"]["origin_share"] == pytest.approx(7.5 / 12)
+    caught = rows("deminimis", "--threshold", "0.5", "--through-hubs")
+    assert caught["USA:vehicles"]["caught"] is True
+    plain_reach = rows("deminimis", "--threshold", "0.5")
+    assert not plain_reach.get("USA:vehicles", {}).get("caught", False)
 
 
 def test_through_hubs_hub_with_own_output():

@@ -143,11 +143,12 @@ NODE_COLS = [
     "value_high", "unit", "capacity", "capacity_low", "capacity_high", "ramp_days",
     "ramp_delay_days", "capacity_source", "capacity_evidence", "external_input",
     "external_input_source", "inventory_days", "inventory_days_low", "inventory_days_high",
-    "inventory_days_source", "inventory_days_evidence", "governance", "governance_source",
+    "inventory_days_group", "inventory_days_source", "inventory_days_evidence", "governance", "governance_source",
     "deposit", "source", "year", "evidence", "note",
 ]  # fmt: skip
 EDGE_COLS = [
-    "source", "target", "flow", "flow_low", "flow_high", "unit", "material", "max_scale", "basis",
+    "source", "target", "flow", "flow_low", "flow_high", "flow_group", "unit", "material",
+    "max_scale", "basis",
     "source_ref", "year", "evidence", "note",
 ]  # fmt: skip
 
@@ -190,11 +191,23 @@ def node(nid: str, label: str, stage: str, country: str, value: float, fig: Figu
 
 def edge(u: str, w: str, flow: float, material: str, ref: str, year: str, evidence: str,
          note: str, *, basis: str = "bilateral", low: float | None = None,
-         high: float | None = None, max_scale: float | None = None) -> None:  # fmt: skip
+         high: float | None = None, max_scale: float | None = None,
+         group: str | None = None) -> None:  # fmt: skip
     if flow <= 0:
         return
+    if material == ORE and max_scale is None:
+        # a mine's ore carries every element group at once (co-products in fixed proportions):
+        # the content bound for one separation line grows only with the mine's own output, so
+        # a response cannot turn one group's content into another's (ASSUMPTION-CO-PRODUCTS)
+        cap = nodes[u].get("capacity")
+        max_scale = r(float(cap) / float(nodes[u]["value"]), 3) if cap else 1.0
+        note = (
+            f"{note}; max_scale {max_scale:g}: the ore's element groups are co-products, so "
+            "this group's content grows only with the mine's output (ASSUMPTION-CO-PRODUCTS)"
+        )
     edges[(u, w)] = {
         "source": u, "target": w, "flow": r(flow, 1), "flow_low": low, "flow_high": high,
+        "flow_group": group,
         "unit": nodes[u]["unit"], "material": material, "max_scale": max_scale, "basis": basis, "source_ref": ref,
         "year": year, "evidence": evidence, "note": note,
     }  # fmt: skip
@@ -680,6 +693,7 @@ for c in consumption:
              "end-use demand = the region's components of its product lines (t magnet "
              "embedded)", end_use=end_use, unit="t magnet/yr", inventory_days=inv,
              inventory_days_low=lo, inventory_days_high=hi,
+             inventory_days_group=f"inventory days of {end_use}",
              inventory_days_source="MBI-2025" if inv == 30 else "ASSUMPTION-INVENTORY",
              inventory_days_evidence="weak" if inv == 30 else "assumption")  # fmt: skip
         imp = 0.0 if c == "CHN" else v("imports_from_chn")
@@ -695,7 +709,8 @@ for c in consumption:
                      f"{imp:g} of the region's {LINES[k][0]} imported from China (range "
                      "0-0.3, so max_scale 3); rotor/stator assemblies with embedded magnets "
                      "are outside the April 2025 licence list (MOFCOM FAQ, MAGSEES-2025)",
-                     low=0.0, high=r(cv * 0.3, 1), max_scale=3)  # fmt: skip
+                     low=0.0, high=r(cv * 0.3, 1), max_scale=3,
+                     group="component imports from China")  # fmt: skip
 node("USA:defense", "United States defense", "end_use", "USA",
      nodes["USA:components:defense"]["value"], "DOD-2012|2012|secondary",
      "US weapon systems' magnets (NdFeB 175 t, DoD 2012; SmCo 100 t assumed)",
@@ -726,6 +741,7 @@ for c, val in ind_vals.items():
          "(non-magnet)", "end_use", c, r(val), f"{src}|2024|{ev_}",
          note + "; La, Ce and the other non-magnet oxides", end_use="industrial",
          unit="t REO/yr", inventory_days=60, inventory_days_low=30, inventory_days_high=90,
+         inventory_days_group="inventory days of industrial",
          inventory_days_source="ASSUMPTION-INVENTORY",
          inventory_days_evidence="assumption")  # fmt: skip
 RE = "separated oxides"

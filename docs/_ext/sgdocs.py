@@ -45,6 +45,7 @@ _GROUPS = {
     "io": "Reading and writing files",
     "report": "The report",
     "trade": "Trade data",
+    "uncertainty": "Uncertainty and sensitivity",
 }
 
 

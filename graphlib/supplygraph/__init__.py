@@ -67,6 +67,8 @@ _API: dict[str, str] = {
     "write_workbook": "supplygraph.io.template",
     "validate_tables": "supplygraph.validate_tables",
     "read_tables": "supplygraph.io.tables",
+    "DrawSpec": "supplygraph.uncertainty.sampling",
+    "drivers": "supplygraph.uncertainty.sensitivity",
 }
 
 __all__ = ["__version__", *sorted(_API)]

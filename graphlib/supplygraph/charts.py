@@ -40,6 +40,7 @@ __all__ = [
     "scenario_chart",
     "start_worker",
     "stop_worker",
+    "tornado_chart",
 ]
 
 #: Colour of the "Other" share and of neutral bars.
@@ -84,7 +85,13 @@ _RC: dict[str, Any] = {
 #: A job for :func:`render_jobs`: (name of a chart function of this module, or "visualize";
 #: positional args; keyword args).
 ChartJob = tuple[str, tuple[Any, ...], dict[str, Any]]
-_CHART_FUNCTIONS = ("concentration_chart", "chokepoints_chart", "response_chart", "scenario_chart")
+_CHART_FUNCTIONS = (
+    "concentration_chart",
+    "chokepoints_chart",
+    "response_chart",
+    "scenario_chart",
+    "tornado_chart",
+)
 #: The background worker started by :func:`start_worker`, if any.
 _worker: Any = None
 _atexit_registered = False
@@ -492,6 +499,8 @@ def concentration_chart(
     hhi: pd.Series | dict[str, float] | None = None,
     title: str = "Concentration by stage",
     names: dict[str, str] | None = None,
+    hhi_interval: dict[str, tuple[float, float]] | None = None,
+    share_interval: dict[str, tuple[float, float]] | None = None,
 ) -> Chart:
     """Draw the stage x country share table as horizontal 100 % stacked bars (the IEA style).
 
@@ -506,6 +515,11 @@ def concentration_chart(
         Chart title, e.g. the headline "China: 49 % of reserves but 90 % of separation".
     names
         Optional display names for country codes, used in the legend.
+    hhi_interval
+        Optional 90 % interval of the HHI per stage (Monte Carlo draws), printed after it.
+    share_interval
+        Optional 90 % interval of the first country's share per stage: an interval bar at the
+        end of its segment.
 
     Returns
     -------
@@ -534,7 +548,7 @@ def concentration_chart(
             8.0,
             0.5 * len(stages) + 0.45 + bottom,
             left=_label_inches(ylabels),
-            right=0.75 if hhi is not None else 0.25,
+            right=(1.6 if hhi_interval else 0.75) if hhi is not None else 0.25,
             bottom=bottom,
         )
         ax = fig.add_subplot()
@@ -575,7 +589,24 @@ def concentration_chart(
             for y, stage in zip(ys, stages, strict=True):
                 val = hhi.get(stage)
                 if val is not None and val == val:
-                    ax.text(1.01, y, f"HHI {val:,.0f}", va="center", fontsize=7.5, color=NEUTRAL)
+                    text = f"HHI {val:,.0f}"
+                    band = (hhi_interval or {}).get(stage)
+                    if band is not None and band[0] == band[0] and band[1] > band[0]:
+                        text += f"\n(90 %: {band[0]:,.0f}–{band[1]:,.0f})"
+                    ax.text(1.01, y, text, va="center", fontsize=7.5, color=NEUTRAL)
+        for y, stage in zip(ys, stages, strict=True):
+            band = (share_interval or {}).get(stage)
+            if band is not None and band[0] == band[0] and band[1] > band[0]:
+                ax.errorbar(
+                    (band[0] + band[1]) / 2,
+                    y,
+                    xerr=(band[1] - band[0]) / 2,
+                    fmt="none",
+                    ecolor="#111111",
+                    elinewidth=1.4,
+                    capsize=3.5,
+                    zorder=5,
+                )
         ax.set_title(title, loc="left")
         ax.set_xlabel("share of stage output (reserves: share of world reserves)")
         ax.legend(
@@ -652,6 +683,8 @@ def scenario_chart(
     losses: pd.DataFrame | PlainTable,
     *,
     title: str = "End-use output lost per scenario",
+    low: pd.DataFrame | PlainTable | None = None,
+    high: pd.DataFrame | PlainTable | None = None,
 ) -> Chart:
     """Draw a scenario x end-use grid of losses, each cell shaded and labelled (white = 0 %,
     dark red = 100 %).
@@ -663,6 +696,9 @@ def scenario_chart(
         in [0, 1]. Drawn transposed: one row per scenario, one column per end use.
     title
         Chart title.
+    low, high
+        Optional 90 % interval of each loss (same shape as ``losses``), printed in the cell
+        under the value and drawn as a bar along the cell's bottom edge (0 to 100 %).
 
     Returns
     -------
@@ -683,6 +719,8 @@ def scenario_chart(
     uses = [str(u).replace("_", " ") for u in row_labels]
     scen = [str(s) for s in col_labels]
     grid = values.T if len(scen) else np.zeros((0, len(uses)))
+    lo = _parts(low)[2].T if low is not None and len(scen) else None
+    hi = _parts(high)[2].T if high is not None and len(scen) else None
     cmap = LinearSegmentedColormap.from_list("loss", ["#ffffff", "#f4a582", "#b2182b"])
     with _style():
         cell_w = 0.95
@@ -690,7 +728,7 @@ def scenario_chart(
         width = max(left + cell_w * max(len(uses), 1) + 0.3, 5.0)
         fig = _figure(
             width,
-            0.34 * max(len(scen), 1) + 1.15,
+            (0.5 if lo is not None else 0.34) * max(len(scen), 1) + 1.15,
             left=left,
             right=width - left - cell_w * max(len(uses), 1),
             top=0.7,
@@ -703,15 +741,32 @@ def scenario_chart(
             for j in range(grid.shape[1]):
                 v = grid[i, j]
                 text = "–" if v != v else _pct(v)
+                color = "white" if v == v and v >= 0.6 else "#1f1f1f"
+                band = None
+                if lo is not None and hi is not None and lo[i, j] == lo[i, j]:
+                    band = (float(lo[i, j]), float(hi[i, j]))
                 ax.text(
                     j,
-                    i,
+                    i - (0.12 if band else 0.0),
                     text,
                     ha="center",
                     va="center",
                     fontsize=8.5,
-                    color="white" if v == v and v >= 0.6 else "#1f1f1f",
+                    color=color,
                 )
+                if band is not None:
+                    ax.text(
+                        j, i + 0.16, f"{_pct(band[0])}–{_pct(band[1])}", ha="center",
+                        va="center", fontsize=6.5, color=color,
+                    )  # fmt: skip
+                    # the interval as a bar along the cell's bottom: x from 0 to 100 %
+                    ax.plot(
+                        [j - 0.45 + 0.9 * band[0], j - 0.45 + 0.9 * band[1]],
+                        [i + 0.36, i + 0.36],
+                        color=color,
+                        linewidth=2.0,
+                        solid_capstyle="butt",
+                    )
         ax.set_xticks(range(len(uses)), uses)
         ax.xaxis.tick_top()
         ax.set_yticks(range(len(scen)), scen)
@@ -734,6 +789,7 @@ def response_chart(
     losses: pd.DataFrame | PlainTable,
     *,
     title: str = "End-use output lost under each supply response",
+    interval: pd.DataFrame | PlainTable | None = None,
 ) -> Chart:
     """Draw, per row (scenario and end use), the loss under each supply response as three dots
     on one line: the bracket from the optimum (what reallocation could reach) to no response.
@@ -745,6 +801,9 @@ def response_chart(
         response, rules, optimal), values = fraction of baseline output lost in [0, 1].
     title
         Chart title.
+    interval
+        Optional 90 % interval of the first (no-response) loss per row: columns ``low`` and
+        ``high``; drawn as an interval bar through its marker.
 
     Returns
     -------
@@ -779,6 +838,20 @@ def response_chart(
         markers = ("o", "D", "s")
         # each response a little above or below the line, so equal values stay visible
         offsets = np.linspace(0.22, -0.22, len(names)) if len(names) > 1 else np.zeros(1)
+        if interval is not None and len(labels):
+            band = _parts(interval)[2]
+            ok = ~np.isnan(band[:, 0])
+            ax.errorbar(
+                (band[ok, 0] + band[ok, 1]) / 2,
+                (y + offsets[0])[ok],
+                xerr=(band[ok, 1] - band[ok, 0]) / 2,
+                fmt="none",
+                ecolor=RESPONSE_COLORS[0],
+                elinewidth=1.2,
+                capsize=2.5,
+                zorder=2,
+                label="no response, 90 % of draws",
+            )
         for k, name in enumerate(names):
             ax.scatter(
                 vals[:, k],
@@ -806,5 +879,76 @@ def response_chart(
             handletextpad=0.3,
             columnspacing=1.0,
         )
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
+        return _render(fig)
+
+
+def tornado_chart(
+    swings: pd.DataFrame | PlainTable,
+    *,
+    base: float = 0.0,
+    title: str = "What moves the result",
+    xlabel: str = "share of the end use's normal output lost",
+) -> Chart:
+    """Draw a tornado: per input, the result with the input at its 5th and its 95th percentile
+    (every other input at its median), as a bar from one to the other around the base value.
+
+    Parameters
+    ----------
+    swings
+        Rows = inputs, largest swing first; columns ``low`` and ``high`` (the result with the
+        input at its 5th / 95th percentile), fractions in [0, 1].
+    base
+        The result with every input at its median (the vertical line).
+    title, xlabel
+        Chart title and x-axis label.
+
+    Returns
+    -------
+    Chart
+        PNG bytes and SVG text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"low": [0.4, 0.5], "high": [0.6, 0.52]}, index=["rate", "imports"])
+    >>> tornado_chart(t, base=0.5).svg.startswith("<svg")
+    True
+    """
+    import numpy as np
+
+    row_labels, _, values = _parts(swings)
+    labels = [str(r) for r in row_labels]
+    vals = np.asarray(values, dtype=float).reshape(len(labels), 2)
+    with _style():
+        left = _label_inches(labels)
+        fig = _figure(
+            max(left + 4.8, 7.0), 0.32 * max(len(labels), 1) + 1.3, left=left, right=0.3,
+            top=0.75, bottom=0.5,
+        )  # fmt: skip
+        ax = fig.add_subplot()
+        y = np.arange(len(labels))[::-1]
+        for k, (name, color) in enumerate((("5th percentile", "#0072b2"), ("95th", ACCENT))):
+            ax.barh(
+                y,
+                vals[:, k] - base,
+                left=base,
+                height=0.6,
+                color=color,
+                alpha=0.85,
+                label=f"input at its {name}",
+            )
+        ax.axvline(base, color=NEUTRAL, linewidth=1.0)
+        ax.set_yticks(y, labels)
+        span = np.nanmax(np.abs(vals - base)) if vals.size else 0.0
+        span = max(float(span) * 1.25, 0.005)
+        ax.set_xlim(max(base - span, -0.001), min(base + span, 1.001))
+        ticks = ax.get_xticks()
+        digits = 0 if span > 0.05 else 1
+        ax.set_xticks(ticks, [f"{100 * t:.{digits}f} %" for t in ticks])
+        ax.set_xlim(max(base - span, -0.001), min(base + span, 1.001))
+        ax.set_xlabel(xlabel)
+        ax.tick_params(axis="y", length=0)
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, frameon=False)
         fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
         return _render(fig)

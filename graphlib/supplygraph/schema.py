@@ -45,6 +45,16 @@ Node attributes
 
 Any other attribute is kept as it is.
 
+Ranges (uncertainty)
+--------------------
+Every numeric attribute ``x`` (node and edge) may carry a range: ``x_low`` and ``x_high``, in
+the unit of ``x``, with ``x_low <= x <= x_high`` (a blank bound means that side equals ``x``;
+a range needs ``x`` itself). Optional text columns ``x_dist`` (``triangular``, the default,
+``uniform`` or ``pert``) and ``x_group`` (rows whose ``x`` ranges share a group name are drawn
+together, from one quantile: one assumption driving many numbers). Monte Carlo draws
+(:mod:`supplygraph.uncertainty`) replace ``x`` by a draw from
+``triangular(x_low, x, x_high)`` (or the chosen distribution); every other analysis reads ``x``.
+
 Edge attributes
 ---------------
 ``flow`` (float >= 0, required)
@@ -94,12 +104,20 @@ from __future__ import annotations
 
 __all__ = [
     "AGGREGATE_COUNTRIES",
+    "ALLOWED_VALUES",
     "DEFAULT_STAGES",
+    "DISTRIBUTIONS",
     "EDGE_COLUMNS",
     "END_USES",
     "EVIDENCE_LABELS",
     "LOWER_BOUNDS",
     "NODE_COLUMNS",
+    "RANGE_ATTRS",
+    "RANGE_SUFFIXES",
+    "REQUIRED_WITH",
+    "UPPER_BOUNDS",
+    "misplaced_ranges",
+    "range_columns",
 ]
 
 #: The rare-earth chain's stages, upstream first. Datasets may define their own.
@@ -143,8 +161,25 @@ EDGE_COLUMNS: list[str] = [
     "evidence",
 ]
 
-#: Numeric node / edge attributes (must be numbers >= 0 when present).
-NUMERIC_NODE_ATTRS: tuple[str, ...] = (
+#: The two bounds of a range, as column suffixes: ``value_low``, ``value_high``.
+RANGE_SUFFIXES: tuple[str, str] = ("_low", "_high")
+
+#: Distributions a range may be drawn from (``x_dist``); the first is the default.
+DISTRIBUTIONS: tuple[str, ...] = ("triangular", "uniform", "pert")
+
+
+def range_columns(attr: str) -> tuple[str, str]:
+    """The ``(low, high)`` column names of an attribute's range.
+
+    Examples
+    --------
+    >>> range_columns("flow")
+    ('flow_low', 'flow_high')
+    """
+    return (attr + RANGE_SUFFIXES[0], attr + RANGE_SUFFIXES[1])
+
+
+_BASE_NODE_NUMERIC: tuple[str, ...] = (
     "value",
     "capacity",
     "ramp_days",
@@ -153,10 +188,40 @@ NUMERIC_NODE_ATTRS: tuple[str, ...] = (
     "inventory_days",
     "recovery_days",
 )
-NUMERIC_EDGE_ATTRS: tuple[str, ...] = ("flow", "lead_days", "max_scale")
+_BASE_EDGE_NUMERIC: tuple[str, ...] = ("flow", "lead_days", "max_scale")
+
+#: Numeric attributes that may carry a range (``x_low``/``x_high``), per table.
+RANGE_ATTRS: dict[str, tuple[str, ...]] = {
+    "nodes": (*_BASE_NODE_NUMERIC, "governance"),
+    "edges": _BASE_EDGE_NUMERIC,
+}
+
+
+def _with_ranges(columns: list[str], attrs: tuple[str, ...]) -> list[str]:
+    """``columns`` with each ranged attribute followed by its ``_low``/``_high`` columns."""
+    out: list[str] = []
+    for c in columns:
+        out.append(c)
+        if c in attrs:
+            out.extend(range_columns(c))
+    return out
+
+
+NODE_COLUMNS = _with_ranges(NODE_COLUMNS, RANGE_ATTRS["nodes"])
+EDGE_COLUMNS = _with_ranges(EDGE_COLUMNS, RANGE_ATTRS["edges"])
+
+#: Numeric node / edge attributes (must be numbers >= 0 when present), range bounds included.
+NUMERIC_NODE_ATTRS: tuple[str, ...] = (
+    *_BASE_NODE_NUMERIC,
+    *(c for a in _BASE_NODE_NUMERIC for c in range_columns(a)),
+)
+NUMERIC_EDGE_ATTRS: tuple[str, ...] = (
+    *_BASE_EDGE_NUMERIC,
+    *(c for a in _BASE_EDGE_NUMERIC for c in range_columns(a)),
+)
 
 #: Numeric columns that may be negative (e.g. raw WGI governance scores run from -2.5 to 2.5).
-SIGNED_NODE_ATTRS: tuple[str, ...] = ("governance",)
+SIGNED_NODE_ATTRS: tuple[str, ...] = ("governance", *range_columns("governance"))
 
 #: Cross-column rules: (table, column, reference, message). A cell breaks the rule when both
 #: cells hold numbers and ``column < reference`` (a number reference is a constant).
@@ -174,6 +239,38 @@ LOWER_BOUNDS: tuple[tuple[str, str, str | float, str], ...] = (
         1.0,
         "max_scale is below 1 (the link must at least carry its usual flow)",
     ),
+    *(
+        (
+            table,
+            range_columns(attr)[1],
+            attr,
+            f"{attr}_high is below {attr} (a range runs {attr}_low <= {attr} <= {attr}_high)",
+        )
+        for table, attrs in RANGE_ATTRS.items()
+        for attr in attrs
+    ),
+    *(
+        (
+            "edges",
+            col,
+            1.0,
+            f"{col} is below 1 (the link must at least carry its usual flow)",
+        )
+        for col in range_columns("max_scale")
+    ),
+)
+
+#: Cross-column rules the other way round: (table, column, reference, message). A cell breaks
+#: the rule when both cells hold numbers and ``column > reference``.
+UPPER_BOUNDS: tuple[tuple[str, str, str | float, str], ...] = tuple(
+    (
+        table,
+        range_columns(attr)[0],
+        attr,
+        f"{attr}_low is above {attr} (a range runs {attr}_low <= {attr} <= {attr}_high)",
+    )
+    for table, attrs in RANGE_ATTRS.items()
+    for attr in attrs
 )
 
 #: Country codes that are not ISO 3166-1 but are accepted as aggregates.
@@ -185,3 +282,63 @@ AGGREGATE_COUNTRIES: dict[str, str] = {
 
 #: Evidence labels used in provenance columns.
 EVIDENCE_LABELS: tuple[str, ...] = ("primary", "secondary", "derived", "weak", "assumption")
+
+#: Cells that other cells of their row need: (table, column, dependent columns, message). A
+#: blank ``column`` while any dependent column holds something breaks the rule (a range needs
+#: its value); the problem is reported once, at ``column``.
+REQUIRED_WITH: tuple[tuple[str, str, tuple[str, ...], str], ...] = tuple(
+    (
+        table,
+        attr,
+        range_columns(attr),
+        f"{attr} is blank but {attr}_low/{attr}_high are given (a range needs its value: "
+        "the most likely number)",
+    )
+    for table, attrs in RANGE_ATTRS.items()
+    for attr in attrs
+)
+
+#: Text columns with a fixed vocabulary: (table, column, allowed values, what they are).
+ALLOWED_VALUES: tuple[tuple[str, str, tuple[str, ...], str], ...] = tuple(
+    (table, f"{attr}_dist", DISTRIBUTIONS, "distribution")
+    for table, attrs in RANGE_ATTRS.items()
+    for attr in attrs
+)
+
+
+def misplaced_ranges(table: str, columns: list[str]) -> list[tuple[str, str]]:
+    """Range columns (``x_low``/``x_high``) whose ``x`` is a known column that is not numeric.
+
+    Parameters
+    ----------
+    table
+        ``"nodes"`` or ``"edges"``.
+    columns
+        The table's column names (schema names).
+
+    Returns
+    -------
+    list of (column, message)
+        One entry per misplaced range column (a range on ``stage`` or ``country`` means
+        nothing), in column order.
+
+    Examples
+    --------
+    >>> misplaced_ranges("nodes", ["id", "stage", "stage_low", "value_low", "note_high"])
+    [('stage_low', "a range needs a numeric column, and 'stage' is not one (ranges: value, capacity, ramp_days, ramp_delay_days, external_input, inventory_days, recovery_days, governance)")]
+    """
+    known = {"nodes": NODE_COLUMNS, "edges": EDGE_COLUMNS}.get(table, [])
+    numeric = RANGE_ATTRS.get(table, ())
+    out: list[tuple[str, str]] = []
+    for col in columns:
+        for suffix in RANGE_SUFFIXES:
+            base = str(col)[: -len(suffix)] if str(col).endswith(suffix) else None
+            if base and base in known and base not in numeric:
+                out.append(
+                    (
+                        str(col),
+                        f"a range needs a numeric column, and {base!r} is not one "
+                        f"(ranges: {', '.join(numeric)})",
+                    )
+                )
+    return out

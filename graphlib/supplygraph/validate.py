@@ -17,12 +17,21 @@ when it holds errors (or warnings, with ``strict=True``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import Problem, ValidationError
-from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
+from supplygraph.schema import (
+    ALLOWED_VALUES,
+    LOWER_BOUNDS,
+    NUMERIC_EDGE_ATTRS,
+    NUMERIC_NODE_ATTRS,
+    REQUIRED_WITH,
+    UPPER_BOUNDS,
+    misplaced_ranges,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -156,6 +165,9 @@ def check_frames(
             problems.append(eloc.problem(None, None, f"edge table has no '{required}' column"))
     if problems:
         return problems
+    for loc, frame, table in ((nloc, nodes, "nodes"), (eloc, edges, "edges")):
+        for col, text in misplaced_ranges(table, [str(c) for c in frame.columns]):
+            problems.append(loc.problem(None, col, text))
 
     # plain lists, not iterrows: a Series per row (and pandas' deep copy of frame.attrs for
     # each) costs a thousand times more than the checks themselves on big tables
@@ -275,20 +287,48 @@ def _check_bounds(
 ) -> list[Problem]:
     """The :data:`~supplygraph.schema.LOWER_BOUNDS` rules of one row (both cells numbers)."""
     out = []
-    for kind, col, ref, message in LOWER_BOUNDS:
-        if kind != table or col not in frame.columns:
-            continue
+    bounds, required, allowed_values = _row_rules(table, tuple(map(str, frame.columns)))
+    for (_, col, ref, message), sign in bounds:
         value = to_number(frame[col].iat[pos])
-        if isinstance(ref, str):
-            if ref not in frame.columns:
-                continue
-            bound = to_number(frame[ref].iat[pos])
-        else:
-            bound = float(ref)
-        if value is not None and bound is not None and value >= 0 and value < bound:
+        bound = to_number(frame[ref].iat[pos]) if isinstance(ref, str) else float(ref)
+        if value is not None and bound is not None and value >= 0 and sign * value < sign * bound:
             why = f"{message}: {ref} is {bound:g}" if isinstance(ref, str) else message
             out.append(loc.problem(idx, col, why, value=frame[col].iat[pos]))
+    for col, present, message in required:
+        cell = frame[col].iat[pos] if col in frame.columns else None
+        if is_blank(cell) and any(not is_blank(frame[d].iat[pos]) for d in present):
+            out.append(loc.problem(idx, col, message))
+    for col, allowed, what in allowed_values:
+        cell = frame[col].iat[pos]
+        if not is_blank(cell) and str(cell).strip().lower() not in allowed:
+            text = f"unknown {what} (use one of: {', '.join(allowed)})"
+            out.append(loc.problem(idx, col, text, value=cell))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _row_rules(table: str, columns: tuple[str, ...]) -> tuple[list[Any], list[Any], list[Any]]:
+    """The schema's cell rules that apply to a table with these columns (computed once):
+    bounds as ``(rule, sign)``, required cells as ``(column, present dependents, message)``,
+    vocabularies as ``(column, allowed, what)``."""
+    have = set(columns)
+    rules = [(r, 1.0) for r in LOWER_BOUNDS] + [(r, -1.0) for r in UPPER_BOUNDS]
+    bounds = [
+        (r, sign)
+        for r, sign in rules
+        if r[0] == table and r[1] in have and (not isinstance(r[2], str) or r[2] in have)
+    ]
+    required = [
+        (col, [d for d in deps if d in have], message)
+        for kind, col, deps, message in REQUIRED_WITH
+        if kind == table and any(d in have for d in deps)
+    ]
+    allowed_values = [
+        (col, allowed, what)
+        for kind, col, allowed, what in ALLOWED_VALUES
+        if kind == table and col in have
+    ]
+    return bounds, required, allowed_values
 
 
 def validate_graph(G: nx.DiGraph) -> list[Problem]:

@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 from supplygraph.columns import positions
 from supplygraph.errors import Problem, ValidationError
-from supplygraph.schema import LOWER_BOUNDS, NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS
+from supplygraph.schema import (
+    ALLOWED_VALUES,
+    LOWER_BOUNDS,
+    NUMERIC_EDGE_ATTRS,
+    NUMERIC_NODE_ATTRS,
+    REQUIRED_WITH,
+    UPPER_BOUNDS,
+    misplaced_ranges,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -208,7 +216,8 @@ def _check_bounds(chk: _Checker, table: str) -> None:
     import numpy as np
     import pandas as pd
 
-    for kind, col, ref, message in LOWER_BOUNDS:
+    rules = [(r, 1.0) for r in LOWER_BOUNDS] + [(r, -1.0) for r in UPPER_BOUNDS]
+    for (kind, col, ref, message), sign in rules:
         if kind != table or col not in chk.frame.columns:
             continue
         if isinstance(ref, str) and ref not in chk.frame.columns:
@@ -219,7 +228,7 @@ def _check_bounds(chk: _Checker, table: str) -> None:
         else:
             bound = np.full(len(values), float(ref))
         with np.errstate(invalid="ignore"):
-            rows = np.flatnonzero((values >= 0) & (values < bound))
+            rows = np.flatnonzero((values >= 0) & (sign * values < sign * bound))
         for i in rows.tolist():
             if chk.is_bad(i, col) or (isinstance(ref, str) and chk.is_bad(i, ref)):
                 continue
@@ -227,6 +236,29 @@ def _check_bounds(chk: _Checker, table: str) -> None:
                 f"{message}: {ref} is {_fmt(bound[i].item())}" if isinstance(ref, str) else message
             )
             chk.add(i, col, why, value=_fmt(values[i].item()))
+    _check_cell_rules(chk, table)
+
+
+def _check_cell_rules(chk: _Checker, table: str) -> None:
+    """The schema's other cell rules: ranges on non-numeric columns (one problem per column),
+    :data:`~supplygraph.schema.REQUIRED_WITH` and :data:`~supplygraph.schema.ALLOWED_VALUES`."""
+    for col, message in misplaced_ranges(table, [str(c) for c in chk.frame.columns]):
+        chk.add(None, col, message)
+    for kind, col, dependents, message in REQUIRED_WITH:
+        present = [d for d in dependents if d in chk.frame.columns]
+        if kind != table or not present:
+            continue
+        cells = chk.column(col)
+        given = [chk.column(d) for d in present]
+        for i, v in enumerate(cells):
+            if _blank(v) and not chk.is_bad(i, col) and any(not _blank(g[i]) for g in given):
+                chk.add(i, col, message)
+    for kind, col, allowed, what in ALLOWED_VALUES:
+        if kind != table or col not in chk.frame.columns:
+            continue
+        for i, v in enumerate(chk.column(col)):
+            if not _blank(v) and str(v).strip().lower() not in allowed:
+                chk.add(i, col, f"unknown {what} (use one of: {', '.join(allowed)})", value=v)
 
 
 def _fmt(v: Any) -> str:

@@ -114,11 +114,13 @@ FULL_DETAIL_MAX = 300
 #: Most nodes the page ever hands vis-network at once (overview, expanded cells, focus).
 MAX_VISIBLE = 1500
 #: Most edges drawn at once (the largest flows; the status line says how many are left out).
-MAX_VISIBLE_EDGES = 2000
+#: vis-network takes about 0.05-0.1 ms per edge it is handed (measured in headless Chromium
+#: at 100,000 nodes: 2,000 edges cost 65-105 ms of a focus, 1,000 edges 45-50 ms).
+MAX_VISIBLE_EDGES = 1200
 #: Nodes of a focused chain drawn on their own (the largest); the rest stay summed in their
-#: cells. vis-network takes about 0.1 ms per node and edge it is handed, so this keeps a focus
-#: on an end use (a cone of 30,000 nodes at 100,000) within 200 ms.
-FOCUS_NODES = 600
+#: cells. With the edge cap above this keeps a focus on an end use (a cone of 30,000 nodes at
+#: 100,000) near 150 ms instead of 200-260 ms with 600 nodes and 2,000 edges.
+FOCUS_NODES = 450
 #: Countries per stage with their own overview cell; the others share one "rest" cell.
 OVERVIEW_COUNTRIES = 10
 #: Members shown when a cell is expanded (the rest in a "+N more" node, which expands further).

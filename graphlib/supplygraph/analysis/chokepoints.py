@@ -442,6 +442,9 @@ def chokepoints(
     kind: Kind = "all",
     targets: Iterable[Hashable] | None = None,
     response: Any = None,
+    draws: Any = None,
+    seed: int | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Rank nodes and country-stage groups by how much the targets lose without them.
 
@@ -470,6 +473,15 @@ def chokepoints(
         to each removal (see :func:`~supplygraph.analysis.response.removal_losses`); adds
         ``weighted_loss_none``. With ``top``, responses are evaluated only until the top rows
         are certain.
+    draws, seed
+        Monte Carlo draws over the graph's ranges (a count, or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed, with no
+        response: adds ``weighted_loss_p5``, ``_p50``, ``_p95``, ``p_rank_1`` (the share of
+        draws in which the row is the top chokepoint), ``p_keeps_rank`` (in which it ranks at
+        its rank or higher, among all rows), ``rank_p50`` and ``robustness`` (``robust`` when
+        ``p_keeps_rank >= 0.9``, else ``fragile``). Each draw ranks by ``weighted_loss``.
+    workers
+        With ``draws``: local processes for the draws (the result does not depend on it).
 
     Returns
     -------
@@ -693,6 +705,10 @@ def chokepoints(
     )
     out = out.iloc[order].reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
+    if draws is not None:
+        _chokepoint_draws(
+            G, cg, out, order, meta, groups, excluded, model, tlist, draws, seed, resp, workers
+        )
     if top is not None:
         out = out.head(int(top))
     # end-use sectors of the targets, for "vehicles and wind end uses depend on it for 91 %"
@@ -752,7 +768,65 @@ def chokepoints(
     cols = list(COLUMNS)
     if wl_none is not None:
         cols.insert(cols.index("weighted_loss") + 1, "weighted_loss_none")
+    if draws is not None:
+        at = cols.index("weighted_loss") + 1
+        cols[at:at] = [f"weighted_loss_p{q}" for q in (5, 50, 95)]
+        cols += ["p_rank_1", "p_keeps_rank", "rank_p50", "robustness"]
     return out.set_index("id")[cols]
+
+
+def _chokepoint_draws(
+    G: nx.DiGraph,
+    cg: CompiledGraph,
+    out: pd.DataFrame,
+    order: np.ndarray,
+    meta: list[tuple[str, str, str | None, str | None, int, float, int]],
+    groups: Mapping[tuple[str, str], list[Hashable]],
+    excluded: list[tuple[int, list[int]]],
+    model: str,
+    tlist: list[Hashable],
+    draws: Any,
+    seed: int | None,
+    resp: Any,
+    workers: int,
+) -> None:
+    """Add the Monte Carlo columns of :func:`chokepoints` to its ranked table (in place)."""
+    from supplygraph.analysis.disruption_draws import add_removal_columns, removal_draws
+    from supplygraph.uncertainty.sampling import DrawSpec
+
+    if resp.model != "none":
+        msg = "draws on chokepoints run with no response (--response none)"
+        raise InputError(msg)
+    rows = [meta[i] for i in order.tolist()]
+    removals = [
+        np.asarray(
+            [cg.index[m[0]]]
+            if m[1] == "node"
+            else [cg.index[x] for x in groups[(str(m[3]), str(m[2]))]],
+            dtype=np.int64,
+        )
+        for m in rows
+    ]
+    own = dict(excluded)
+    row_weights = None
+    if own:
+        row_weights = np.ones((len(rows), len(tlist)))
+        for new, old in enumerate(order.tolist()):
+            if old in own:
+                row_weights[new, own[old]] = 0.0
+    labels = [m[0] for m in rows]
+    res = removal_draws(
+        G,
+        removals,
+        labels,
+        DrawSpec.of(draws, seed),
+        model=model,
+        targets=tlist,
+        row_weights=row_weights,
+        order=np.arange(len(rows)),
+        workers=workers,
+    )
+    add_removal_columns(out, res, labels, out["rank"].to_numpy())
 
 
 def _respond(

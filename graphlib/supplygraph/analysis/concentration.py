@@ -47,6 +47,9 @@ from supplygraph.errors import InputError
 if TYPE_CHECKING:
     import networkx as nx
 
+    from supplygraph.uncertainty.montecarlo import MonteCarloResult
+    from supplygraph.uncertainty.sampling import DrawSpec
+
 __all__ = [
     "EU_SINGLE_COUNTRY_CAP",
     "HHI_EXCLUDED",
@@ -55,6 +58,7 @@ __all__ = [
     "RESERVES",
     "concentration",
     "concentration_by_material",
+    "concentration_draws",
     "concentration_level",
     "herfindahl_index",
     "node_quantities",
@@ -394,7 +398,11 @@ def _stage_row(
 
 
 def concentration(
-    G: nx.DiGraph, *, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+    G: nx.DiGraph,
+    *,
+    thresholds: tuple[float, float] = MERGER_GUIDELINES_2010,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Return concentration indices per stage (and for reserves), from country shares.
 
@@ -406,6 +414,11 @@ def concentration(
     thresholds
         HHI bands for ``level``: default the 2010 US Horizontal Merger Guidelines
         ``(1500, 2500)``; use :data:`MERGER_GUIDELINES_2023` for ``(1000, 1800)``.
+    draws, seed
+        Monte Carlo draws over the graph's ranges (a count, or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed: adds
+        ``hhi_p5``, ``hhi_p50``, ``hhi_p95``, ``top_share_p5`` ... ``p_top_country`` and
+        ``p_highly_concentrated`` (see :func:`concentration_draws`).
 
     Returns
     -------
@@ -448,6 +461,10 @@ def concentration(
     >>> round(row["hhi"]), float(row["cr1"]), round(float(row["cr3"]), 2), row["level"]
     (3650, 0.5, 0.95, 'highly concentrated')
     """
+    if draws is not None:
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        return concentration_draws(G, DrawSpec.of(draws, seed), thresholds=thresholds)[0]
     qty = _quantities(G)
     values = _stage_country_values(G, include_reserves=True, qty=qty)
     gov_all = _governance_by_country(G, qty)
@@ -489,7 +506,11 @@ def concentration(
 
 
 def concentration_by_material(
-    G: nx.DiGraph, *, thresholds: tuple[float, float] = MERGER_GUIDELINES_2010
+    G: nx.DiGraph,
+    *,
+    thresholds: tuple[float, float] = MERGER_GUIDELINES_2010,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Return concentration indices per stage and element group (the node attribute ``material``).
 
@@ -502,6 +523,8 @@ def concentration_by_material(
         (stage, material) are summed.
     thresholds
         HHI bands for ``level``, as in :func:`concentration`.
+    draws, seed
+        Monte Carlo draws and their seed, as in :func:`concentration`.
 
     Returns
     -------
@@ -527,6 +550,11 @@ def concentration_by_material(
     >>> round(df.loc[0, "hhi"])
     9802
     """
+    if draws is not None:
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        spec = DrawSpec.of(draws, seed)
+        return concentration_draws(G, spec, thresholds=thresholds, by_material=True)[0]
     qty = _quantities(G)
     groups: dict[tuple[str, str], dict[str, float]] = {}
     units: dict[tuple[str, str], set[str]] = {}
@@ -571,3 +599,151 @@ def concentration_by_material(
             unit = found[0] if found else None
         rows.append({"stage": key[0], "material": key[1], **row, "unit": unit})
     return pd.DataFrame(rows, columns=columns)
+
+
+# ----------------------------------------------------------------- Monte Carlo draws
+def concentration_draws(
+    G: nx.DiGraph,
+    spec: DrawSpec,
+    *,
+    thresholds: tuple[float, float] | None = None,
+    by_material: bool = False,
+    workers: int = 1,
+) -> tuple[pd.DataFrame, MonteCarloResult]:
+    """Concentration per stage (or per stage and element group) with Monte Carlo intervals.
+
+    Node quantities are drawn from the ``value`` ranges (and the ``flow`` ranges of nodes
+    without a value, whose quantity is their outflow or inflow); each draw gives every stage's
+    country shares and indices exactly as :func:`~supplygraph.analysis.concentration.
+    concentration` computes them.
+
+    Returns
+    -------
+    (table, result)
+        The deterministic table plus ``hhi_p5``, ``hhi_p50``, ``hhi_p95``, ``top_share_p5``,
+        ``top_share_p50``, ``top_share_p95``, ``p_top_country`` (the share of draws in which
+        ``top_country`` stays the largest supplier) and ``p_highly_concentrated`` (HHI at or
+        above the upper band).
+    """
+    from supplygraph.compiled import compile_graph
+    from supplygraph.uncertainty.kernels import DrawPlan, incidence
+    from supplygraph.uncertainty.montecarlo import (
+        Experiment,
+        factor_notes,
+        percentile_columns,
+        run,
+    )
+    from supplygraph.uncertainty.ranges import collect
+
+    bands = thresholds or MERGER_GUIDELINES_2010
+    if by_material:
+        table = concentration_by_material(G, thresholds=bands)
+        row_names = list(zip(table["stage"], table["material"], strict=True))
+    else:
+        table = concentration(G, thresholds=bands)
+        row_names = list(table.index)
+    factors = collect(G, drawn=("value", "flow"), distribution=spec.distribution)
+    cg = compile_graph(G)
+    plan = DrawPlan(G, cg, factors)
+    attrs = [G.nodes[v] for v in cg.nodes]
+    countries = [_country(d) for d in attrs]
+    if by_material:
+        keys: list[Any] = [
+            (str(d.get("stage")), str(d.get("material")).strip())
+            if d.get("material") is not None and str(d.get("material")).strip()
+            else None
+            for d in attrs
+        ]
+    else:
+        keys = [str(d.get("stage")) if d.get("stage") is not None else None for d in attrs]
+    row_index = {r: i for i, r in enumerate(row_names)}
+    comparable = np.array(
+        [not str(table.iloc[i]["level"]).startswith("not comparable") for i in range(len(table))]
+    )
+    # (row, country) cells, countries in name order (ties of the largest go to the first name)
+    cells: dict[tuple[int, str], int] = {}
+    node_cell = np.full(cg.n, -1, dtype=np.int64)
+    for p, (key, c) in enumerate(zip(keys, countries, strict=True)):
+        r = row_index.get(key) if key is not None else None
+        if r is None or not comparable[r]:
+            continue
+        node_cell[p] = cells.setdefault((r, c), len(cells))
+    order = sorted(cells, key=lambda rc: (rc[0], rc[1]))
+    cell_row = np.array([rc[0] for rc in order], dtype=np.int64)
+    cell_named = np.array([rc[1] not in HHI_EXCLUDED for rc in order], dtype=bool)
+    remap = np.empty(len(cells), dtype=np.int64)
+    for new, rc in enumerate(order):
+        remap[cells[rc]] = new
+    has = node_cell >= 0
+    node_cell = np.where(has, remap[np.maximum(node_cell, 0)], -1)
+    agg = incidence(node_cell[has], len(order), int(has.sum()))
+    R = len(row_names)
+    slot = np.zeros(len(order), dtype=np.int64)
+    for i in range(1, len(order)):
+        slot[i] = slot[i - 1] + 1 if cell_row[i] == cell_row[i - 1] else 0
+    width = int(slot.max()) + 1 if len(order) else 1
+    names_by_slot = [[""] * width for _ in range(R)]
+    for i, rc in enumerate(order):
+        names_by_slot[rc[0]][slot[i]] = rc[1]
+    det_top = table["top_country"].tolist()
+    top_slot = np.array(
+        [
+            names_by_slot[r].index(t) if isinstance(t, str) and t in names_by_slot[r] else -1
+            for r, t in enumerate(det_top)
+        ]
+    )
+    nosink = ~cg.is_sink
+    loops = cg.src == cg.tgt
+    t_out = incidence(cg.src[~loops], cg.n, int((~loops).sum()))
+    t_in = incidence(cg.tgt[~loops], cg.n, int((~loops).sum()))
+    fixed = table["hhi"].to_numpy(dtype=float)
+    fixed_top = table["top_share"].to_numpy(dtype=float)
+    has_rows = np.zeros(R, dtype=bool)
+    has_rows[np.unique(cell_row)] = True
+
+    def evaluate(u: np.ndarray) -> dict[str, np.ndarray]:
+        A = plan.arrays(u)
+        B = u.shape[0]
+        flow = A.flow[~loops]
+        out = np.asarray(t_out @ flow)
+        inn = np.asarray(t_in @ flow)
+        q = np.where(~np.isnan(A.value), A.value, np.where(nosink[:, None], out, inn))
+        q = np.maximum(q, 0.0)
+        Q = np.asarray(agg @ q[has])  # (cells, B)
+        tot = np.zeros((R, B))
+        np.add.at(tot, cell_row, Q)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = Q / tot[cell_row]
+        named_share = np.where(cell_named[:, None] & (Q > 0), share, 0.0)
+        hhi = np.zeros((R, B))
+        np.add.at(hhi, cell_row, 10_000.0 * named_share**2)
+        pad = np.full((R, width, B), -1.0)
+        pad[cell_row, slot] = np.where(cell_named[:, None] & (Q > 0), share, -1.0)
+        best = pad.max(axis=1)
+        arg = pad.argmax(axis=1)
+        none = best <= 0
+        hhi = np.where(none | ~has_rows[:, None], np.nan, hhi)
+        top = np.where(none, np.nan, best)
+        # rows without draws (reserves, mixed units) keep their deterministic numbers
+        keep = ~has_rows
+        hhi[keep] = fixed[keep, None]
+        top[keep] = fixed_top[keep, None]
+        same = (arg == top_slot[:, None]).astype(float)
+        same[keep] = 1.0
+        return {"hhi": hhi, "top_share": top, "same_top": same}
+
+    exp = Experiment(
+        factors=factors,
+        evaluate=evaluate,
+        rows={"hhi": row_names, "top_share": row_names, "same_top": row_names},
+        cells=3 * (cg.n + cg.m) + len(order) * 4 + R * width,
+    )
+    res = run(exp, spec, workers=workers, notes=factor_notes(factors, plan.skipped))
+    out = table.copy()
+    percentile_columns(out, "hhi", res.percentiles("hhi"), "hhi")
+    percentile_columns(out, "top_share", res.percentiles("top_share"), "top_share")
+    out["p_top_country"] = res.probability("same_top", lambda x: x > 0.5)
+    high = float(bands[1])
+    p_high = res.probability("hhi", lambda x: x >= high)
+    out["p_highly_concentrated"] = np.where(np.isnan(fixed), np.nan, p_high)
+    return out, res

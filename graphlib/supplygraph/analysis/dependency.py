@@ -76,6 +76,15 @@ def target_positions(cg: CompiledGraph, targets: Iterable[Any] | None) -> np.nda
     return np.asarray(out, dtype=np.int64)
 
 
+def end_use_keys(cg: CompiledGraph, tpos: np.ndarray) -> list[str]:
+    """The end-use group of each target: its ``end_use``, else its stage (as ``by_end_use``)."""
+    keys = []
+    for p in tpos.tolist():
+        e = cg.end_use[p]
+        keys.append(str(e) if e is not None and e == e else cg.stage_of(p))
+    return keys
+
+
 def target_weights(cg: CompiledGraph, tpos: np.ndarray) -> np.ndarray:
     """Return the weights of targets in "output-weighted" losses (they sum to 1).
 

@@ -29,6 +29,7 @@ import numpy as np
 from supplygraph.analysis.dependency import (
     MAX_DENSE_CELLS,
     ScenarioSet,
+    end_use_keys,
     linear_removal,
     scenario_losses,
     target_positions,
@@ -84,6 +85,9 @@ class DisruptionResult:
         ``optimal`` only: the all-targets optimum (fraction of target supply kept).
     binding : dict
         End use -> what limits it (groups with a ``phrase``; see ``by_end_use["binding"]``).
+    uncertainty : MonteCarloResult or None
+        With ``draws=``: every draw's outputs (:mod:`supplygraph.uncertainty`), for the
+        sensitivity analysis; the tables then hold ``remaining_p5`` ... ``p_loss_ge_50``.
     """
 
     nodes: pd.DataFrame
@@ -96,6 +100,7 @@ class DisruptionResult:
     response: Response = field(default_factory=Response)
     total: float | None = None
     binding: dict[str, list[Any]] = field(default_factory=dict)
+    uncertainty: Any = None
 
     def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
         return result_html(self)
@@ -122,6 +127,10 @@ def disrupt(
     targets: Iterable[Any] | None = None,
     response: Response | str | None = None,
     detail: bool = True,
+    draws: Any = None,
+    seed: int | None = None,
+    scenario: Any = None,
+    workers: int = 1,
 ) -> DisruptionResult:
     """Apply shocks to a supply graph and report what is lost where.
 
@@ -156,6 +165,18 @@ def disrupt(
         ``optimal`` only: also solve one program per target for its own bound. False skips
         them (one program per end use and one in all): each target then shows its value in
         its end use's optimum.
+    draws, seed
+        Monte Carlo draws over the graph's and the shocks' ranges (a count, or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed: ``targets`` and
+        ``by_end_use`` gain ``remaining_p5``, ``remaining_p50``, ``remaining_p95`` and
+        ``p_loss_ge_50``; ``uncertainty`` holds every draw
+        (:func:`supplygraph.analysis.disruption_draws.disruption_draws`).
+    scenario
+        With ``draws``: the scenario whose ``[[capacity]]`` ranges are drawn (``G`` already
+        holds its capacity changes, as :func:`~supplygraph.analysis.scenarios.apply_capacity`
+        makes them).
+    workers
+        With ``draws``: local processes for the draws (the result does not depend on it).
 
     Raises
     ------
@@ -185,7 +206,7 @@ def disrupt(
     tnames = [cg.nodes[p] for p in tpos]
     weights = target_weights(cg, tpos)
     outcome = None
-    keys = np.array(_end_use_keys(cg, tpos), dtype=object)
+    keys = np.array(end_use_keys(cg, tpos), dtype=object)
     if resp.model == "none":
         h = propagate_arrays(cg, cap, keep, model)
     else:
@@ -216,7 +237,7 @@ def disrupt(
             else ""
             for k in by.index
         ]
-    return DisruptionResult(
+    result = DisruptionResult(
         nodes=nodes,
         targets=tab,
         by_end_use=by,
@@ -228,15 +249,22 @@ def disrupt(
         total=total,
         binding=dict(outcome.binding) if outcome is not None else {},
     )
+    if draws is not None:
+        from supplygraph.analysis.disruption_draws import disruption_draws
+        from supplygraph.uncertainty.sampling import DrawSpec
 
-
-def _end_use_keys(cg: CompiledGraph, tpos: np.ndarray) -> list[str]:
-    """The end-use group of each target: its ``end_use``, else its stage (as ``by_end_use``)."""
-    keys = []
-    for p in tpos.tolist():
-        e = cg.end_use[p]
-        keys.append(str(e) if e is not None and e == e else cg.stage_of(p))
-    return keys
+        result.uncertainty = disruption_draws(
+            G,
+            result,
+            DrawSpec.of(draws, seed),
+            shocks=shock_list,
+            model=model,
+            response=resp,
+            targets=targets,
+            scenario=scenario,
+            workers=workers,
+        )
+    return result
 
 
 def _optimal_groups(
@@ -388,6 +416,8 @@ def sweep(
     progress: bool = True,
     response: Response | str | None = None,
     top: int | None = None,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Remove every node (or country x stage group) in turn; rank by output-weighted loss.
 
@@ -426,6 +456,13 @@ def sweep(
     top
         With a response: return only the ``top`` worst removals, evaluating the response only
         until they are certain (a response never loses more than no response). None: all.
+    draws, seed
+        Monte Carlo draws over the graph's ranges and their seed (no response only): adds
+        ``weighted_loss_p5``, ``_p50``, ``_p95``, ``p_rank_1`` (the share of draws in which the
+        removal ranks first), ``p_keeps_rank`` (the share of draws in which it ranks at its rank or higher),
+        ``rank_p50`` and ``robustness`` (``robust`` when ``p_keeps_rank >= 0.9``); see
+        :func:`supplygraph.analysis.disruption_draws.removal_draws`. ``workers`` splits the
+        draws (same result).
 
     Returns
     -------
@@ -540,7 +577,50 @@ def sweep(
     if keep_rows is not None and top is not None:
         df = df.head(top)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
+    if draws is not None:
+        _sweep_draws(G, cg, df, by, scen, model, targets, draws, seed, resp, workers)
     return df
+
+
+def _sweep_draws(
+    G: nx.DiGraph,
+    cg: CompiledGraph,
+    df: pd.DataFrame,
+    by: str,
+    scen: Any,
+    model: str,
+    targets: Any,
+    draws: Any,
+    seed: int | None,
+    resp: Response,
+    workers: int,
+) -> None:
+    """Add the Monte Carlo columns of :func:`sweep` to its ranked table (in place)."""
+    from supplygraph.analysis.disruption_draws import add_removal_columns, removal_draws
+    from supplygraph.uncertainty.sampling import DrawSpec
+
+    if resp.model != "none":
+        msg = "draws on a sweep run with no response (--response none); responses: use disrupt"
+        raise ScenarioError(msg)
+    if by == "node":
+        labels = df["node"].tolist()
+        removals = [np.array([cg.index[x]], dtype=np.int64) for x in labels]
+    else:
+        labels = [f"{c}@{s}" for c, s in zip(df["country"], df["stage"], strict=True)]
+        names, members = _groups(cg)
+        where = {f"{c}@{s}": m for (c, s), m in zip(names, members, strict=True)}
+        removals = [np.asarray(where[x], dtype=np.int64) for x in labels]
+    res = removal_draws(
+        G,
+        removals,
+        labels,
+        DrawSpec.of(draws, seed),
+        model=model,
+        targets=targets,
+        order=np.arange(len(labels)),
+        workers=workers,
+    )
+    add_removal_columns(df, res, labels, df["rank"].to_numpy())
 
 
 def _run(

@@ -211,17 +211,20 @@ def _leontief_level(
     w: np.ndarray,
     h: np.ndarray,
     cap: np.ndarray,
+    ext: np.ndarray | None = None,
 ) -> np.ndarray:
-    out = np.ones(b - a)
+    """One acyclic Leontief level; ``h``, ``w``, ``cap`` (and ``ext``, default the graph's) may
+    carry one column per scenario or draw (2-D), the sums and minima run along the rows."""
+    out = np.ones((b - a, *h.shape[1:]))
     if gb > ga:
         contrib = w[ea:eb] * h[cg.src[ea:eb]]
-        gsum = np.add.reduceat(contrib, cg.group_start[ga:gb] - ea)
+        gsum = np.add.reduceat(contrib, cg.group_start[ga:gb] - ea, axis=0)
         gnode = cg.group_node[ga:gb] - a
         first = np.ones(gb - ga, dtype=bool)
         first[1:] = gnode[1:] != gnode[:-1]
         starts = np.flatnonzero(first)
-        out[gnode[starts]] = np.minimum.reduceat(gsum, starts)
-    e = cg.ext[a:b]
+        out[gnode[starts]] = np.minimum.reduceat(gsum, starts, axis=0)
+    e = (cg.ext if ext is None else ext)[a:b]
     return cap[a:b] * (e + (1.0 - e) * out)
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from supplygraph.analysis.shocks import Shock
     from supplygraph.compiled import CompiledGraph
 
-__all__ = ["MAX_NEW_LINKS", "ResponseProblem", "build_problem", "capacity_ratio"]
+__all__ = ["MAX_NEW_LINKS", "ResponseProblem", "build_problem", "capacity_ratio", "with_draws"]
 
 
 @dataclass
@@ -181,22 +181,8 @@ def build_problem(
     # ---- pools: per node (linear) or per input group (Leontief)
     ext_abs = cg.ext * cg.inflow
     has_input = ~cg.is_source & (cg.inflow - ext_abs > 0)
-    if model == "linear":
-        pool_node = np.unique(cg.tgt)  # nodes with inputs in the graph, in position order
-        pool_of_edge = np.searchsorted(pool_node, cg.tgt)
-        pool_need = cg.inflow[pool_node]
-        pool_ext = ext_abs[pool_node]
-        group_pool = np.searchsorted(pool_node, cg.group_node)  # v's groups share v's pool
-    else:
-        pool_of_edge = cg.grp.copy()
-        pool_node = cg.group_node.copy()
-        G_g = np.add.reduceat(cg.flow, cg.group_start[:-1]) if m0 else np.zeros(0)
-        in_graph = (cg.inflow - ext_abs)[pool_node]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            e_g = np.where(in_graph > 0, ext_abs[pool_node] * G_g / in_graph, 0.0)
-        pool_need = G_g + e_g
-        pool_ext = e_g
-        group_pool = np.arange(cg.n_groups)
+    pool_of_edge, pool_node, group_pool = _pool_layout(cg, model)
+    pool_need, pool_ext = _pool_amounts(cg, model, pool_node, cg.flow, cg.inflow, ext_abs)
 
     # ---- candidate new links (substitution = "stage")
     new_src, new_tgt, new_pool = (
@@ -264,6 +250,105 @@ def build_problem(
 
 #: The most candidate new links ``substitution="stage"`` builds before giving up.
 MAX_NEW_LINKS = 2_000_000
+
+
+def _pool_layout(cg: CompiledGraph, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pool of each edge, node of each pool, pool of each input group)."""
+    import numpy as np
+
+    if model == "linear":
+        pool_node = np.unique(cg.tgt)  # nodes with inputs in the graph, in position order
+        group_pool = np.searchsorted(pool_node, cg.group_node)  # v's groups share v's pool
+        return np.searchsorted(pool_node, cg.tgt), pool_node, group_pool
+    return cg.grp.copy(), cg.group_node.copy(), np.arange(cg.n_groups)
+
+
+def _pool_amounts(
+    cg: CompiledGraph,
+    model: str,
+    pool_node: np.ndarray,
+    flow: np.ndarray,
+    inflow: np.ndarray,
+    ext_abs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normal intake ``N[p]`` and its external part ``ext[p]`` of every pool (absolute).
+
+    ``flow``, ``inflow`` and ``ext_abs`` are per edge / node, one column per scenario or
+    draw (2-D) or one scenario (1-D); the result has the same number of columns.
+    """
+    import numpy as np
+
+    if model == "linear":
+        return inflow[pool_node], ext_abs[pool_node]
+    if cg.m:
+        G_g = np.add.reduceat(flow, cg.group_start[:-1], axis=0)
+    else:
+        G_g = np.zeros((0, *np.shape(flow)[1:]))
+    in_graph = (inflow - ext_abs)[pool_node]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_g = np.where(in_graph > 0, ext_abs[pool_node] * G_g / in_graph, 0.0)
+    return G_g + e_g, e_g
+
+
+def with_draws(
+    prob: ResponseProblem,
+    flow: np.ndarray,
+    inflow: np.ndarray,
+    ext_abs: np.ndarray,
+    capacity: np.ndarray,
+    baseline: np.ndarray,
+) -> ResponseProblem:
+    """The problem with one set of flows and capacities per column (Monte Carlo draws).
+
+    Every array that depends on the flows or capacities gets one column per draw: ``z``
+    (normal flows, new links 0), ``quota``, ``pool_need``, ``pool_ext``, ``outflow`` and
+    ``kappa = max(capacity / baseline, 1)`` (1 where no capacity).
+    :func:`~supplygraph.analysis.rules.solve_rules` reads such a problem column by column,
+    exactly as it reads ``S`` scenarios of one graph.
+
+    Parameters
+    ----------
+    prob
+        A problem built for the same columns (``cap`` and ``keep`` hold the draws' cuts).
+    flow
+        Normal flow per existing edge and draw, (m, S).
+    inflow, ext_abs, capacity, baseline
+        Per node and draw, (n, S): total intake, its external part, capacity (NaN: none)
+        and normal output.
+
+    Returns
+    -------
+    ResponseProblem
+        A new problem; ``prob`` is not modified.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    cg = prob.cg
+    S = prob.n_scenarios
+    m0 = cg.m
+    z = np.vstack([flow, np.zeros((prob.n_new, S))])
+    scale = np.concatenate([cg.max_scale, np.full(prob.n_new, np.inf)])[:, None]
+    with np.errstate(invalid="ignore"):
+        quota = np.where(prob.keep < 1.0, prob.keep * z, np.where(z > 0, scale * z, 0.0))
+    quota[m0:] = prob.quota[m0:]
+    need, ext = _pool_amounts(cg, prob.model, prob.pool_node, flow, inflow, ext_abs)
+    base = np.where(baseline > 0, baseline, 1.0)
+    with np.errstate(invalid="ignore"):
+        kappa = np.maximum(np.where(np.isnan(capacity), 1.0, capacity / base), 1.0)
+    outflow = np.zeros((cg.n, S))
+    np.add.at(outflow, cg.src, flow)
+    return dataclasses.replace(
+        prob,
+        z=z,
+        quota=quota,
+        pool_need=need.astype(float),
+        pool_ext=ext.astype(float),
+        outflow=outflow,
+        kappa=kappa,
+        layout=None,
+    )
 
 
 def _new_links(

@@ -56,7 +56,9 @@ and grants only add), and the rule's deliveries satisfy every constraint of the 
 of :mod:`supplygraph.analysis.optimal`, so no node gets more than that program's maximum for it.
 
 All scenarios run at once: every per-node array is ``(n, S)`` and every per-link array
-``(M, S)``; a round costs a few sparse products per level.
+``(M, S)``; a round costs a few sparse products per level. The normal flows ``z``, capacities
+``kappa``, outflows and pool intakes may be one column per scenario too (Monte Carlo draws, see
+:func:`~supplygraph.analysis.response_arrays.with_draws`): each column is then its own graph.
 """
 
 from __future__ import annotations
@@ -346,11 +348,12 @@ def solve_rules(
     lay = prob.layout
     resp = prob.response
     reorder = resp.substitution != "none"
-    z = prob.z[:, None]
-    cap, kappa = prob.cap, prob.kappa[:, None]
-    out = prob.outflow[:, None]
+    z = _col(prob.z)
+    cap, kappa = prob.cap, _col(prob.kappa)
+    out = _col(prob.outflow)
     capk = cap * kappa
-    sink = (prob.outflow <= 0)[:, None]
+    sink = out <= 0
+    pool_need, pool_ext = _col(prob.pool_need), _col(prob.pool_ext)
     closed = cg.closed_node
     has_closed = closed_values is not None and bool(closed.any())
     m0 = cg.m
@@ -369,7 +372,7 @@ def solve_rules(
     if stock is not None:
         stock = np.broadcast_to(np.asarray(stock, dtype=float), (n, S))
     leftover = np.zeros((n, S))
-    size_of_edge = prob.pool_need[prob.pool]  # customer's normal intake of the pool (maxmin)
+    size_of_edge = pool_need[prob.pool]  # customer's normal intake of the pool (maxmin)
 
     rounds = 0
     for rounds in range(1, max_rounds + 1):
@@ -384,11 +387,11 @@ def solve_rules(
                 x[a:b] = 1.0
             for _ in range(_CYCLE_ITER if k in lay.cyclic else 1):
                 d = keep_d1(prob, e_in, x, lagged) + gr[e_in]
-                av = lay.pool_sum[k] @ d + prob.pool_ext[pa:pb, None]
+                av = lay.pool_sum[k] @ d + pool_ext[pa:pb]
                 avail[pa:pb] = av
                 P = np.full((b - a, S), np.inf)
                 if pb > pa:
-                    ratio = av / prob.pool_need[pa:pb, None]
+                    ratio = av / pool_need[pa:pb]
                     P[lay.node_with_pools[k]] = np.minimum.reduceat(
                         ratio, lay.node_starts[k], axis=0
                     )
@@ -437,7 +440,7 @@ def solve_rules(
                     spare_out.ravel(),
                     (b - a) * S,
                     np.repeat(prob.edge_class[e_out], S),
-                    np.repeat(size_of_edge[e_out], S),
+                    np.broadcast_to(size_of_edge[e_out], want.shape).ravel(),
                 ).reshape(want.shape)
                 gr[e_out] += g
                 spare_out = np.maximum(spare_out - Ssum @ g, 0.0)
@@ -469,7 +472,7 @@ def solve_rules(
                 if has_closed:
                     target[closed[a:b]] = 0.0
                 pn = prob.pool_node[pa:pb] - a
-                need = target[pn] * prob.pool_need[pa:pb, None]
+                need = target[pn] * pool_need[pa:pb]
                 short = np.maximum(need - avail[pa:pb], 0.0)
                 short[short <= gtol] = 0.0
                 shortfall[pa:pb] = short
@@ -604,7 +607,12 @@ def keep_d1(
     prob: ResponseProblem, edges: np.ndarray, x: np.ndarray, lagged: np.ndarray | None = None
 ) -> np.ndarray:
     """Incumbent deliveries ``keep * min(x[u], 1) * z`` on ``edges``, shape (len, S)."""
-    return prob.keep[edges] * _incumbent_rate(prob, edges, x, lagged) * prob.z[edges, None]
+    return prob.keep[edges] * _incumbent_rate(prob, edges, x, lagged) * _col(prob.z)[edges]
+
+
+def _col(a: np.ndarray) -> np.ndarray:
+    """A per-item array as one column (1-D), or as it is (one column per scenario, 2-D)."""
+    return a[:, None] if a.ndim == 1 else a
 
 
 def _flat_seg(rel: np.ndarray, S: int, n_seg: int) -> np.ndarray:

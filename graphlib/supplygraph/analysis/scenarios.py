@@ -20,6 +20,9 @@ Top-level keys (all optional except at least one ``[[shocks]]`` or ``[[capacity]
     [[shocks]]                            # one table per shock
     from = "CHN@magnets"                  # selector, exactly one form (see below)
     approval_rate = 0.25                  # or cut = 0.75 (cut = 1 - approval_rate); default cut 1
+                                          # a range: [low, high] or [low, value, high]
+    dist = "triangular"                   # optional: the range's distribution (uniform, pert)
+    group = "licences"                    # optional: shocks sharing a group draw together
     except_destination = ["CHN"]          # optional destination filters (see below)
     start_day = 0                         # optional window: active on start_day <= day < end_day
     end_day = 365
@@ -29,7 +32,7 @@ Top-level keys (all optional except at least one ``[[shocks]]`` or ``[[capacity]
     [[capacity]]                          # optional what-if capacity changes (applied first)
     node = "MYS:separation"               # selector: node, or country [+ stage], or stage
     scale = 2.4                           # multiply the node's value and outbound flows
-    source = "iea-gcmo-2024"
+    source = "iea-gcmo-2024"              # (scale and capacity may be ranges too)
 
 Shock selectors (exactly one form per shock; the text form is the syntax of
 :func:`supplygraph.analysis.shocks.parse_shock`):
@@ -56,6 +59,15 @@ share from the scaled suppliers and a smaller share from everybody else. That is
 model's reading of "capacity added abroad replaces purchases from the dominant supplier"; it
 does not model price, ramp-up time or qualification delays. Cuts are always in [0, 1]; a scale
 is the only way to add supply.
+
+Ranges
+------
+``cut``, ``approval_rate``, ``scale`` and ``capacity`` may be ranges for Monte Carlo draws
+(:mod:`supplygraph.uncertainty`): ``approval_rate = [0.25, 0.6]`` (low, high: the value is the
+midpoint) or ``[0.25, 0.25, 0.6]`` (low, value, high). Every analysis without draws uses the
+value. ``dist`` picks the distribution (``triangular``, the default, ``uniform`` or ``pert``),
+and tables sharing a ``group`` name are drawn together (one quantile for all of them: "every
+China licence edge gets the same approval rate").
 
 Errors
 ------
@@ -124,6 +136,8 @@ SHOCK_KEYS = frozenset(
         "source",
         "note",
         "label",
+        "dist",
+        "group",
     }
 )
 CAPACITY_KEYS = frozenset(
@@ -138,6 +152,8 @@ CAPACITY_KEYS = frozenset(
         "source",
         "note",
         "label",
+        "dist",
+        "group",
     }
 )
 RESPONSE_KEYS = frozenset(
@@ -179,6 +195,11 @@ class CapacityChange:
         Provenance and explanation, as written in the file.
     line
         Line of the ``[[capacity]]`` header in the file (None when unknown).
+    uncertain
+        A range for Monte Carlo draws: ``(key, low, value, high)`` with ``key`` ``"scale"``
+        or ``"capacity"`` (the value is ``scale`` or ``capacity``); None: certain.
+    dist, group
+        The range's distribution (None: triangular) and group (drawn together).
     """
 
     selector: str
@@ -190,6 +211,9 @@ class CapacityChange:
     note: str | None = None
     label: str | None = None
     line: int | None = None
+    uncertain: tuple[str, float, float, float] | None = None
+    dist: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -488,6 +512,39 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _range_value(value: Any, key: str, fail: Any) -> tuple[Any, tuple[float, float, float] | None]:
+    """A number, or a range ``[low, high]`` / ``[low, value, high]``: (value, range or None).
+
+    Anything else is returned as is (the caller's own checks reject it); a malformed range is
+    reported on ``key``.
+    """
+    if not isinstance(value, list):
+        return value, None
+    if len(value) not in (2, 3) or not all(_number(v) for v in value):
+        fail(f"{key} range must be [low, high] or [low, value, high] (numbers), got {value!r}", key)
+    nums = [float(v) for v in value]
+    low, high = nums[0], nums[-1]
+    mid = nums[1] if len(nums) == 3 else (low + high) / 2.0
+    if not low <= mid <= high:
+        fail(f"{key} range must run low <= value <= high, got {value!r}", key)
+    return mid, (low, mid, high)
+
+
+def _range_options(spec: dict[str, Any], has_range: bool, fail: Any) -> tuple[Any, Any]:
+    """The ``dist`` and ``group`` keys of a table (only with a range)."""
+    from supplygraph.schema import DISTRIBUTIONS
+
+    dist, group = spec.get("dist"), spec.get("group")
+    for key, val in (("dist", dist), ("group", group)):
+        if val is not None and not has_range:
+            fail(f"{key} applies to a range: give the value as [low, high]", key)
+        if val is not None and (not isinstance(val, str) or not val.strip()):
+            fail(f"{key} must be a non-empty string", key)
+    if dist is not None and dist.strip().lower() not in DISTRIBUTIONS:
+        fail(f"unknown distribution {dist!r} (use one of: {', '.join(DISTRIBUTIONS)})", "dist")
+    return (dist.strip().lower() if dist else None), (group.strip() if group else None)
+
+
 def _selector_text(spec: dict[str, Any], fail: Any) -> str:
     """Turn the selector keys of one table into shock text (without the ``=cut`` suffix)."""
     present = [k for k in SELECTOR_KEYS if k in spec]
@@ -540,19 +597,26 @@ def _parse_shock_table(spec: dict[str, Any], index: int, fail: Any) -> Shock:
     if "cut" in spec and "approval_rate" in spec:
         fail("give cut or approval_rate, not both", "approval_rate")
     cut = 1.0
+    uncertain = None
     if "cut" in spec:
-        if not _number(spec["cut"]):
+        value, rng = _range_value(spec["cut"], "cut", fail)
+        if not _number(value):
             fail(f"cut must be a number in [0, 1], got {spec['cut']!r}", "cut")
-        cut = float(spec["cut"])
-        if not 0.0 <= cut <= 1.0:
+        cut = float(value)
+        if not 0.0 <= cut <= 1.0 or (rng is not None and not 0.0 <= rng[0] <= rng[2] <= 1.0):
             fail(f"cut must be in [0, 1], got {spec['cut']!r}", "cut")
+        uncertain = None if rng is None else ("cut", *rng)
     elif "approval_rate" in spec:
-        rate = spec["approval_rate"]
+        rate, rng = _range_value(spec["approval_rate"], "approval_rate", fail)
         if not _number(rate):
             fail(f"approval_rate must be a number in [0, 1], got {rate!r}", "approval_rate")
-        if not 0.0 <= float(rate) <= 1.0:
-            fail(f"approval_rate must be in [0, 1], got {rate!r}", "approval_rate")
+        if not 0.0 <= float(rate) <= 1.0 or (
+            rng is not None and not 0.0 <= rng[0] <= rng[2] <= 1.0
+        ):
+            fail(f"approval_rate must be in [0, 1], got {spec['approval_rate']!r}", "approval_rate")
         cut = 1.0 - float(rate)
+        uncertain = None if rng is None else ("approval_rate", *rng)
+    dist, group = _range_options(spec, uncertain is not None, fail)
 
     start = spec.get("start_day", 0)
     if not isinstance(start, int) or isinstance(start, bool) or start < 0:
@@ -595,6 +659,9 @@ def _parse_shock_table(spec: dict[str, Any], index: int, fail: Any) -> Shock:
         end_use=filters.get("end_use"),
         label=spec.get("label") or spec.get("note"),
         source=spec.get("source"),
+        uncertain=uncertain,
+        dist=dist,
+        group=group,
     )
 
 
@@ -640,16 +707,32 @@ def _parse_capacity_table(spec: dict[str, Any], line: int | None, fail: Any) -> 
             "a [[capacity]] entry needs scale (a multiplier > 0 of output and flows) or "
             "capacity (the node's new capacity)"
         )
-    scale = spec.get("scale")
+    scale, scale_rng = _range_value(spec.get("scale"), "scale", fail)
     if scale is not None and (
-        not _number(scale) or not float(scale) > 0 or float(scale) == float("inf")
+        not _number(scale)
+        or not float(scale) > 0
+        or float(scale) == float("inf")
+        or (scale_rng is not None and not 0 < scale_rng[0] <= scale_rng[2] < float("inf"))
     ):
-        fail(f"scale must be a finite number > 0, got {scale!r}", "scale")
-    capacity = spec.get("capacity")
+        fail(f"scale must be a finite number > 0, got {spec.get('scale')!r}", "scale")
+    capacity, cap_rng = _range_value(spec.get("capacity"), "capacity", fail)
     if capacity is not None and (
-        not _number(capacity) or not float(capacity) >= 0 or float(capacity) == float("inf")
+        not _number(capacity)
+        or not float(capacity) >= 0
+        or float(capacity) == float("inf")
+        or (cap_rng is not None and not 0 <= cap_rng[0] <= cap_rng[2] < float("inf"))
     ):
-        fail(f"capacity must be a finite number >= 0, got {capacity!r}", "capacity")
+        fail(f"capacity must be a finite number >= 0, got {spec.get('capacity')!r}", "capacity")
+    if scale_rng is not None and cap_rng is not None:
+        fail("give a range on scale or on capacity, not on both", "capacity")
+    uncertain = (
+        ("scale", *scale_rng)
+        if scale_rng is not None
+        else ("capacity", *cap_rng)
+        if cap_rng is not None
+        else None
+    )
+    dist, group = _range_options(spec, uncertain is not None, fail)
     ramp = spec.get("ramp_days")
     if ramp is not None and (
         not _number(ramp) or not float(ramp) >= 0 or float(ramp) == float("inf")
@@ -674,6 +757,9 @@ def _parse_capacity_table(spec: dict[str, Any], line: int | None, fail: Any) -> 
         note=spec.get("note"),
         label=spec.get("label"),
         line=line,
+        uncertain=uncertain,
+        dist=dist,
+        group=group,
     )
 
 
@@ -1052,12 +1138,14 @@ def apply_capacity(G: nx.DiGraph, scenario: Scenario | None) -> nx.DiGraph:
         if change.scale is not None:
             for node in node_cut:
                 data = H.nodes[node]
-                for attr in ("value", "external_input", "capacity"):
-                    if data.get(attr) is not None:
-                        data[attr] = float(data[attr]) * change.scale
+                for base in ("value", "external_input", "capacity"):
+                    for attr in (base, f"{base}_low", f"{base}_high"):  # ranges scale too
+                        if data.get(attr) is not None:
+                            data[attr] = float(data[attr]) * change.scale
                 for _, _, edata in H.out_edges(node, data=True):
-                    if edata.get("flow") is not None:
-                        edata["flow"] = float(edata["flow"]) * change.scale
+                    for attr in ("flow", "flow_low", "flow_high"):
+                        if edata.get(attr) is not None:
+                            edata[attr] = float(edata[attr]) * change.scale
             notes.append(
                 f"Scenario {scenario.name!r}: value and outbound flows of {change.selector} "
                 f"scaled by {change.scale:g} (customers' input shares recomputed from the scaled "

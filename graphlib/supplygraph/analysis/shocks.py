@@ -77,6 +77,14 @@ class Shock:
         The selector as written (for messages), without the cut suffix.
     label, source
         Free text: a description and where the number comes from.
+    uncertain
+        A range on the cut, for Monte Carlo draws (:mod:`supplygraph.uncertainty`):
+        ``(key, low, value, high)`` in the terms the scenario file used (``key`` is ``"cut"``
+        or ``"approval_rate"``; ``cut = 1 - approval_rate``); None: the cut is certain.
+        ``cut`` holds the value's cut (the draws replace it; the other analyses use it).
+    dist, group
+        The range's distribution (None: triangular) and group (ranges sharing a group are
+        drawn together: one assumption behind many shocks).
 
     Examples
     --------
@@ -100,6 +108,9 @@ class Shock:
     text: str | None = None
     label: str | None = None
     source: str | None = None
+    uncertain: tuple[str, float, float, float] | None = None
+    dist: str | None = None
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("node", "edge"):
@@ -107,6 +118,14 @@ class Shock:
         c = self.cut
         if isinstance(c, bool) or not isinstance(c, int | float) or not 0.0 <= float(c) <= 1.0:
             raise ScenarioError(f"shock {self.describe()!r}: cut must be in [0, 1], got {c!r}")
+        if self.uncertain is not None:
+            key, low, mid, high = self.uncertain
+            if key not in ("cut", "approval_rate") or not 0.0 <= low <= mid <= high <= 1.0:
+                msg = (
+                    f"shock {self.describe()!r}: range {key} = [{low:g}, {mid:g}, {high:g}] "
+                    "must be a cut or approval_rate running 0 <= low <= value <= high <= 1"
+                )
+                raise ScenarioError(msg)
 
     def __repr__(self) -> str:
         parts = [f"kind={self.kind!r}"]

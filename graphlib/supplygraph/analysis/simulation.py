@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SHORTAGE_TOL",
     "Plan",
+    "TimelineDraws",
     "as_float",
     "capacity_schedule",
     "compile_plan",
@@ -165,14 +166,73 @@ def compile_plan(G: nx.DiGraph, shocks: Sequence[Shock], horizon: int) -> Plan:
     return Plan(nodes, index, src, dst, share, lag, ext, inventory, lags, maxlag, segments, horizon)
 
 
+@dataclass
+class TimelineDraws:
+    """Per-draw inputs of the day-by-day model (one column per Monte Carlo draw).
+
+    Attributes
+    ----------
+    share
+        Input share of every edge (plan order) per draw, (m, B).
+    ext
+        External share of every node per draw, (n, B).
+    inventory
+        Stock in days of normal use per node and draw, (n, B).
+    lag
+        Lead time in whole days per edge and draw, (m, B).
+    caps
+        Per shock segment of the plan: ``(cap (n, B), keep (m, B))``.
+    """
+
+    share: np.ndarray
+    ext: np.ndarray
+    inventory: np.ndarray
+    lag: np.ndarray
+    caps: list[tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def size(self) -> int:
+        """Number of draws."""
+        return int(self.ext.shape[1])
+
+
+class _DrawInputs:
+    """``sum_u a_uv keep_uv h_u(t - L_uv)`` per node and draw, with per-draw weights and lags."""
+
+    def __init__(self, plan: Plan, w: np.ndarray, lag: np.ndarray) -> None:
+        order = np.argsort(plan.dst, kind="stable")
+        self.src, self.dst = plan.src[order], plan.dst[order]
+        self.n = len(plan.nodes)
+        w, lag = w[order], lag[order]
+        self.w_lag = np.where(lag > 0, w, 0.0)
+        self.w0 = np.where(lag == 0, w, 0.0)
+        self.lag = lag
+        self.cols = np.arange(w.shape[1])[None, :]
+        self.has_zero = bool(self.w0.any())
+
+    def _sum(self, values: np.ndarray) -> np.ndarray:
+        from supplygraph.uncertainty.kernels import _segment_sum
+
+        return _segment_sum(values, self.dst, self.n)
+
+    def lagged(self, hist: np.ndarray, now: int) -> np.ndarray:
+        rows = now - self.lag
+        return self._sum(self.w_lag * hist[rows, self.src[:, None], self.cols])
+
+    def same_day(self, h: np.ndarray) -> np.ndarray:
+        return self._sum(self.w0 * h[self.src])
+
+
 def simulate(
     plan: Plan,
     extra: np.ndarray | None = None,
     *,
     record: bool = True,
     days: int | None = None,
+    draws: TimelineDraws | None = None,
+    watch: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Run the day-by-day model for a batch of inventory configurations.
+    """Run the day-by-day model for a batch of inventory configurations (or of draws).
 
     Parameters
     ----------
@@ -184,55 +244,80 @@ def simulate(
         Keep the daily output matrix (days x n x B).
     days
         Simulate only the first ``days`` days (default: the plan's horizon).
+    draws
+        Per-draw shares, external shares, stocks, lead times and cuts (one column per draw;
+        ``extra`` is then ignored).
+    watch
+        Weights (n, k): also record ``watch.T @ h`` per day (sector series), (T, k, B).
 
     Returns
     -------
     dict
         ``daily`` (T, n, B) when recorded, ``tts`` (n, B; inf when never short), ``depth``,
-        ``lost`` (sum of 1 - h), ``final``, ``stock`` (n, B).
+        ``lost`` (sum of 1 - h), ``final``, ``stock`` (n, B), and ``watched`` with ``watch``.
     """
     from scipy import sparse
 
     n = len(plan.nodes)
     T = plan.horizon if days is None else min(days, plan.horizon)
-    extra = extra_matrix(extra, n)
-    B = extra.shape[1]
-    stock = plan.inventory[:, None] + np.maximum(extra, 0.0)
-    L = plan.maxlag
+    if draws is not None:
+        B = draws.size
+        stock = np.maximum(draws.inventory, 0.0).copy()
+        L = int(draws.lag.max()) if draws.lag.size else 0
+        ext = draws.ext
+    else:
+        extra = extra_matrix(extra, n)
+        B = extra.shape[1]
+        stock = plan.inventory[:, None] + np.maximum(extra, 0.0)
+        L = plan.maxlag
+        ext = plan.ext[:, None]
     hist = np.ones((L + T, n, B))
     supply = np.ones((T, n, B)) if record else None
-    ext = plan.ext[:, None]
+    watched = np.ones((T, watch.shape[1], B)) if watch is not None else None
+    watch_t = sparse.csr_matrix(watch.T) if watch is not None else None  # sums in a fixed order
     tts = np.full((n, B), np.inf)
     depth = np.ones((n, B))
     lost = np.zeros((n, B))
     k = plan.lags.size
     zero = plan.lag == 0
     h = np.ones((n, B))
-    for start, end, cap1, keep in plan.segments:
+    for seg, (start, end, cap1, keep) in enumerate(plan.segments):
         if start >= T:
             break
         end = min(end, T)
-        w = plan.share * keep
-        # lagged part: one matrix (n x k*n) against the stacked lagged outputs
-        if k:
-            lag_pos = np.searchsorted(plan.lags, plan.lag[~zero])
-            cols = lag_pos * n + plan.src[~zero]
-            M = sparse.csr_matrix((w[~zero], (plan.dst[~zero], cols)), shape=(n, k * n))
+        inputs = None
+        M = B0 = None
+        if draws is not None:
+            cap, keep_d = draws.caps[seg]
+            inputs = _DrawInputs(plan, draws.share * keep_d, draws.lag)
+            has_zero = inputs.has_zero
         else:
-            M = None
-        B0 = sparse.csr_matrix((w[zero], (plan.dst[zero], plan.src[zero])), shape=(n, n))
-        has_zero = B0.nnz > 0
-        cap = cap1[:, None]
+            w = plan.share * keep
+            # lagged part: one matrix (n x k*n) against the stacked lagged outputs
+            if k:
+                lag_pos = np.searchsorted(plan.lags, plan.lag[~zero])
+                cols = lag_pos * n + plan.src[~zero]
+                M = sparse.csr_matrix((w[~zero], (plan.dst[~zero], cols)), shape=(n, k * n))
+            B0 = sparse.csr_matrix((w[zero], (plan.dst[zero], plan.src[zero])), shape=(n, n))
+            has_zero = B0.nnz > 0
+            cap = cap1[:, None]
         shut = cap <= 0
         t = start
         while t < end:
             base = ext.copy()
-            if M is not None:
+            if inputs is not None:
+                base = base + inputs.lagged(hist, L + t)
+            elif M is not None:
                 stacked = hist[L + t - plan.lags]  # (k, n, B)
                 base = base + M @ stacked.reshape(k * n, B)
             h = cap * np.ones((n, B))
             for _ in range(_MAX_SWEEPS):
-                x = base + B0 @ h if has_zero else base
+                if not has_zero:
+                    x = base
+                elif inputs is not None:
+                    x = base + inputs.same_day(h)
+                else:
+                    x = base + B0 @ h  # type: ignore[operator]
                 gap = 1.0 - x
                 gap[gap < _GAP_TOL] = 0.0
                 used = np.minimum(stock, gap)
@@ -252,6 +337,8 @@ def simulate(
             hist[L + t] = h
             if supply is not None:
                 supply[t] = cap * np.minimum(1.0, x)
+            if watched is not None:
+                watched[t] = watch_t @ h
             short = h < 1.0 - SHORTAGE_TOL
             tts = np.where(short & np.isinf(tts), t, tts)
             depth = np.minimum(depth, h)
@@ -271,6 +358,8 @@ def simulate(
                     hist[L + t : L + t + reps] = h
                     if supply is not None:
                         supply[t : t + reps] = supply[t - 1]
+                    if watched is not None:
+                        watched[t : t + reps] = watched[t - 1]
                     stock = np.maximum(stock - reps * used, 0.0)
                     lost += reps * (1.0 - h)
                     t += reps
@@ -278,6 +367,8 @@ def simulate(
     if record:
         out["daily"] = hist[L:]
         out["supply"] = supply
+    if watched is not None:
+        out["watched"] = watched
     return out
 
 

@@ -57,6 +57,7 @@ from supplygraph.analysis.simulation import (
     end_use_groups,
     node_weights,
     shock_list,
+    shock_window,
     simulate,
     simulate_response,
     timeline_response,
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from supplygraph.analysis.scenarios import Scenario
     from supplygraph.analysis.shocks import Shock
 
-__all__ = ["TimelineResult", "timeline"]
+__all__ = ["TimelineResult", "timeline", "timeline_draws"]
 
 
 ASSUMPTIONS = [
@@ -125,6 +126,9 @@ class TimelineResult:
         Plain sentences stating the model's assumptions.
     response
         The supply response simulated (``"none"``, or ``"rules (...)"``).
+    uncertainty
+        With ``draws=``: every draw's sector outputs
+        (:class:`~supplygraph.uncertainty.montecarlo.MonteCarloResult`).
     """
 
     daily: pd.DataFrame | None
@@ -136,6 +140,7 @@ class TimelineResult:
     start_date: Any = None
     assumptions: list[str] = field(default_factory=lambda: list(ASSUMPTIONS))
     response: str = "none"
+    uncertainty: Any = None
 
     def _repr_html_(self) -> str:  # tables in a notebook (supplygraph.notebook)
         return result_html(self)
@@ -153,6 +158,9 @@ def timeline(
     extra_inventory: Mapping[Any, float] | pd.Series | None = None,
     daily: bool = True,
     response: Any = None,
+    draws: Any = None,
+    seed: int | None = None,
+    workers: int = 1,
 ) -> TimelineResult:
     """Simulate a scenario day by day and report time to shortage per node and end use.
 
@@ -178,6 +186,13 @@ def timeline(
         ramps up after its ``ramp_delay_days`` over ``ramp_days``; capacity the scenario adds
         ramps from its ``start_day``; new supplier links deliver after the response's
         ``qualification_days``), or a :class:`~supplygraph.analysis.response_options.Response`.
+    draws, seed
+        Monte Carlo draws over the graph's and the scenario's ranges (a count, or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed, with no
+        response: ``end_uses`` gains ``time_to_shortage_p5``, ``_p50``, ``_p95``,
+        ``depth_p5``, ``_p50``, ``_p95`` and ``p_tts_lt_60`` (:func:`timeline_draws`).
+    workers
+        With ``draws``: local processes for the draws (the result does not depend on it).
 
     Returns
     -------
@@ -223,6 +238,9 @@ def timeline(
                 msg = f"extra_inventory: node {node!r} is not in the graph"
                 raise ScenarioError(msg)
             extra[plan.index[node]] = max(float(days), 0.0)
+    if draws is not None and resp.model != "none":
+        msg = "timeline draws run with no response (--response none)"
+        raise ScenarioError(msg)
     if resp.model == "optimal":
         if extra.any():
             msg = "extra_inventory is not used by the optimal timeline; use mitigate for stock"
@@ -263,7 +281,146 @@ def timeline(
                 else None
                 for d in result.end_uses["time_to_shortage"].fillna(np.inf)
             ]
+    if draws is not None:
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        result.uncertainty = timeline_draws(
+            G,
+            scenario_or_shocks,
+            result,
+            DrawSpec.of(draws, seed),
+            horizon=horizon,
+            extra_inventory=extra_inventory,
+            workers=workers,
+        )
     return result
+
+
+def timeline_draws(
+    G: nx.DiGraph,
+    scenario_or_shocks: Any,
+    result: TimelineResult,
+    spec: Any,
+    *,
+    horizon: int,
+    extra_inventory: Mapping[Any, float] | None = None,
+    workers: int = 1,
+    days: int = 60,
+) -> Any:
+    """Add Monte Carlo intervals to a timeline's end-use table (in place).
+
+    Every draw runs the day-by-day model (no response) with that draw's input shares (from
+    its flows and external inputs), stocks (``inventory_days`` ranges), lead times
+    (``lead_days`` ranges, rounded to whole days) and cuts; all draws of a chunk at once, as
+    columns (:class:`~supplygraph.analysis.simulation.TimelineDraws`). End-use sectors are
+    weighted by their nodes' values as in the deterministic table.
+
+    ``result.end_uses`` gains ``time_to_shortage_p5``, ``_p50``, ``_p95`` (NaN: not short
+    within the horizon in at least that share of draws), ``depth_p5``, ``_p50``, ``_p95`` and
+    ``p_tts_lt_60`` (the share of draws in which the sector runs short before day ``days``).
+
+    Returns
+    -------
+    supplygraph.uncertainty.montecarlo.MonteCarloResult
+        Outputs ``time_to_shortage`` (inf when never short), ``depth``, ``final_output`` and
+        ``lost_days``, one row per sector.
+    """
+    from supplygraph.analysis.scenarios import apply_capacity
+    from supplygraph.analysis.simulation import TimelineDraws
+    from supplygraph.compiled import compile_graph
+    from supplygraph.uncertainty.kernels import DrawPlan, ordered_sum
+    from supplygraph.uncertainty.montecarlo import Experiment, factor_notes, percentile_columns, run
+    from supplygraph.uncertainty.ranges import collect
+
+    shocks, scenario = shock_list(scenario_or_shocks)
+    H = apply_capacity(G, scenario)
+    plan = compile_plan(H, shocks, horizon)
+    cg = compile_graph(H)
+    drawn = ("value", "flow", "external_input", "inventory_days", "lead_days")
+    factors = collect(H, scenario, shocks, distribution=spec.distribution, drawn=drawn)
+    dplan = DrawPlan(H, cg, factors, shocks, scenario)
+    n = len(plan.nodes)
+    edge_at = {key: i for i, key in enumerate((u, v) for u, v in H.edges())}
+    comp_edge = np.array([edge_at[cg.edge_key(e)] for e in range(cg.m)], dtype=np.int64)
+    gpos = cg.graph_pos
+    base_inv = plan.inventory.copy()
+    for node, d in dict(extra_inventory or {}).items():
+        base_inv[plan.index[node]] += max(float(d), 0.0)
+    inv_items = factors.items.get("inventory_days")
+    inv_pos = (
+        np.array([plan.index[k] for k in inv_items.keys], dtype=np.int64) if inv_items else None
+    )
+    lead_items = factors.items.get("lead_days")
+    lead_pos = (
+        np.array([edge_at[tuple(k)] for k in lead_items.keys], dtype=np.int64)
+        if lead_items
+        else None
+    )
+    active = [
+        [i for i, s in enumerate(shocks) if shock_window(s)[0] <= a < shock_window(s)[1]]
+        for a, _, _, _ in plan.segments
+    ]
+    groups = end_use_groups(H)
+    sectors = list(groups)
+    watch = np.zeros((n, len(sectors)))
+    for j, name in enumerate(sectors):
+        members = groups[name]
+        watch[[plan.index[m] for m in members], j] = node_weights(H, members)
+    m_plan = len(plan.src)
+
+    def evaluate(u: np.ndarray) -> dict[str, np.ndarray]:
+        A = dplan.arrays(u)
+        B = u.shape[0]
+        share = np.zeros((m_plan, B))
+        share[comp_edge] = A.share
+        inv = np.repeat(base_inv[:, None], B, axis=1)
+        if inv_pos is not None:
+            extra = (base_inv - plan.inventory)[inv_pos, None]
+            inv[inv_pos] = dplan.values("inventory_days", u) + extra
+        lag = np.repeat(plan.lag[:, None], B, axis=1)
+        if lead_pos is not None:
+            lag[lead_pos] = np.maximum(np.rint(dplan.values("lead_days", u)), 0).astype(np.int64)
+        cuts = dplan.cuts(u)
+        caps = []
+        for on in active:
+            cap, keep = dplan.caps(u, cuts, on)
+            keep_p = np.ones((m_plan, B))
+            if keep is not None:
+                keep_p[comp_edge] = keep
+            caps.append((cap[gpos], keep_p))
+        draws = TimelineDraws(share=share, ext=A.ext[gpos], inventory=inv, lag=lag, caps=caps)
+        sim = simulate(plan, record=False, draws=draws, watch=watch)
+        series = sim["watched"]  # (T, k, B)
+        short = series < 1.0 - SHORTAGE_TOL
+        first = np.argmax(short, axis=0).astype(float)
+        tts = np.where(short.any(axis=0), first, np.inf)
+        lost = ordered_sum(np.where(short, 1.0 - series, 0.0), 0)
+        return {
+            "time_to_shortage": tts,
+            "depth": series.min(axis=0),
+            "final_output": series[-1],
+            "lost_days": lost,
+        }
+
+    maxlag = int(max(plan.maxlag, np.max(lead_items.high) if lead_items else 0))
+    exp = Experiment(
+        factors=factors,
+        evaluate=evaluate,
+        rows=dict.fromkeys(("time_to_shortage", "depth", "final_output", "lost_days"), sectors),
+        cells=(maxlag + horizon + 4) * n + 8 * (m_plan + cg.m) + horizon * len(sectors),
+    )
+    res = run(exp, spec, workers=workers, notes=factor_notes(factors, dplan.skipped))
+    tab = result.end_uses
+    order = [sectors.index(str(k)) for k in tab.index]
+    pct = res.percentiles("time_to_shortage")[order]
+    percentile_columns(
+        tab, "time_to_shortage", np.where(np.isinf(pct), np.nan, pct), "time_to_shortage"
+    )
+    percentile_columns(tab, "depth", res.percentiles("depth")[order], "depth")
+    tab[f"p_tts_lt_{int(days)}"] = res.probability("time_to_shortage", lambda x: x < float(days))[
+        order
+    ]
+    return res
 
 
 RESPONSE_ASSUMPTIONS = [

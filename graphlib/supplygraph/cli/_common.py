@@ -145,6 +145,89 @@ FloorOpt = Annotated[
 ]
 
 
+class SamplingChoice(StrEnum):
+    """How Monte Carlo draws cover the inputs' ranges."""
+
+    sobol = "sobol"
+    lhs = "lhs"
+    random = "random"
+
+
+class DistributionChoice(StrEnum):
+    """The distribution every range is drawn from (overrides a range's own x_dist)."""
+
+    triangular = "triangular"
+    uniform = "uniform"
+    pert = "pert"
+
+
+DrawsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--draws",
+        help="Monte Carlo draws over the inputs' ranges (value_low/value_high, flow_low/"
+        "flow_high ..., scenario ranges such as approval_rate = [0.25, 0.6]): adds 5th/50th/"
+        "95th percentile and probability columns. Triangular(low, value, high) by default. "
+        "A whole number >= 1.",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[
+    int,
+    typer.Option("--seed", help="Seed of the draws (>= 0): the same seed gives the same output."),
+]
+SamplingOpt = Annotated[
+    SamplingChoice,
+    typer.Option(
+        "--sampling",
+        help="sobol: scrambled Sobol points (quasi-random, default); lhs: Latin hypercube; "
+        "random: independent draws.",
+    ),
+]
+DistributionOpt = Annotated[
+    DistributionChoice | None,
+    typer.Option(
+        "--distribution",
+        help="Draw every range from this distribution (default: each range's own x_dist, "
+        "else triangular).",
+        show_default=False,
+    ),
+]
+DrawWorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--draw-workers",
+        min=1,
+        help="Processes for the draws (the output does not depend on it).",
+    ),
+]
+
+
+def draw_spec(
+    draws: int | None,
+    seed: int,
+    sampling: SamplingChoice,
+    distribution: DistributionChoice | None,
+) -> Any:
+    """The :class:`~supplygraph.uncertainty.sampling.DrawSpec` of a command's options, or None."""
+    if draws is None:
+        return None
+    from supplygraph.uncertainty.sampling import DrawSpec
+
+    return DrawSpec(
+        draws, seed, sampling.value, distribution.value if distribution is not None else None
+    )
+
+
+def draws_message(spec: Any, result: Any) -> None:
+    """Say on stderr how the draws were made (the provenance of the percentile columns)."""
+    if spec is None or result is None:
+        return
+    message(f"draws: {result.describe()}")
+    for note in result.notes[1:]:
+        message(f"  {note}")
+
+
 def response_options(
     scenario: Any,
     response: ResponseChoice | None,
@@ -155,14 +238,19 @@ def response_options(
 ) -> Any:
     """The :class:`~supplygraph.analysis.response_options.Response` of a command's options.
 
-    Options override the scenario's ``[response]`` table; without either, ``none``.
+    Options override the scenario's ``[response]`` table one by one (``--response optimal`` on
+    a scenario with ``substitution = "stage"`` keeps the stage substitution); without either,
+    ``none``.
     """
     from supplygraph.analysis.response_options import Response
 
     base = getattr(scenario, "response", None)
-    model = response.value if response is not None else (base.model if base else "none")
+    model = response.value if response is not None else None
+    # a --response only swaps the model: the scenario's substitution, rationing, priority,
+    # blocs and qualification delay still apply unless given too
     return Response.of(
-        base if base is not None and response is None else model,
+        base if base is not None else (model or "none"),
+        model=model if base is not None else None,
         substitution=substitution.value if substitution is not None else None,
         rationing=rationing.value if rationing is not None else None,
         priority=list(priority) if priority else None,
@@ -350,3 +438,15 @@ def _fmt_float(x: float) -> str:
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"
+
+
+#: ``--through-hubs`` of ``trace`` and ``deminimis`` (see supplygraph.analysis.origins).
+ThroughHubsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--through-hubs",
+        help="Re-attribute what a re-export hub (an origin-stage node fed by other origin-stage "
+        "nodes, e.g. Hong Kong's magnets after 'trade build') passes on to the origins of its "
+        "imports, in proportion to its inflows; its own output keeps its country.",
+    ),
+]

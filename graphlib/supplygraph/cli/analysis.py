@@ -15,6 +15,9 @@ import typer
 from supplygraph.cli import app
 from supplygraph.cli._common import (
     DEFAULT_SOURCE,
+    DistributionOpt,
+    DrawsOpt,
+    DrawWorkersOpt,
     FloorOpt,
     FormatOpt,
     OutputFormat,
@@ -22,9 +25,15 @@ from supplygraph.cli._common import (
     PriorityOpt,
     RationingOpt,
     ResponseOpt,
+    SamplingChoice,
+    SamplingOpt,
+    SeedOpt,
     SourceArg,
     SubstitutionOpt,
+    ThroughHubsOpt,
     apply_scenario,
+    draw_spec,
+    draws_message,
     emit_table,
     guarded,
     load_source,
@@ -112,6 +121,11 @@ def concentration_command(
             "heavy rare earths) instead of one per stage.",
         ),
     ] = False,
+    draws: DrawsOpt = None,
+    seed: SeedOpt = 0,
+    sampling: SamplingOpt = SamplingChoice.sobol,
+    distribution: DistributionOpt = None,
+    draw_workers: DrawWorkersOpt = 1,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Concentration of each stage (and of reserves): HHI, CR1/CR3, top country, EU 65 % check.
@@ -132,7 +146,16 @@ def concentration_command(
 
     G = load_source(source)
     bands = MERGER_GUIDELINES_2023 if guidelines is Guidelines.g2023 else MERGER_GUIDELINES_2010
-    if by_material:
+    spec = draw_spec(draws, seed, sampling, distribution)
+    if spec is not None:
+        from supplygraph.analysis.concentration import concentration_draws
+
+        table, res = concentration_draws(
+            G, spec, thresholds=bands, by_material=by_material, workers=draw_workers
+        )
+        emit_table(table, fmt, index=not by_material)
+        draws_message(spec, res)
+    elif by_material:
         emit_table(concentration_by_material(G, thresholds=bands), fmt, index=False)
     else:
         emit_table(concentration(G, thresholds=bands), fmt)
@@ -167,6 +190,11 @@ def chokepoints_command(
     rationing: RationingOpt = None,
     priority: PriorityOpt = None,
     floor: FloorOpt = None,
+    draws: DrawsOpt = None,
+    seed: SeedOpt = 0,
+    sampling: SamplingOpt = SamplingChoice.sobol,
+    distribution: DistributionOpt = None,
+    draw_workers: DrawWorkersOpt = 1,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Rank chokepoints: what the end uses would lose without each node or country-stage.
@@ -179,10 +207,20 @@ def chokepoints_command(
 
     G = load_source(source)
     resp = response_options(None, response, substitution, rationing, priority, floor)
+    spec = draw_spec(draws, seed, sampling, distribution)
     table = chokepoints(
-        G, threshold=threshold, model=model.value, top=top, kind=kind.value, response=resp
+        G,
+        threshold=threshold,
+        model=model.value,
+        top=top,
+        kind=kind.value,
+        response=resp,
+        draws=spec,
+        workers=draw_workers,
     )
     emit_table(table, fmt)
+    if spec is not None:
+        message(f"draws: {spec.describe()}; robust = keeps its rank or better in >= 90 % of draws")
 
 
 @app.command("disrupt")
@@ -223,6 +261,11 @@ def disrupt_command(
     rationing: RationingOpt = None,
     priority: PriorityOpt = None,
     floor: FloorOpt = None,
+    draws: DrawsOpt = None,
+    seed: SeedOpt = 0,
+    sampling: SamplingOpt = SamplingChoice.sobol,
+    distribution: DistributionOpt = None,
+    draw_workers: DrawWorkersOpt = 1,
     fmt: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
 ) -> None:
@@ -258,7 +301,16 @@ def disrupt_command(
         shocks.extend(sc.shocks)
         chosen = chosen or sc.model
     resp = response_options(sc, response, substitution, rationing, priority, floor)
-    result = disrupt(G, shocks, model=chosen or "linear", response=resp)
+    spec = draw_spec(draws, seed, sampling, distribution)
+    result = disrupt(
+        G,
+        shocks,
+        model=chosen or "linear",
+        response=resp,
+        draws=spec,
+        scenario=sc,
+        workers=draw_workers,
+    )
     frames = {
         DisruptTable.targets: result.targets,
         DisruptTable.end_uses: result.by_end_use,
@@ -284,6 +336,11 @@ def disrupt_command(
         for name, row in result.by_end_use.iterrows():
             if name != "total" and row["loss_share"] > 1e-9:
                 message(f"  {name}: {row['binding']}")
+    if spec is not None:
+        draws_message(spec, result.uncertainty)
+        by = result.by_end_use
+        p = [f"{k} {v:.0%}" for k, v in by["p_loss_ge_50"].items() if k != "total"]
+        message("P(an end use loses >= 50 %): " + ", ".join(p))
 
 
 @app.command("sweep")
@@ -319,6 +376,10 @@ def sweep_command(
     rationing: RationingOpt = None,
     priority: PriorityOpt = None,
     floor: FloorOpt = None,
+    draws: DrawsOpt = None,
+    seed: SeedOpt = 0,
+    sampling: SamplingOpt = SamplingChoice.sobol,
+    distribution: DistributionOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
 ) -> None:
@@ -339,10 +400,14 @@ def sweep_command(
         scheduler=scheduler or None,
         response=resp,
         top=top if resp.model != "none" else None,
+        draws=draw_spec(draws, seed, sampling, distribution),
     )
     if top is not None:
         table = table.head(top)
     emit_table(table, fmt, output=output)
+    if draws is not None:
+        spec = draw_spec(draws, seed, sampling, distribution)
+        message(f"draws: {spec.describe()}; robust = keeps its rank or better in >= 90 % of draws")
 
 
 @app.command("trace")
@@ -374,6 +439,7 @@ def trace_command(
             "(0.001 = 0.1 %, the MOFCOM No. 61/2025 de-minimis level).",
         ),
     ] = 0.001,
+    through_hubs: ThroughHubsOpt = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """List the nodes whose output traces back to an origin country, largest share first."""
@@ -384,7 +450,7 @@ def trace_command(
 
     G = load_source(source)
     code = origin.strip().upper()
-    shares = origin_shares(G, level="country", stage=stage)
+    shares = origin_shares(G, level="country", stage=stage, through_hubs=through_hubs)
     if code not in shares.columns:
         known = ", ".join(str(c) for c in shares.columns)
         msg = f"origin {origin!r} is not an origin country of this graph (origins: {known})"

@@ -10,15 +10,24 @@ import typer
 from supplygraph.cli import app
 from supplygraph.cli._common import (
     DEFAULT_SOURCE,
+    DistributionOpt,
+    DrawsOpt,
+    DrawWorkersOpt,
     FormatOpt,
     OutputFormat,
     PriorityOpt,
     RationingChoice,
     RationingOpt,
     ResponseChoice,
+    SamplingChoice,
+    SamplingOpt,
+    SeedOpt,
     SourceArg,
     SubstitutionChoice,
     SubstitutionOpt,
+    ThroughHubsOpt,
+    draw_spec,
+    draws_message,
     emit_table,
     guarded,
     load_source,
@@ -152,6 +161,11 @@ def timeline_cmd(
     substitution: SubstitutionOpt = None,
     rationing: RationingOpt = None,
     priority: PriorityOpt = None,
+    draws: DrawsOpt = None,
+    seed: SeedOpt = 0,
+    sampling: SamplingOpt = SamplingChoice.sobol,
+    distribution: DistributionOpt = None,
+    draw_workers: DrawWorkersOpt = 1,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Simulate a scenario day by day: when does each end use run short, how deep, how long.
@@ -168,7 +182,18 @@ def timeline_cmd(
     G = load_source(source)
     sc = _scenario(G, source, scenario)
     resp = _timeline_response(sc, response, substitution, rationing, priority)
-    res = timeline(G, sc, horizon=horizon, daily=False, response=resp)
+    spec = draw_spec(draws, seed, sampling, distribution)
+    if spec is not None and resp.model != "none" and response is None:
+        message(
+            f"draws: the intervals are for no response (the scenario names {resp.model}; "
+            "the timeline draws its no-response model only)"
+        )
+        from supplygraph.analysis.response_options import Response
+
+        resp = Response()
+    res = timeline(
+        G, sc, horizon=horizon, daily=False, response=resp, draws=spec, workers=draw_workers
+    )
     day0 = f", day 0 = {sc.start_date.isoformat()}" if sc.start_date else ""
     message(
         f"scenario {sc.name}: {len(sc.shocks)} shocks, horizon {horizon} days{day0}, "
@@ -195,6 +220,10 @@ def timeline_cmd(
         emit_table(res.summary[cols], fmt)
     else:
         emit_table(res.end_uses, fmt)
+    if spec is not None:
+        draws_message(spec, res.uncertainty)
+        p = res.end_uses["p_tts_lt_60"]
+        message("P(time to shortage < 60 days): " + ", ".join(f"{k} {v:.0%}" for k, v in p.items()))
 
 
 @app.command("stockpile")
@@ -272,6 +301,7 @@ def deminimis_cmd(
             help="Share of an end-use product's value that is rare-earth material (default 1).",
         ),
     ] = 1.0,
+    through_hubs: ThroughHubsOpt = False,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Which foreign products a content rule on ORIGIN catches (MOFCOM No. 61: 0.1 %).
@@ -290,10 +320,14 @@ def deminimis_cmd(
     share = {"end_use": content_share} if content_share != 1.0 else 1.0
     if compare:
         thresholds = sorted({float(threshold), *EAR_THRESHOLDS})
-        table = deminimis_compare(G, origin, thresholds, stage, content_share=share)
+        table = deminimis_compare(
+            G, origin, thresholds, stage, content_share=share, through_hubs=through_hubs
+        )
         emit_table(table, fmt, index=False)
         return
-    reach = deminimis_reach(G, origin, threshold, stage, content_share=share)
+    reach = deminimis_reach(
+        G, origin, threshold, stage, content_share=share, through_hubs=through_hubs
+    )
     if by_country:
         emit_table(deminimis_by_country(reach), fmt, index=False)
     else:

@@ -14,7 +14,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from supplygraph.schema import NUMERIC_EDGE_ATTRS, NUMERIC_NODE_ATTRS, SIGNED_NODE_ATTRS
+from supplygraph.schema import (
+    NUMERIC_EDGE_ATTRS,
+    NUMERIC_NODE_ATTRS,
+    RANGE_ATTRS,
+    SIGNED_NODE_ATTRS,
+    range_columns,
+)
 
 __all__ = [
     "EDGE_ALIASES",
@@ -76,6 +82,11 @@ EDGE_ALIASES: dict[str, tuple[str, ...]] = {
     "year": ("year",),
     "evidence": ("evidence",),
 }
+# range bounds (supplygraph.schema.RANGE_ATTRS): "Value low" or "value_low" -> value_low
+for _kind, _aliases in (("nodes", NODE_ALIASES), ("edges", EDGE_ALIASES)):
+    for _attr in RANGE_ATTRS[_kind]:
+        for _col in range_columns(_attr):
+            _aliases.setdefault(_col, (_col.replace("_", " "),))
 SHARE_ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id",),
     "label": ("label", "name"),

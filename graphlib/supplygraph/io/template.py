@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from supplygraph.errors import InputError
 from supplygraph.io.safe_text import atomic_path, neutralize_text
-from supplygraph.schema import DEFAULT_STAGES, EDGE_COLUMNS, EVIDENCE_LABELS, NODE_COLUMNS
+from supplygraph.schema import (
+    DEFAULT_STAGES,
+    EDGE_COLUMNS,
+    EVIDENCE_LABELS,
+    NODE_COLUMNS,
+    RANGE_ATTRS,
+    range_columns,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -79,6 +86,39 @@ CONNECTION_HEADERS: dict[str, str] = {
     "source_ref": "Source",
     "evidence": "Evidence",
 }
+
+
+def _with_range_headers(headers: dict[str, str], attrs: tuple[str, ...]) -> dict[str, str]:
+    """``headers`` followed by ``"<Header> low"``/``"<Header> high"`` of each ranged attribute
+    (after the other known columns, so the familiar columns keep their places)."""
+    out = dict(headers)
+    for key, text in headers.items():
+        if key in attrs:
+            low, high = range_columns(key)
+            out[low], out[high] = f"{text} low", f"{text} high"
+    return out
+
+
+ELEMENT_HEADERS = _with_range_headers(ELEMENT_HEADERS, RANGE_ATTRS["nodes"])
+CONNECTION_HEADERS = _with_range_headers(CONNECTION_HEADERS, RANGE_ATTRS["edges"])
+#: The range columns the blank template shows (the others are written only when a graph has them).
+TEMPLATE_RANGES: tuple[str, ...] = (
+    *range_columns("value"),
+    *range_columns("capacity"),
+    *range_columns("inventory_days"),
+    *range_columns("flow"),
+)
+_RANGE_KEYS = frozenset(
+    c for attrs in RANGE_ATTRS.values() for a in attrs for c in range_columns(a)
+)
+
+
+def _shown(headers: dict[str, str], keep: Iterable[str]) -> dict[str, str]:
+    """``headers`` without the range columns not in ``keep``."""
+    kept = set(keep)
+    return {k: h for k, h in headers.items() if k not in _RANGE_KEYS or k in kept}
+
+
 #: stage-shares column -> header written in the StageShares sheet.
 SHARE_HEADERS: dict[str, str] = {
     "stage": "Stage",
@@ -262,6 +302,11 @@ _README = [
     "StageShares: Share as a fraction (0.69) or a percentage (69 or 69 %); one basis per sheet. "
     "Used only when Elements is empty; supplygraph then assumes a pooled world market between "
     "stages.",
+    "Ranges (optional): Value low / Value high, Capacity low / high, Inventory days low / high "
+    "and Flow low / high bound an uncertain number (low <= value <= high; a blank bound equals "
+    "the value). Monte Carlo draws (--draws) take each number from triangular(low, value, high); "
+    "a column '<name>_dist' (triangular, uniform, pert) changes that, and rows sharing a "
+    "'<name>_group' text are drawn together. Any numeric column may have a range.",
     "Extra columns are kept as attributes. Sheets whose name ends in (ignore) are notes for "
     "people and for Kumu; supplygraph reads only the stage list from 'Stages (ignore)'.",
     "The example rows come from the rare-earth chain (USGS MCS 2025 and others, see Source); "
@@ -465,16 +510,18 @@ def write_template(path: str | Path = "chain.xlsx", *, stages: Sequence[str] | N
     """
     stages = list(stages or DEFAULT_STAGES)
     wb = _new_workbook()
-    elements = _Sheet(wb, "Elements", list(ELEMENT_HEADERS.values()))
+    element_headers = _shown(ELEMENT_HEADERS, TEMPLATE_RANGES)
+    elements = _Sheet(wb, "Elements", list(element_headers.values()))
     _dropdowns(elements, len(stages), len(UNITS))
     elements.start()
     for rec in _EXAMPLE_ELEMENTS:
-        elements.append([rec.get(k) for k in ELEMENT_HEADERS], "Elements")
-    conns = _Sheet(wb, "Connections", list(CONNECTION_HEADERS.values()))
+        elements.append([rec.get(k) for k in element_headers], "Elements")
+    connection_headers = _shown(CONNECTION_HEADERS, TEMPLATE_RANGES)
+    conns = _Sheet(wb, "Connections", list(connection_headers.values()))
     _dropdowns(conns, len(stages), len(UNITS))
     conns.start()
     for rec in _EXAMPLE_CONNECTIONS:
-        conns.append([rec.get(k) for k in CONNECTION_HEADERS], "Connections")
+        conns.append([rec.get(k) for k in connection_headers], "Connections")
     shares = _Sheet(wb, "StageShares", list(SHARE_HEADERS.values()))
     _dropdowns(shares, len(stages), len(UNITS))
     shares.start()
@@ -559,19 +606,24 @@ def _fill_workbook(
     node_extras: list[str],
     edge_extras: list[str],
 ) -> None:
-    elements = _Sheet(wb, "Elements", [*ELEMENT_HEADERS.values(), *node_extras])
+    # range columns only where the graph has them
+    used_nodes = {k for _, d in G.nodes(data=True) for k in d if k in _RANGE_KEYS}
+    used_edges = {k for _, _, d in G.edges(data=True) for k in d if k in _RANGE_KEYS}
+    element_headers = _shown(ELEMENT_HEADERS, used_nodes)
+    connection_headers = _shown(CONNECTION_HEADERS, used_edges)
+    elements = _Sheet(wb, "Elements", [*element_headers.values(), *node_extras])
     _dropdowns(elements, len(stages), len(units))
     elements.start()
     for node, data in G.nodes(data=True):
-        row = [node if k == "id" else data.get(k) for k in ELEMENT_HEADERS]
+        row = [node if k == "id" else data.get(k) for k in element_headers]
         row += [data.get(k) for k in node_extras]
         elements.append(row, f"node {node}")
-    conns = _Sheet(wb, "Connections", [*CONNECTION_HEADERS.values(), *edge_extras])
+    conns = _Sheet(wb, "Connections", [*connection_headers.values(), *edge_extras])
     _dropdowns(conns, len(stages), len(units))
     conns.start()
     for u, v, data in G.edges(data=True):
         row = []
-        for k in CONNECTION_HEADERS:
+        for k in connection_headers:
             row.append(u if k == "source" else v if k == "target" else data.get(k))
         row += [data.get(k) for k in edge_extras]
         conns.append(row, f"edge {u} -> {v}")

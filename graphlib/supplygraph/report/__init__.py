@@ -11,6 +11,7 @@ and writes every output into one folder::
       tables/*.parquet only for a table longer than a sheet holds (1,048,576 rows): all its rows
       network.html     the interactive network view (supplygraph.view.visualize)
       charts/*.png     concentration by stage, top chokepoints, end-use losses per scenario
+                       (and, with draws, a tornado of the most uncertain scenario result)
 
 Every file is written atomically; the output is deterministic for the same input apart from
 the one date line.
@@ -45,6 +46,8 @@ def write_report(
     model: str = "linear",
     date: Any = None,
     network: bool = True,
+    draws: Any = None,
+    seed: int | None = None,
     max_sheet_rows: int | None = None,
 ) -> dict[str, Path]:
     """Write the chokepoint report for ``G`` into ``out_dir``.
@@ -66,6 +69,10 @@ def write_report(
         ``SOURCE_DATE_EPOCH`` when set. It appears on one line of each text output.
     network
         Also write the interactive ``network.html`` view.
+    draws, seed
+        Monte Carlo draws over the inputs' ranges and their seed (see
+        :func:`~supplygraph.report.build.build_report_data`): intervals, robust/fragile
+        labels, a tornado chart and the closing note on robustness.
     max_sheet_rows
         Rows one worksheet holds, the header included (default: Excel's limit, 1,048,576). A
         longer table goes whole to ``tables/KEY.parquet``; its sheet and ``report.json`` keep
@@ -112,6 +119,8 @@ def write_report(
         date=date,
         charts=False,
         on_chart=submit,
+        draws=draws,
+        seed=seed,
     )
     data.network = network
     data.raw["sankey_svg"] = sankey_svg(G)

@@ -208,6 +208,9 @@ class ReportData:
         Whether a ``network.html`` view sits next to the report (the writers link to it).
     raw
         The analyses' own results (not written; used for charts and the network view).
+    robustness
+        With Monte Carlo draws: every headline finding with the share of draws in which it
+        holds, robust or fragile, and what moves the fragile ones (the closing note).
     """
 
     title: str
@@ -224,6 +227,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     network: bool = False
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    robustness: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -797,7 +801,87 @@ def _chokepoints_table(G: nx.DiGraph, model: str) -> tuple[Table, pd.DataFrame]:
     )
 
 
-def _sweep_table(G: nx.DiGraph, model: str) -> Table:
+def _insert_after(frame: pd.DataFrame, after: str, columns: dict[str, Any]) -> None:
+    """Insert ``columns`` (name -> values) after column ``after`` (at the end without it)."""
+    at = list(frame.columns).index(after) + 1 if after in frame.columns else len(frame.columns)
+    for i, (name, values) in enumerate(columns.items()):
+        frame.insert(at + i, name, values)
+
+
+def _text_after(table: Table, after: str, names: Sequence[str]) -> None:
+    """Show ``names`` after ``after`` in the Markdown/HTML view of ``table``."""
+    cols = list(table.text_columns or table.frame.columns)
+    at = cols.index(after) + 1 if after in cols else len(cols)
+    table.text_columns = (*cols[:at], *names, *cols[at:])
+
+
+def _draw_columns(conc_table: Table, choke: Table, rd: Any) -> None:
+    """Interval and robustness columns of the concentration and chokepoint tables."""
+    mc = rd.concentration
+    stages = conc_table.frame["stage"].tolist()
+    _insert_after(
+        conc_table.frame,
+        "hhi",
+        {
+            "hhi_p5": mc["hhi_p5"].reindex(stages).to_numpy(dtype=float),
+            "hhi_p95": mc["hhi_p95"].reindex(stages).to_numpy(dtype=float),
+        },
+    )
+    _insert_after(
+        conc_table.frame,
+        "top_country",
+        {"p_top_country": mc["p_top_country"].reindex(stages).to_numpy(dtype=float)},
+    )
+    conc_table.formats.update({"hhi_p5": "int", "hhi_p95": "int", "p_top_country": "pct"})
+    conc_table.headers.update(
+        {"hhi_p5": "HHI, 5th pct", "hhi_p95": "HHI, 95th pct", "p_top_country": "top in"}
+    )
+    _text_after(conc_table, "hhi", ["hhi_p5", "hhi_p95"])
+    _text_after(conc_table, "top_country", ["p_top_country"])
+    conc_table.note += (
+        " HHI 5th/95th pct: the 90 % interval over the Monte Carlo draws; 'top in': the share "
+        "of draws in which the top country stays the largest supplier."
+    )
+    cp = rd.chokepoints
+    ids = choke.frame["id"].tolist()
+    cols = {
+        c: cp[c].reindex(ids).to_numpy()
+        for c in ("weighted_loss_p5", "weighted_loss_p95", "p_rank_1", "p_keeps_rank", "robustness")
+    }
+    _insert_after(
+        choke.frame,
+        "weighted_loss",
+        {k: cols[k] for k in ("weighted_loss_p5", "weighted_loss_p95")},
+    )
+    for k in ("p_rank_1", "p_keeps_rank", "robustness"):
+        choke.frame[k] = cols[k]
+    choke.formats.update(
+        {
+            "weighted_loss_p5": "pct",
+            "weighted_loss_p95": "pct",
+            "p_rank_1": "pct",
+            "p_keeps_rank": "pct",
+            "robustness": "text",
+        }
+    )
+    choke.headers.update(
+        {
+            "weighted_loss_p5": "lost, 5th pct",
+            "weighted_loss_p95": "lost, 95th pct",
+            "p_rank_1": "first in",
+            "p_keeps_rank": "at this rank or higher in",
+        }
+    )
+    _text_after(choke, "weighted_loss", ["weighted_loss_p5", "weighted_loss_p95"])
+    choke.text_columns = (*(choke.text_columns or ()), "p_keeps_rank", "robustness")
+    choke.note += (
+        " With draws: the 90 % interval of the output lost, the share of draws in which the row "
+        "is the top chokepoint ('first in') and in which it keeps its rank or a higher one; "
+        "robust when that share is at least 90 %."
+    )
+
+
+def _sweep_table(G: nx.DiGraph, model: str, rd: Any = None) -> Table:
     from supplygraph.analysis.disruption import sweep
 
     raw = sweep(G, model=model)
@@ -814,12 +898,35 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
         df.insert(0, "rank", range(1, len(df) + 1))
     else:
         df = df[["rank", *[c for c in df.columns if c != "rank"]]]
+    text_cols: tuple[str, ...] = (
+        "rank",
+        "node",
+        "label",
+        "weighted_loss",
+        "max_loss",
+        "max_loss_target",
+        "n_targets_hit",
+    )
+    if rd is not None and id_col in df.columns:
+        sw = rd.sweep.set_index("node")
+        keys = df[id_col].tolist()
+        _insert_after(
+            df,
+            "weighted_loss",
+            {
+                c: sw[c].reindex(keys).to_numpy(dtype=float)
+                for c in ("weighted_loss_p5", "weighted_loss_p95")
+            },
+        )
+        text_cols = (*text_cols[:4], "weighted_loss_p5", "weighted_loss_p95", *text_cols[4:])
     formats = {"rank": "int", **_guess_formats(df.drop(columns="rank"))}
     formats.update(
         {
             k: v
             for k, v in {
                 "weighted_loss": "pct",
+                "weighted_loss_p5": "pct",
+                "weighted_loss_p95": "pct",
                 "max_loss": "pct",
                 "lost": "num",
                 "n_targets_hit": "int",
@@ -840,17 +947,11 @@ def _sweep_table(G: nx.DiGraph, model: str) -> Table:
             "max_loss": "max loss of one end use",
             "max_loss_target": "hardest-hit end use",
             "n_targets_hit": "end uses hit",
+            "weighted_loss_p5": "lost, 5th pct",
+            "weighted_loss_p95": "lost, 95th pct",
         },
         scale=tuple(c for c in ("weighted_loss", "max_loss") if c in df.columns),
-        text_columns=(
-            "rank",
-            "node",
-            "label",
-            "weighted_loss",
-            "max_loss",
-            "max_loss_target",
-            "n_targets_hit",
-        ),
+        text_columns=text_cols,
         text_max_rows=TOP_N,
         note=(
             "Every supplier node removed one at a time (end uses themselves left out), ranked by "
@@ -927,7 +1028,7 @@ TOTAL_LABEL = "all end uses"
 
 
 def _scenario_tables(
-    G: nx.DiGraph, specs: list[ScenarioSpec]
+    G: nx.DiGraph, specs: list[ScenarioSpec], rd: Any = None
 ) -> tuple[Table, Table, pd.DataFrame, pd.DataFrame]:
     cols = [
         "scenario",
@@ -952,6 +1053,16 @@ def _scenario_tables(
                 for c in cols
             }
         )
+    if rd is not None and len(long):
+        lo, hi, pp = [], [], []
+        for name, eu in zip(long["scenario"], long["end_use"], strict=True):
+            by = rd.scenarios[name].by_end_use
+            lo.append(1.0 - float(by.loc[eu, "remaining_p95"]))
+            hi.append(1.0 - float(by.loc[eu, "remaining_p5"]))
+            pp.append(float(by.loc[eu, "p_loss_ge_50"]))
+        _insert_after(
+            long, "lost_share", {"lost_share_p5": lo, "lost_share_p95": hi, "p_loss_ge_50": pp}
+        )
     long["end_use"] = long["end_use"].replace({"total": TOTAL_LABEL})
     uses = list(dict.fromkeys(long["end_use"]))
     uses = [u for u in uses if u != TOTAL_LABEL] + ([TOTAL_LABEL] if TOTAL_LABEL in uses else [])
@@ -960,14 +1071,24 @@ def _scenario_tables(
         part = long[long["scenario"] == spec.name].set_index("end_use")["lost_share"]
         wide[spec.name] = part.reindex(uses).to_numpy(dtype=float)
     shares = ("lost_share", "lost_share_rules", "lost_share_optimal")
+    intervals = ("lost_share_p5", "lost_share_p95", "p_loss_ge_50")
+    drawn = "lost_share_p5" in long.columns
     long_table = Table(
         key="scenario",
         title="Scenario results per end use, by supply response",
         frame=long,
-        formats={"baseline": "num", "lost": "num", **dict.fromkeys(shares, "pct")},
+        formats={
+            "baseline": "num",
+            "lost": "num",
+            **dict.fromkeys(shares, "pct"),
+            **(dict.fromkeys(intervals, "pct") if drawn else {}),
+        },
         headers={
             "end_use": "end use",
             "lost": "lost output (no response)",
+            "lost_share_p5": "lost, 5th pct",
+            "lost_share_p95": "lost, 95th pct",
+            "p_loss_ge_50": "P(loses ≥ 50 %)",
             "lost_share": "lost, no response",
             "lost_share_rules": "lost, rules",
             "lost_share_optimal": "lost, optimal",
@@ -992,12 +1113,18 @@ def _scenario_tables(
             "scenario",
             "end_use",
             "lost_share",
+            *(intervals if drawn else ()),
             "lost_share_rules",
             "lost_share_optimal",
             "stall",
             "binding",
         ),
     )
+    if drawn:
+        long_table.note += (
+            " With draws: the no-response loss's 90 % interval over the Monte Carlo draws and "
+            "the share of draws in which the end use loses half or more of its output."
+        )
     wframe = wide.T.reset_index()
     wframe.columns = ["scenario", *[str(u) for u in wide.index]]
     wide_table = Table(
@@ -1195,7 +1322,7 @@ def _input_tables(G: nx.DiGraph) -> tuple[Table, Table, Table]:
 
 
 def _concentration_sentences(
-    conc_table: Table, wide: pd.DataFrame, focus: tuple[str, str] | None
+    conc_table: Table, wide: pd.DataFrame, focus: tuple[str, str] | None, rd: Any = None
 ) -> list[str]:
     out: list[str] = []
     df = conc_table.frame.set_index("stage")
@@ -1220,7 +1347,13 @@ def _concentration_sentences(
                 continue
             what = "of world reserves" if s == "reserves" else f"of {_stage_label(s)}"
             parts.append(f"{pct(share)} {what}")
-        out.append(f"{country_name(lead)} holds {_join(parts)}.")
+        text = f"{country_name(lead)} holds {_join(parts)}"
+        if rd is not None:
+            led = [s for s in stages if str(wide.loc[s, named].astype(float).idxmax()) == lead]
+            p_lead = rd.p_leads(lead, led)
+            rd.add(f"{country_name(lead)} is the largest supplier of every stage it leads", p_lead)
+            text += f" (the largest supplier of each: {rd.tag(p_lead)})"
+        out.append(text + ".")
         best = _focus_stage(wide, lead, focus)
     if "reserves" in stages and best is not None:
         r, b = float(wide.loc["reserves", lead]), float(wide.loc[best, lead])
@@ -1234,11 +1367,20 @@ def _concentration_sentences(
         hhi = ranked["hhi"].astype(float)
         if hhi.notna().any():
             top = str(hhi.idxmax())
-            out.append(
+            text = (
                 f"The most concentrated stage is {_stage_label(top)}: HHI "
                 f"{format_value(hhi[top], 'int')} ({df.loc[top, 'level']}), "
-                f"{df.loc[top, 'top_country']} {pct(float(df.loc[top, 'cr1']))}."
+                f"{df.loc[top, 'top_country']} {pct(float(df.loc[top, 'cr1']))}"
             )
+            if rd is not None:
+                lo, hi = rd.hhi_interval(top)
+                p_top = rd.p_most_concentrated(top, [str(x) for x in ranked.index])
+                rd.add(f"{_stage_label(top).capitalize()} is the most concentrated stage", p_top)
+                text += (
+                    f" (HHI {format_value(lo, 'int')}–{format_value(hi, 'int')} in 90 % of "
+                    f"draws; the most concentrated stage: {rd.tag(p_top)})"
+                )
+            out.append(text + ".")
         flagged = [s for s in ranked.index if bool(ranked.loc[s, "eu_single_country_cap"])]
         n = len(ranked)
         if flagged:
@@ -1289,19 +1431,24 @@ def _name(G: nx.DiGraph, n: Any) -> str:
     return text
 
 
-def _chokepoint_sentences(G: nx.DiGraph, table: Table) -> list[str]:
+def _chokepoint_sentences(G: nx.DiGraph, table: Table, rd: Any = None) -> list[str]:
     df = table.frame
     if not len(df):
         return ["No chokepoints were found."]
     id_col = next((c for c in ("id", "node", "group") if c in df.columns), df.columns[1])
     items = []
-    for _, row in df.head(3).iterrows():
+    for i, (_, row) in enumerate(df.head(3).iterrows()):
         text = _name(G, row[id_col])
         bits = []
         if "stage_share" in df.columns and not _is_missing(row["stage_share"]):
             bits.append(f"{pct(float(row['stage_share']), 0)} of {_stage_label(row['stage'])}")
         if "weighted_loss" in df.columns and not _is_missing(row["weighted_loss"]):
             bits.append(f"{pct(float(row['weighted_loss']), 0)} of end-use output lost without it")
+        if rd is not None and "p_keeps_rank" in df.columns:
+            p_rank = float(row["p_keeps_rank"])
+            what = "the top chokepoint" if i == 0 else f"among the top {i + 1} chokepoints"
+            rd.add(f"{_name(G, row[id_col])} is {what}", p_rank)
+            bits.append(f"{what.removeprefix('among the ')}: {rd.tag(p_rank)}")
         if bits:
             text += f" ({'; '.join(bits)})"
         items.append(text)
@@ -1332,9 +1479,11 @@ def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
     ]
 
 
-def _response_sentences(long: pd.DataFrame) -> list[str]:
-    """One sentence per scenario: losses per end use with no response, then under the rules
-    and at the optimum, and what stops the rules for the worst-hit end use."""
+def _response_sentences(long: pd.DataFrame, rd: Any = None) -> list[str]:
+    """One short sentence per scenario: the share of end-use output lost with no response, under
+    the rules and at the optimum; the end use worst hit even at best and what limits it; what
+    stops the rules for the end use they leave shortest (with draws: how often the no-response
+    finding holds). Per-end-use figures and every limit are in the scenario table."""
     out = []
     for name, part in long.groupby("scenario", sort=False):
         tot = part[part["end_use"] == TOTAL_LABEL]
@@ -1345,33 +1494,40 @@ def _response_sentences(long: pd.DataFrame) -> list[str]:
         none, rules, best = (
             float(t[c]) for c in ("lost_share", "lost_share_rules", "lost_share_optimal")
         )
-        ranked = ends.sort_values("lost_share", ascending=False, kind="stable")
-        parts = [
-            f"{_stage_label(u)} {_pct_whole(float(v))}"
-            for u, v in zip(ranked["end_use"], ranked["lost_share"], strict=True)
-        ]
-        text = f"{name}: with no response, end-use output falls by {_join(parts)} ({_pct_whole(none)} over all end uses)"
-        if max(none, rules, best) > 0:
-            text += (
-                f"; re-sourcing from spare capacity (rules) brings that to {_pct_whole(rules)}, "
-                f"the best reallocation (optimal) to {_pct_whole(best)}"
-            )
-        worst = ends.sort_values("lost_share_rules", ascending=False, kind="stable").iloc[0]
-        stall = str(worst["stall"]).removeprefix("limited by ")
-        if float(worst["lost_share_rules"]) > 1e-9 and stall and stall != "no single limit found":
-            text += f". Under the rules {_stage_label(worst['end_use'])} stays short: {_first_phrases(stall)}"
+        text = (
+            f"{name}: {_pct_whole(none)} of end-use output lost with no response, "
+            f"{_pct_whole(rules)} under the rules, {_pct_whole(best)} at best"
+        )
         short = ends[ends["lost_share_optimal"] > 1e-9]
         if len(short):
             w = short.sort_values("lost_share_optimal", ascending=False, kind="stable").iloc[0]
             text += (
-                f". Even at best {_stage_label(w['end_use'])} loses "
-                f"{_pct_whole(float(w['lost_share_optimal']))}, {_first_phrases(str(w['binding']))}"
+                f"; {_stage_label(w['end_use'])} is hit hardest even at best "
+                f"({_pct_whole(float(w['lost_share_optimal']))} lost), "
+                f"{_first_phrases(str(w['binding']), 1)}"
             )
         elif rules > 1e-9:
             text += (
-                ". At best every end use could be served in full: what the rules leave short "
+                "; at best every end use could be served in full: what the rules leave short "
                 "comes from how supply is shared, not from a lack of capacity"
             )
+        worst = ends.sort_values("lost_share_rules", ascending=False, kind="stable").iloc[0]
+        stall = str(worst["stall"]).removeprefix("limited by ")
+        if float(worst["lost_share_rules"]) > 1e-9 and stall and stall != "no single limit found":
+            text += (
+                f"; under the rules {_stage_label(worst['end_use'])} stays short: "
+                f"{_first_phrases(stall, 1)}"
+            )
+        findings = (
+            rd.scenario_findings(str(name)) if rd is not None and str(name) in rd.scenarios else []
+        )
+        if findings:
+            parts = [
+                f"{f.text.split(': ', 1)[1].removesuffix(' of its output')} "
+                f"({rd.tag(f.p, f.drivers)})"
+                for f in findings
+            ]
+            text += f". Over the draws with no response: {'; '.join(parts)}"
         out.append(text + ".")
     return out
 
@@ -1383,7 +1539,7 @@ def _first_phrases(sentence: str, limit: int = 3) -> str:
     parts = [p for p in parts if "left idle" in p] + [p for p in parts if "left idle" not in p]
     if len(parts) <= limit:
         return "; ".join(parts)
-    return "; ".join(parts[:limit]) + "; and more (see the scenario table)"
+    return "; ".join(parts[:limit]) + " (and more: see the scenario table)"
 
 
 def _deminimis_sentences(G: nx.DiGraph, dm: Table, origin: str, stage: str) -> list[str]:
@@ -1425,6 +1581,8 @@ def build_report_data(
     date: Any = None,
     charts: bool = True,
     on_chart: Callable[[str, tuple[str, tuple[Any, ...], dict[str, Any]]], None] | None = None,
+    draws: Any = None,
+    seed: int | None = None,
 ) -> ReportData:
     """Run the analyses on ``G`` and collect the report's tables, sentences and charts.
 
@@ -1450,6 +1608,12 @@ def build_report_data(
         Called with ``(stem, job)`` for each chart as soon as its tables exist, before the
         remaining analyses run: a caller can start drawing it in a worker meanwhile
         (:func:`supplygraph.charts.render_jobs` with ``wait=False``).
+    draws, seed
+        Monte Carlo draws over the inputs' ranges (a count or a
+        :class:`~supplygraph.uncertainty.sampling.DrawSpec`) and their seed: interval columns
+        in the tables, interval bars in the charts, "robust" or "fragile" next to each
+        chokepoint and headline finding, a tornado chart for the scenario whose result varies
+        most, and the closing note (:mod:`supplygraph.report.robustness`).
 
     Returns
     -------
@@ -1478,26 +1642,36 @@ def build_report_data(
             if on_chart is not None:
                 on_chart(p[0], p[1])
 
+    rd = None
+    if draws is not None:
+        from supplygraph.report.robustness import report_draws
+        from supplygraph.uncertainty.sampling import DrawSpec
+
+        rd = report_draws(G, specs, model, DrawSpec.of(draws, seed))
     # in the order the writer needs the charts: the workbook, written first, shows the
     # concentration chart (whose title needs the origin analysis)
     conc_table, wide, conc = _concentration_tables(G)
     choke, choke_raw = _chokepoints_table(G, model)
+    if rd is not None:
+        _draw_columns(conc_table, choke, rd)
     origins = _origin_tables(G, choke_raw, conc)
     focus = origins[2:] if origins is not None else None
-    plan(_concentration_chart_plan(wide, conc, focus))
+    plan(_concentration_chart_plan(wide, conc, focus, rd))
     plan(_chokepoints_chart_plan(choke))
-    scen_long, scen_wide_t, scen_wide, scen_frame = _scenario_tables(G, specs)
-    plan(_scenario_chart_plan(scen_wide))
+    scen_long, scen_wide_t, scen_wide, scen_frame = _scenario_tables(G, specs, rd)
+    plan(_scenario_chart_plan(scen_wide, scen_frame if rd is not None else None))
     plan(_response_chart_plan(scen_frame))
-    sweep_t = _sweep_table(G, model)
+    if rd is not None:
+        plan(_tornado_chart_plan(rd))
+    sweep_t = _sweep_table(G, model, rd)
     nodes_t, edges_t, sources_t = _input_tables(G)
 
     groups_t = _group_concentration_table(G)
-    headline = _concentration_sentences(conc_table, wide, focus)
+    headline = _concentration_sentences(conc_table, wide, focus, rd)
     headline += _group_sentences(groups_t)
-    headline += _chokepoint_sentences(G, choke)
+    headline += _chokepoint_sentences(G, choke, rd)
     headline += _sweep_sentences(G, sweep_t)
-    headline += _response_sentences(scen_frame)
+    headline += _response_sentences(scen_frame, rd)
     tables: dict[str, Table] = {
         "concentration": conc_table,
         "stage_shares": _share_table(wide),
@@ -1536,6 +1710,11 @@ def build_report_data(
         "edges": str(G.number_of_edges()),
         "date": report_date,
     }
+    if rd is not None:
+        provenance["draws"] = f"{rd.spec.n:,}"
+        provenance["seed"] = str(rd.spec.seed)
+        provenance["sampling"] = rd.spec.sampling
+        provenance["uncertainty"] = rd.describe
     assumptions = [str(a) for a in (prov_in.get("assumptions") or [])]
     notes = [
         "Shares are computed per country: the nodes of one country in one stage are summed first.",
@@ -1565,6 +1744,17 @@ def build_report_data(
             "the most each end use could get if spare capacity and withheld output went where "
             "they help it most, without leaving any end use below its no-response supply).",
         )
+    if rd is not None:
+        notes.insert(
+            -1,
+            f"Monte Carlo draws ({rd.spec.describe()}): every ranged input (value_low/"
+            "value_high, flow_low/flow_high ..., and scenario ranges such as an approval rate) "
+            "is drawn, ranges sharing a group from one quantile; intervals are the 5th to 95th "
+            "percentiles over the draws (90 %). A finding is robust when it holds in at least "
+            "90 % of the draws, else fragile; a fragile finding names the inputs with the "
+            "largest tornado swing among those most rank-correlated with it. Scenario "
+            "intervals are for no supply response.",
+        )
     data = ReportData(
         title=f"Chokepoint report: {name}",
         dataset=name,
@@ -1584,7 +1774,9 @@ def build_report_data(
             "scenario_responses": scen_frame,
             "focus": focus,
             "stages": [str(x) for x in (G.graph.get("stages") or [])],
+            "draws": rd,
         },
+        robustness=[f.sentence() for f in rd.findings] if rd is not None else [],
     )
     data.chart_titles.update({stem: title for stem, _, title in plans})
     if charts:
@@ -1598,7 +1790,10 @@ ChartPlan = tuple[str, tuple[str, tuple[Any, ...], dict[str, Any]], str]
 
 
 def _concentration_chart_plan(
-    wide: pd.DataFrame | None, conc: pd.DataFrame | None, focus: tuple[str, str] | None
+    wide: pd.DataFrame | None,
+    conc: pd.DataFrame | None,
+    focus: tuple[str, str] | None,
+    rd: Any = None,
 ) -> ChartPlan | None:
     """(stem, job, title) of the concentration chart, or None when there is nothing to draw."""
     if wide is None or conc is None or not len(wide):
@@ -1606,7 +1801,23 @@ def _concentration_chart_plan(
     title = _chart_headline(wide, focus)
     names = {c: country_name(c) for c in wide.columns}
     hhi = conc["hhi"].astype(float)
-    job = ("concentration_chart", (wide,), {"hhi": hhi, "title": title, "names": names})
+    kwargs: dict[str, Any] = {"hhi": hhi, "title": title, "names": names}
+    if rd is not None:
+        mc = rd.concentration
+        first = str(wide.columns[0])
+        kwargs["hhi_interval"] = {
+            str(s): (float(mc.loc[s, "hhi_p5"]), float(mc.loc[s, "hhi_p95"]))
+            for s in wide.index
+            if s in mc.index
+        }
+        # the first country's share interval, where it is the stage's largest supplier
+        kwargs["share_interval"] = {
+            str(s): (float(mc.loc[s, "top_share_p5"]), float(mc.loc[s, "top_share_p95"]))
+            for s in wide.index
+            if s in mc.index and mc.loc[s, "top_country"] == first
+        }
+        title += " · bars: 90 % of draws"
+    job = ("concentration_chart", (wide,), kwargs)
     return "concentration", job, title
 
 
@@ -1631,12 +1842,42 @@ def _chokepoints_chart_plan(choke: Table | None) -> ChartPlan | None:
     return "chokepoints", job, f"{title}, by {choke.header(loss_col)}"
 
 
-def _scenario_chart_plan(scen_wide: pd.DataFrame | None) -> ChartPlan | None:
+def _scenario_chart_plan(
+    scen_wide: pd.DataFrame | None, long: pd.DataFrame | None = None
+) -> ChartPlan | None:
     """(stem, job, title) of the end-use losses per scenario chart, or None."""
     if scen_wide is None or not len(scen_wide) or not len(scen_wide.columns):
         return None
     title = "End-use output lost per scenario"
-    return "scenarios", ("scenario_chart", (scen_wide,), {"title": title}), title
+    kwargs: dict[str, Any] = {"title": title}
+    if long is not None and "lost_share_p5" in long.columns:
+        for col, key in (("lost_share_p5", "low"), ("lost_share_p95", "high")):
+            grid = pd.DataFrame(index=scen_wide.index)
+            for name in scen_wide.columns:
+                part = long[long["scenario"] == name].set_index("end_use")[col]
+                grid[name] = part.reindex(scen_wide.index).to_numpy(dtype=float)
+            kwargs[key] = grid
+        title += " (with 90 % of draws)"
+        kwargs["title"] = title
+    return "scenarios", ("scenario_chart", (scen_wide,), kwargs), title
+
+
+def _tornado_chart_plan(rd: Any) -> ChartPlan | None:
+    """(stem, job, title) of the tornado chart of the scenario whose result varies most."""
+    if rd is None or rd.tornado is None:
+        return None
+    name, end_use, frame = rd.tornado
+    title = f"What moves the {_stage_label(end_use)} loss under {name}"
+    job = (
+        "tornado_chart",
+        (frame,),
+        {
+            "base": float(frame.attrs.get("base", 0.0)),
+            "title": title,
+            "xlabel": f"share of {_stage_label(end_use)} output lost (no response)",
+        },
+    )
+    return "tornado", job, title + " (each input at its 5th / 95th percentile)"
 
 
 def _response_chart_plan(long: pd.DataFrame | None) -> ChartPlan | None:
@@ -1658,7 +1899,16 @@ def _response_chart_plan(long: pd.DataFrame | None) -> ChartPlan | None:
         index=pd.Index(labels, name="scenario · end use"),
     )
     title = "End-use output lost under each supply response"
-    return "responses", ("response_chart", (frame,), {"title": title}), title
+    kwargs: dict[str, Any] = {"title": title}
+    if "lost_share_p5" in rows.columns:
+        kwargs["interval"] = pd.DataFrame(
+            {
+                "low": rows["lost_share_p5"].to_numpy(dtype=float),
+                "high": rows["lost_share_p95"].to_numpy(dtype=float),
+            },
+            index=frame.index,
+        )
+    return "responses", ("response_chart", (frame,), kwargs), title
 
 
 def _chart_headline(wide: pd.DataFrame, focus: tuple[str, str] | None = None) -> str:

@@ -227,6 +227,7 @@ def render_html(data: ReportData) -> str:
             o.append(f"<h3>{_e(t['scenario'].title)}</h3>\n")
             chart("responses")
             o.append(_table(t["scenario"]))
+        chart("tornado")
     else:
         o.append("<p>No scenario was given.</p>\n")
     o.append('<h2 id="origins">Origins and de-minimis reach</h2>\n')
@@ -238,6 +239,10 @@ def render_html(data: ReportData) -> str:
         o.append(_table(t["origins"]))
     else:
         o.append("<p>No origin tracing for this input.</p>\n")
+    if data.robustness:
+        o.append('<h2 id="robustness">How robust are the findings?</h2>\n<ul class="robustness">\n')
+        o += [f"<li>{_e(x)}</li>\n" for x in data.robustness]
+        o.append("</ul>\n")
     o.append('<h2 id="method">Assumptions and method</h2>\n<ul>\n')
     o += [f"<li>{_e(a)}</li>\n" for a in data.assumptions]
     o += [f"<li>{_e(n)}</li>\n" for n in data.notes]

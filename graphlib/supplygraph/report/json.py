@@ -114,6 +114,7 @@ def json_pieces(data: ReportData) -> Iterator[str]:
         "date": data.date,
         "provenance": {k: v for k, v in data.provenance.items() if k != "date"},
         "headline": list(data.headline),
+        "robustness": list(data.robustness),
         "scenarios": _plain(data.scenarios),
         "assumptions": list(data.assumptions),
         "notes": list(data.notes),

@@ -125,6 +125,7 @@ def render_markdown(data: ReportData, *, chart_dir: str = "charts") -> str:
             out += [f"### {escape_md(t['scenario'].title)}", ""]
             chart("responses")
             out += _table(t["scenario"])
+        chart("tornado")
     else:
         out += ["No scenario was given.", ""]
     if "origins" in t:
@@ -134,6 +135,9 @@ def render_markdown(data: ReportData, *, chart_dir: str = "charts") -> str:
             out += _table(t["deminimis"])
         out += [f"**{escape_md(t['origins'].title)}**", ""]
         out += _table(t["origins"])
+    if data.robustness:
+        out += ["## How robust are the findings?", ""]
+        out += [f"- {escape_md(x)}" for x in data.robustness] + [""]
     out += ["## Assumptions and method", ""]
     out += [f"- {escape_md(a)}" for a in data.assumptions]
     out += [f"- {escape_md(n)}" for n in data.notes] + [""]

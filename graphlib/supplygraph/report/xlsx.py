@@ -205,6 +205,14 @@ def _summary(ws: Worksheet, data: ReportData) -> int:
         c = _put(ws, r, 2, s)
         c.alignment = Alignment(wrap_text=True, vertical="top")
         r += 1
+    if data.robustness:
+        r += 1
+        _put(ws, r, 1, "How robust are the findings?").font = Font(bold=True, size=12)
+        r += 1
+        for s in data.robustness:
+            c = _put(ws, r, 2, s)
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+            r += 1
     r += 1
     _put(ws, r, 1, "Provenance").font = Font(bold=True, size=12)
     r += 1
