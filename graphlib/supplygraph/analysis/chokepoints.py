@@ -24,6 +24,7 @@ from supplygraph.analysis.concentration import (
 from supplygraph.analysis.response_options import Response
 from supplygraph.errors import InputError
 from supplygraph.schema import END_USES
+from supplygraph.wording import join_words
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -870,10 +871,6 @@ def _dense_row(M: Any, i: int) -> np.ndarray:
     return np.asarray(M[i], dtype=float)
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
 def _sector_clause(
     row: np.ndarray, by_sector: Mapping[str, list[int]], skip: set[int], noun: str
 ) -> str | None:
@@ -900,15 +897,15 @@ def _sector_clause(
     for pct, names in sorted(uniform.items(), key=lambda kv: -len(kv[1])):
         if not clauses:
             plural = "s depend" if len(names) > 1 else " depends"
-            clauses.append(f"{_join(names)} {noun}{plural} on it for {pct} of supply")
+            clauses.append(f"{join_words(names)} {noun}{plural} on it for {pct} of supply")
         else:
-            clauses.append(f"{_join(names)} for {pct}")
+            clauses.append(f"{join_words(names)} for {pct}")
     if not clauses and ranged:
         first = ranged.pop(0).split(" for ", 1)
         clauses.append(f"{first[0]} {noun}s depend on it for {first[1]} of supply")
     clauses.extend(ranged)
     if untouched and clauses:
-        clauses.append(f"{_join(untouched)} not at all")
+        clauses.append(f"{join_words(untouched)} not at all")
     return "; ".join(clauses) if clauses else None
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from supplygraph.wording import join_words
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -106,15 +108,13 @@ def limit_groups(
             in_stage = countries_in(st)
             others = sorted(in_stage - set(countries))
             if kind == "idle spare":
-                phrase = (
-                    f"spare {stage} capacity in {_names(countries)} left idle for lack of inputs"
-                )
+                phrase = f"spare {stage} capacity in {join_words(countries, limit=6)} left idle for lack of inputs"
             elif is_cut:
-                phrase = f"the cut to {stage} capacity in {_names(countries)}"
+                phrase = f"the cut to {stage} capacity in {join_words(countries, limit=6)}"
             elif others and len(others) <= 2 and len(countries) >= 2:
-                phrase = f"{stage} capacity outside {_names(others)} ({_names(countries)})"
+                phrase = f"{stage} capacity outside {join_words(others, limit=6)} ({join_words(countries, limit=6)})"
             else:
-                phrase = f"{stage} capacity in {_names(countries)}"
+                phrase = f"{stage} capacity in {join_words(countries, limit=6)}"
             idx = np.asarray(members, dtype=np.int64)
             out.append(LimitGroup(kind, phrase, [cg.nodes[v] for v in members], idx, empty, empty))
 
@@ -130,7 +130,7 @@ def limit_groups(
     for (kind, cu, su, kept), members in sorted(by_link.items()):
         dest = sorted({cg.country_of(int(prob.tgt[e])) for e in members})
         abroad = [c for c in dest if c != cu]
-        where = f"to {_names(abroad)}" if abroad else f"within {cu}"
+        where = f"to {join_words(abroad, limit=6)}" if abroad else f"within {cu}"
         if abroad and cu in dest:
             where += f" and within {cu}"
         if kind == "shock cap":
@@ -150,7 +150,7 @@ def limit_groups(
     pools = np.asarray(ext_pools, dtype=np.int64)
     if len(pools):
         nodes = sorted({cg.nodes[int(prob.pool_node[p])] for p in pools.tolist()}, key=str)
-        phrase = f"inputs from outside the graph at {_names([str(x) for x in nodes])}"
+        phrase = f"inputs from outside the graph at {join_words([str(x) for x in nodes], limit=6)}"
         out.append(LimitGroup("external input", phrase, nodes, empty, empty, pools))
     if idle_nodes is not None and len(idle_nodes):
         by_stage(idle_nodes, "idle spare")
@@ -168,16 +168,6 @@ def limit_groups(
 
     out.sort(key=order)
     return out
-
-
-def _names(items: Sequence[str], limit: int = 6) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (at most ``limit`` names, then "and N more")."""
-    items = list(items)
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def binding_sentence(binding: Sequence[Any], remaining: float) -> str:

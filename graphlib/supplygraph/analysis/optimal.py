@@ -42,7 +42,6 @@ interior-point method on large ones).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -325,15 +324,6 @@ def _groups(
         )
         out.append((g.kind, g.phrase, g.members, var, rows, share))
     return out
-
-
-def _join(items: Sequence[str], limit: int = 6) -> str:
-    items = list(items)
-    if len(items) > limit:
-        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def build_lp(

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from supplygraph.wording import join_words
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -361,13 +363,6 @@ def country_name(code: Any) -> str:
 
 def _stage_label(stage: Any) -> str:
     return str(stage).replace("_", " ")
-
-
-def _join(items: Sequence[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1347,7 +1342,7 @@ def _concentration_sentences(
                 continue
             what = "of world reserves" if s == "reserves" else f"of {_stage_label(s)}"
             parts.append(f"{pct(share)} {what}")
-        text = f"{country_name(lead)} holds {_join(parts)}"
+        text = f"{country_name(lead)} holds {join_words(parts)}"
         if rd is not None:
             led = [s for s in stages if str(wide.loc[s, named].astype(float).idxmax()) == lead]
             p_lead = rd.p_leads(lead, led)
@@ -1387,7 +1382,7 @@ def _concentration_sentences(
             verb = "has" if len(flagged) == 1 else "have"
             out.append(
                 f"{len(flagged)} of {n} stages {verb} a single country above the EU Critical Raw "
-                f"Materials Act benchmark of 65 %: {_join([_stage_label(s) for s in flagged])}."
+                f"Materials Act benchmark of 65 %: {join_words([_stage_label(s) for s in flagged])}."
             )
         else:
             out.append(f"No stage has a single country above the EU's 65 % benchmark ({n} stages).")
@@ -1452,7 +1447,7 @@ def _chokepoint_sentences(G: nx.DiGraph, table: Table, rd: Any = None) -> list[s
         if bits:
             text += f" ({'; '.join(bits)})"
         items.append(text)
-    return [f"The top chokepoints are {_join(items)}."]
+    return [f"The top chokepoints are {join_words(items)}."]
 
 
 def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
@@ -1470,7 +1465,7 @@ def _sweep_sentences(G: nx.DiGraph, table: Table) -> list[str]:
             return [f"One single removal would cut half or more of all end-use output: {names[0]}."]
         return [
             f"{count.capitalize()} single removals would each cut half or more of all end-use "
-            f"output: {_join(names)}."
+            f"output: {join_words(names)}."
         ]
     first = df.iloc[0]
     return [
@@ -1564,7 +1559,7 @@ def _deminimis_sentences(G: nx.DiGraph, dm: Table, origin: str, stage: str) -> l
         return []
     return [
         f"A licence rule on foreign products with {country_name(origin)}-origin "
-        f"{_stage_label(stage)} content would catch {_join(parts)} ({what})."
+        f"{_stage_label(stage)} content would catch {join_words(parts)} ({what})."
     ]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from supplygraph.uncertainty.montecarlo import ROBUST, robustness
+from supplygraph.wording import join_words
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -74,7 +75,7 @@ def tag(p: float, drivers: list[str] | None = None) -> str:
     """
     text = f"{robustness(p)}, in {_share(p)} of draws"
     if robustness(p) == "fragile" and drivers:
-        text += f"; moved most by {_join(drivers)}"
+        text += f"; moved most by {join_words(drivers)}"
     return text
 
 
@@ -84,10 +85,6 @@ def _share(p: float) -> str:
     if 0.0 < p < 0.005:
         return "< 1 %"
     return f"{100 * p:.0f} %"
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 @dataclass
