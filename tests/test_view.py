@@ -1005,6 +1005,16 @@ def test_browser_100k_nodes(browser, tmp_path: Path, capsys) -> None:
               return [t, n]; }"""
         )
         assert times[1] <= 1500  # an end use's whole upstream cone, within the budget
+        # a focused chain draws at most limits.focus_stage nodes of its own per stage (the
+        # rest summed in cells), so no column grows tall enough to squeeze the picture
+        per_stage = page.evaluate(
+            """() => { sgApi.focus(SG.ids[SG.n - 1], "up", 0); const c = {};
+              sgItems.forEach(it => { if (it.kind === "node") c[it.stage] = (c[it.stage] || 0) + 1; });
+              const r = [c, sgData.limits.focus_stage, sgItems.filter(it => it.kind === "rest").length];
+              sgApi.reset(); return r; }"""
+        )
+        counts, cap, rest_cells = per_stage
+        assert len(counts) >= 4 and max(counts.values()) <= cap and rest_cells > 0
         assert page.evaluate("network.body.data.nodes.length") <= 500
         assert info["console"] == []
         with capsys.disabled():

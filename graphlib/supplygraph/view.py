@@ -121,6 +121,9 @@ MAX_VISIBLE_EDGES = 1200
 #: cells. With the edge cap above this keeps a focus on an end use (a cone of 30,000 nodes at
 #: 100,000) near 150 ms instead of 200-260 ms with 600 nodes and 2,000 edges.
 FOCUS_NODES = 450
+#: Of those, at most this many per stage (the largest; the rest stay summed in their cells), so
+#: that no column of a focused chain grows so tall that fitting it squeezes the others.
+FOCUS_PER_STAGE = 40
 #: Countries per stage with their own overview cell; the others share one "rest" cell.
 OVERVIEW_COUNTRIES = 10
 #: Members shown when a cell is expanded (the rest in a "+N more" node, which expands further).
@@ -1370,6 +1373,7 @@ def _render(spec: dict[str, Any]) -> str:
             "countries": OVERVIEW_COUNTRIES,
             "expand": EXPAND_MEMBERS,
             "focus": FOCUS_NODES,
+            "focus_stage": FOCUS_PER_STAGE,
         },
     }
     csp = "; ".join(

@@ -239,9 +239,14 @@ function sgBuildItems() {
     var own = Math.max(1, Math.min(sgData.limits.focus, budget - cells.length * 2));
     var restOf = new Int32Array(cells.length).fill(-1);
     var restN = new Int32Array(cells.length), restQ = new Float64Array(cells.length);
-    cone.forEach(function (q, k) {
-      if (k < own) { itemOf[q] = items.length; items.push(sgNodeItem(q, false)); }
-      else { restN[cellOf[q]]++; restQ[cellOf[q]] += SG.qty[q]; }
+    // the largest nodes of the chain on their own, at most limits.focus_stage per stage so
+    // that one tall column cannot squeeze the picture; the rest summed in their cells
+    var perStage = new Int32Array(SG.nStages), drawn = 0, perMax = sgData.limits.focus_stage;
+    cone.forEach(function (q) {
+      var s = SG.stage[q];
+      if (q === f.p || (drawn < own && perStage[s] < perMax)) {
+        itemOf[q] = items.length; items.push(sgNodeItem(q, false)); perStage[s]++; drawn++;
+      } else { restN[cellOf[q]]++; restQ[cellOf[q]] += SG.qty[q]; }
     });
     for (i = 0; i < cells.length; i++) {
       if (restN[i] > 0) restOf[i] = addCell(i, "rest", false, restN[i], restQ[i]);
