@@ -63,8 +63,10 @@ more than :data:`RESTRICT_SHARE` of the variables are free (or after :data:`REST
 rounds) the whole program is solved instead. The answer is the same either way: only the work
 differs (``solve(..., restrict=False)`` forces the whole program).
 
-Solved with HiGHS through :func:`scipy.optimize.linprog` (dual simplex on programs of up to
-:data:`IPM_ABOVE` variables, the interior-point method with crossover above).
+Solved with HiGHS: dual simplex on programs of up to :data:`IPM_ABOVE` variables, through
+highspy with one model kept per program so that each further objective and each relaxation
+re-solve starts from the last optimal basis (:data:`WARM`); the interior-point method with
+crossover above, through :func:`scipy.optimize.linprog`.
 
 Examples
 --------
@@ -122,6 +124,10 @@ RESTRICT_ROUNDS = 25
 #: The restricted optimum is accepted when the duality gap it leaves is at most this (relative
 #: to the objective's scale).
 GAP_TOL = 1e-9
+#: Programs solved by dual simplex keep one HiGHS model (highspy) between solves, so that the
+#: next objective or relaxed bound starts from the last optimal basis; False: a fresh
+#: :func:`scipy.optimize.linprog` each time.
+WARM = True
 
 
 @dataclass
@@ -269,6 +275,7 @@ class LinearProgram:
         self._start: tuple[np.ndarray, np.ndarray] | None = None
         self._start_done = False
         self._free: np.ndarray | None = None
+        self._model: _WarmModel | None = None
         #: Variables in the program last solved (all of them, or the restricted part).
         self.solved_size = n + M + T
         #: Rounds of the last restricted solve (0: the whole program was solved).
@@ -312,7 +319,12 @@ class LinearProgram:
         use = N > RESTRICT_ABOVE if restrict is None else restrict
         got = self._restricted(cost, b, lower, upper, c) if use else None
         if got is None:
-            x, pi, gain_ub = _highs(cost, self._As, b, lower, upper)
+            if WARM and N <= IPM_ABOVE:
+                if self._model is None:
+                    self._model = _WarmModel(self._As)
+                x, pi, gain_ub = self._model.solve(cost, b, lower, upper)
+            else:
+                x, pi, gain_ub = _highs(cost, self._As, b, lower, upper)
             self.solved_size, self.rounds = N, 0
         else:
             x, pi, gain_ub = got
@@ -490,6 +502,66 @@ def _groups(
         )
         out.append((g.kind, g.phrase, g.members, var, rows, share))
     return out
+
+
+class _WarmModel:
+    """One HiGHS model kept between solves that change only costs and bounds (warm start).
+
+    Uses highspy's core class: the public ``highspy.Highs()`` prints a banner to standard
+    output when it is created, which would corrupt ``--format json`` output.
+    """
+
+    def __init__(self, A: sp.csr_matrix) -> None:
+        import highspy
+        from highspy import _core
+
+        h = _core._Highs()
+        for key, val in (
+            ("output_flag", False),
+            ("primal_feasibility_tolerance", FEAS_TOL),
+            ("dual_feasibility_tolerance", FEAS_TOL),
+        ):
+            h.setOptionValue(key, val)
+        R, N = A.shape
+        Ac = A.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = N, R
+        lp.col_cost_ = np.zeros(N)
+        lp.col_lower_ = np.zeros(N)
+        lp.col_upper_ = np.zeros(N)
+        lp.row_lower_ = np.full(R, -highspy.kHighsInf)
+        lp.row_upper_ = np.zeros(R)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = Ac.indptr
+        lp.a_matrix_.index_ = Ac.indices
+        lp.a_matrix_.value_ = Ac.data
+        h.passModel(lp)
+        self.h, self.A = h, A
+        self.cols = np.arange(N, dtype=np.int32)
+        self.rows = np.arange(R, dtype=np.int32)
+        self.minus_inf = np.full(R, -highspy.kHighsInf)
+        self.inf = highspy.kHighsInf
+        self.optimal = highspy.HighsModelStatus.kOptimal
+
+    def solve(
+        self, cost: np.ndarray, b: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :func:`_highs`, from the last optimal basis."""
+        h = self.h
+        N, R = len(self.cols), len(self.rows)
+        h.changeColsCost(N, self.cols, cost)
+        h.changeColsBounds(N, self.cols, lower, np.minimum(upper, self.inf))
+        h.changeRowsBounds(R, self.rows, self.minus_inf, b)  # type: ignore[attr-defined]  # (absent from the stubs)
+        h.run()
+        if h.getModelStatus() != self.optimal:
+            # a fresh solve, to say in one line why there is no optimum
+            return _highs(cost, self.A, b, lower, upper)
+        sol = h.getSolution()
+        return (
+            np.asarray(sol.col_value),
+            -np.asarray(sol.row_dual),
+            np.maximum(-np.asarray(sol.col_dual), 0.0),
+        )
 
 
 def _highs(
