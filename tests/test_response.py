@@ -467,6 +467,14 @@ def lagrangian_bound(lp, c, sol):
     return float(sol.shadow_row @ lp.b + best.sum())
 
 
+def assert_feasible(lp, sol, tol):
+    """The solution meets every row (relative to the row's largest coefficient) and bound."""
+    x = np.concatenate([sol.y, sol.f, sol.d])
+    row_size = np.asarray(abs(lp.A).max(axis=1).todense()).ravel()
+    assert np.all(lp.A @ x - lp.b <= tol * np.maximum(row_size, 1.0))
+    assert np.all(x <= lp.ub + tol) and np.all(x >= lp.lb - tol)
+
+
 @pytest.mark.parametrize("model", ["linear", "leontief"])
 def test_optimum_of_a_3000_node_chain_is_certified_by_its_shadow_prices(model):
     """Feasible, and within 1e-8 of the bound its shadow prices give. Solved in absolute units
@@ -485,10 +493,7 @@ def test_optimum_of_a_3000_node_chain_is_certified_by_its_shadow_prices(model):
     lp = build_lp(prob, tpos, floor=h0[tpos])
     c = cg.baseline[tpos] / cg.baseline[tpos].sum()
     sol = lp.solve(c)
-    x = np.concatenate([sol.y, sol.f, sol.d])
-    row_size = np.asarray(abs(lp.A).max(axis=1).todense()).ravel()
-    assert np.all(lp.A @ x - lp.b <= 1e-12 * np.maximum(row_size, 1.0))
-    assert np.all(x <= lp.ub + 1e-12) and np.all(x >= lp.lb - 1e-12)
+    assert_feasible(lp, sol, 1e-12)
     assert sol.value < 1.0 - 1e-3  # the cut binds: a real program, not full supply
     assert lagrangian_bound(lp, c, sol) == pytest.approx(sol.value, abs=1e-8)
 
@@ -522,10 +527,7 @@ def test_restricted_solve_reaches_the_whole_programs_optimum(
     part = lp.solve(c, restrict=True)
     assert lp.rounds >= 1  # the restricted solve ran and certified its answer
     assert part.value == pytest.approx(whole.value, abs=1e-8)
-    x = np.concatenate([part.y, part.f, part.d])
-    row_size = np.asarray(abs(lp.A).max(axis=1).todense()).ravel()
-    assert np.all(lp.A @ x - lp.b <= 1e-9 * np.maximum(row_size, 1.0))
-    assert np.all(x <= lp.ub + 1e-9) and np.all(x >= lp.lb - 1e-9)
+    assert_feasible(lp, part, 1e-9)
     assert lagrangian_bound(lp, c, part) == pytest.approx(part.value, abs=1e-8)
 
 
