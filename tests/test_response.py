@@ -555,6 +555,24 @@ def test_warm_started_resolves_equal_fresh_solves(seed, model, monkeypatch):
             assert lagrangian_bound(lp, c, got) == pytest.approx(got.value, abs=1e-8)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_large_whole_program_path_gives_the_same_optimum(seed, monkeypatch):
+    """Above IPM_ABOVE the whole program goes unscaled to the interior-point method: its
+    optimum, allocation and shadow prices (back in the program's units) match dual simplex."""
+    G = random_graph(seed, n_layers=5, width=6, materials=True)
+    node_cut, edge_cut = random_shocks(G, seed)
+    cg, prob, _, _ = solve(G, node_cut, edge_cut, Response("optimal", floor="zero"), "leontief")
+    tpos = np.flatnonzero(cg.is_sink)
+    c = cg.baseline[tpos] / cg.baseline[tpos].sum()
+    small = build_lp(prob, tpos).solve(c, restrict=False)
+    monkeypatch.setattr(optimal, "IPM_ABOVE", 10)
+    lp = build_lp(prob, tpos)
+    big = lp.solve(c, restrict=False)
+    assert big.value == pytest.approx(small.value, abs=1e-7)
+    assert_feasible(lp, big, 1e-7)
+    assert lagrangian_bound(lp, c, big) == pytest.approx(big.value, abs=1e-6)
+
+
 @pytest.mark.parametrize("restrict", [False, True])
 def test_strong_duality_certificate(restrict):
     G = random_graph(11)
