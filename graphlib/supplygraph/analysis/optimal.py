@@ -281,6 +281,7 @@ class LinearProgram:
         self._start: tuple[np.ndarray, np.ndarray] | None = None
         self._start_done = False
         self._free: np.ndarray | None = None
+        self._As_csc: sp.csc_matrix | None = None
         self._model: _WarmModel | None = None
         #: Variables in the program last solved (all of them, or the restricted part).
         self.solved_size = n + M + T
@@ -398,8 +399,9 @@ class LinearProgram:
         N = len(x0)
         free = free0 | (self._free if self._free is not None else False)
         As = self._As
-        Acsc = As.tocsc()
-        AT = As.T.tocsr()
+        if self._As_csc is None:  # column slices, built once for every later solve
+            self._As_csc = As.tocsc()
+        Acsc = self._As_csc
         scale = max(1.0, float(np.sum(np.abs(c))))
         for rnd in range(1, RESTRICT_ROUNDS + 1):
             if free.sum() > RESTRICT_SHARE * N:
@@ -414,7 +416,7 @@ class LinearProgram:
                 return None
             pi = np.zeros(As.shape[0])
             pi[rows] = pr
-            rho = cost + AT @ pi
+            rho = cost + As.T @ pi
             rho[np.abs(rho) <= DUAL_TOL * scale] = 0.0
             fixed = np.flatnonzero(~free)
             rf, xf = rho[fixed], x0[fixed]
